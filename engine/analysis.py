@@ -1,0 +1,133 @@
+"""One clustering of a corpus explained: per-row labels and scores, per-cluster keywords, metrics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from engine.clustering import NOISE, Clustering
+from engine.corpus import Corpus
+from engine.keywords import cluster_keywords, suggest_name
+from engine.metrics import Metrics, centroids, closeness, cohesion, compute_metrics
+from engine.progress import CancelToken, Progress, ProgressCallback, check
+
+#: Label of rows whose text is empty or whitespace only (kept, flagged, never embedded).
+EMPTY = -2
+NOISE_NAME = "unclustered"
+EMPTY_NAME = "(empty text)"
+EXAMPLES = 5
+
+
+@dataclass
+class ClusterInfo:
+    """One cluster: its id, size, keywords, a suggested name, cohesion and closest examples."""
+
+    id: int
+    size: int
+    name: str
+    keywords: list[tuple[str, float]] = field(default_factory=list)
+    cohesion: float | None = None
+    examples: list[int] = field(default_factory=list)  # corpus rows, closest to the centre first
+
+    @property
+    def is_noise(self) -> bool:
+        return self.id == NOISE
+
+    @property
+    def is_empty(self) -> bool:
+        return self.id == EMPTY
+
+
+@dataclass
+class Analysis:
+    """A clustering of every row of ``corpus`` with everything the UI and the export need."""
+
+    corpus: Corpus
+    rows: np.ndarray  # corpus rows that were embedded, ascending
+    vectors: np.ndarray  # unit vectors of ``rows`` (float32)
+    clustering: Clustering
+    labels: np.ndarray  # per corpus row: cluster id, NOISE or EMPTY
+    scores: np.ndarray  # per corpus row: cosine to its cluster centre (NaN for noise/empty)
+    confidence: np.ndarray  # per corpus row, from the clustering (0 for noise/empty)
+    clusters: list[ClusterInfo]  # clusters 0..K-1, then noise and empty groups if present
+    metrics: Metrics
+    centres: np.ndarray  # (K, dim) unit centres
+    timings: dict = field(default_factory=dict)
+
+    def cluster(self, cluster_id: int) -> ClusterInfo | None:
+        """The :class:`ClusterInfo` with ``cluster_id`` (including NOISE and EMPTY), or None."""
+        for info in self.clusters:
+            if info.id == cluster_id:
+                return info
+        return None
+
+    def members(self, cluster_id: int) -> np.ndarray:
+        """Corpus rows of ``cluster_id``, closest to the centre first (file order for noise/empty)."""
+        rows = np.flatnonzero(self.labels == cluster_id)
+        if cluster_id < 0 or len(rows) == 0:
+            return rows
+        return rows[np.lexsort((rows, -self.scores[rows]))]
+
+    @property
+    def n_clusters(self) -> int:
+        return self.clustering.n_clusters
+
+
+def explain(corpus: Corpus, rows: np.ndarray, vectors: np.ndarray, clustering: Clustering,
+            doc_terms: sp.csr_matrix, vocabulary: np.ndarray, gold: list[str] | None = None,
+            progress: ProgressCallback | None = None, cancel: CancelToken | None = None) -> Analysis:
+    """Put a :class:`Clustering` of ``rows`` in terms of the whole corpus: keywords, scores, metrics.
+
+    ``doc_terms`` are the term counts of every corpus row (see :func:`engine.keywords.document_terms`).
+    """
+    n = len(corpus)
+    k = clustering.n_clusters
+    labels = np.full(n, EMPTY, dtype=np.int64)
+    labels[rows] = clustering.labels
+    confidence = np.zeros(n, dtype=np.float32)
+    confidence[rows] = clustering.confidence
+    if progress:
+        progress(Progress("keywords", 0, 1))
+    centres = centroids(vectors, clustering.labels, k)
+    row_scores = closeness(vectors, clustering.labels, centres)
+    scores = np.full(n, np.nan, dtype=np.float32)
+    scores[rows] = row_scores
+    check(cancel)
+    keywords = cluster_keywords(doc_terms[rows], vocabulary, clustering.labels, cancel=cancel)
+    tight = cohesion(row_scores, clustering.labels, k)
+    counts = np.bincount(clustering.labels[clustering.labels >= 0], minlength=k)
+    clusters = []
+    for cid in range(k):
+        info = ClusterInfo(cid, int(counts[cid]), suggest_name(keywords.get(cid, [])) or f"cluster {cid}",
+                           keywords.get(cid, []), float(tight[cid]))
+        clusters.append(info)
+    noise = int((clustering.labels == NOISE).sum())
+    if noise:
+        clusters.append(ClusterInfo(NOISE, noise, NOISE_NAME, keywords.get(NOISE, [])))
+    empty = n - len(rows)
+    if empty:
+        clusters.append(ClusterInfo(EMPTY, empty, EMPTY_NAME))
+    _fill_examples(clusters, labels, scores)
+    check(cancel)
+    if progress:
+        progress(Progress("metrics", 0, 1))
+    gold_rows = [gold[i] for i in rows] if gold is not None else None
+    metrics = compute_metrics(vectors, clustering.labels, gold_rows, seed=clustering.settings.seed)
+    if gold is not None and empty:
+        # External scores count every row: empty texts form one more group.
+        from engine.metrics import external_scores
+
+        metrics.ari, metrics.nmi, metrics.v_measure, metrics.purity = external_scores(labels, gold)
+    if progress:
+        progress(Progress("metrics", 1, 1))
+    return Analysis(corpus, rows, vectors, clustering, labels, scores, confidence, clusters, metrics, centres)
+
+
+def _fill_examples(clusters: list[ClusterInfo], labels: np.ndarray, scores: np.ndarray) -> None:
+    order = np.lexsort((np.arange(len(labels)), -np.nan_to_num(scores, nan=-2.0), labels))
+    sorted_labels = labels[order]
+    for info in clusters:
+        lo, hi = np.searchsorted(sorted_labels, [info.id, info.id + 1])
+        info.examples = order[lo: min(hi, lo + EXAMPLES)].tolist()

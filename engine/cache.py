@@ -1,0 +1,216 @@
+"""On-disk embedding cache keyed by model identity and a hash of each text.
+
+Layout: ``<root>/embeddings/<model-key>/`` holds ``meta.json`` (what the model
+is) and shard files ``*.qvec``.  A shard is written whole to a temporary
+file, fsynced and renamed, so a killed process leaves either a complete shard
+or none.  Each shard ends with a BLAKE2b checksum of everything before it; a
+shard that is truncated or altered is moved to ``corrupt/`` and its texts are
+embedded again, never used.
+
+Shard format (little-endian): magic ``QTUIVEC1``, uint32 dim, uint32 dtype
+(1 = float16), uint64 n, n × 16-byte text hashes, n × dim float16 vectors,
+32-byte BLAKE2b digest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import struct
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from engine.atomic import atomic_write
+
+MAGIC = b"QTUIVEC1"
+HEADER = struct.Struct("<8sIIQ")
+DIGEST_SIZE = 32
+DTYPE_FLOAT16 = 1
+#: Merge shards into one once a model directory holds more than this many.
+COMPACT_AFTER = 16
+
+
+def default_cache_root() -> Path:
+    """``$QTUI_CACHE_DIR`` if set, else the user cache directory for qtui."""
+    env = os.environ.get("QTUI_CACHE_DIR")
+    if env:
+        return Path(env)
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("qtui", appauthor=False))
+
+
+def text_hashes(texts: list[str]) -> np.ndarray:
+    """16-byte BLAKE2b digest of each text's UTF-8 bytes, as an (n, 16) uint8 array."""
+    blake = hashlib.blake2b
+    joined = b"".join(blake(t.encode("utf-8", "surrogatepass"), digest_size=16).digest() for t in texts)
+    return np.frombuffer(joined, dtype=np.uint8).reshape(len(texts), 16)
+
+
+@dataclass
+class CacheStats:
+    """What a lookup found: hits, misses and shards that failed their checksum."""
+
+    hits: int = 0
+    misses: int = 0
+    corrupt_shards: list[str] = field(default_factory=list)
+
+
+class EmbeddingCache:
+    """The cached vectors of one model identity (name, weights, dimension, backend)."""
+
+    def __init__(self, root: Path, model_key: str, meta: dict) -> None:
+        self.dir = Path(root) / "embeddings" / model_key
+        self.meta = meta
+        self._keys = np.empty(0, dtype=np.uint64)  # sorted first 8 bytes of each hash
+        self._hashes = np.empty((0, 16), dtype=np.uint8)
+        self._vectors: np.ndarray | None = None
+        self._loaded = False
+        self.corrupt: list[str] = []
+
+    # ------------------------------------------------------------------ reading
+
+    def load(self) -> None:
+        """Read every shard, verify checksums, and build the hash index."""
+        self._loaded = True
+        if not self.dir.is_dir():
+            return
+        hashes, vectors = [], []
+        for shard in sorted(self.dir.glob("*.qvec")):
+            got = self._read_shard(shard)
+            if got is not None:
+                hashes.append(got[0])
+                vectors.append(got[1])
+        if not hashes:
+            return
+        all_hashes = np.concatenate(hashes)
+        all_vectors = np.concatenate(vectors)
+        keys = all_hashes[:, :8].copy().view("<u8").ravel()
+        order = np.argsort(keys, kind="stable")
+        self._keys = keys[order]
+        self._hashes = all_hashes[order]
+        self._vectors = all_vectors[order]
+
+    def _read_shard(self, shard: Path) -> tuple[np.ndarray, np.ndarray] | None:
+        try:
+            data = shard.read_bytes()
+        except FileNotFoundError:  # compacted away by another process meanwhile
+            return None
+        except OSError:
+            self._set_aside(shard)
+            return None
+        parsed = parse_shard(data)
+        if parsed is None:
+            self._set_aside(shard)
+            return None
+        dim = self.meta.get("dim")
+        if dim is not None and parsed[1].shape[1] != dim:
+            self._set_aside(shard)
+            return None
+        return parsed
+
+    def _set_aside(self, shard: Path) -> None:
+        self.corrupt.append(shard.name)
+        aside = self.dir / "corrupt"
+        try:
+            aside.mkdir(exist_ok=True)
+            os.replace(shard, aside / shard.name)
+        except OSError:
+            pass
+
+    def lookup(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return (found mask, vectors of the found rows in order) for (n, 16) ``hashes``."""
+        if not self._loaded:
+            self.load()
+        n = len(hashes)
+        if self._vectors is None or n == 0:
+            return np.zeros(n, dtype=bool), np.empty((0, self.meta.get("dim") or 0), dtype=np.float16)
+        keys = np.ascontiguousarray(hashes[:, :8]).view("<u8").ravel()
+        pos = np.searchsorted(self._keys, keys)
+        pos_c = np.minimum(pos, len(self._keys) - 1)
+        found = (self._keys[pos_c] == keys) & (self._hashes[pos_c] == hashes).all(axis=1)
+        return found, self._vectors[pos_c[found]]
+
+    def __len__(self) -> int:
+        if not self._loaded:
+            self.load()
+        return len(self._keys)
+
+    # ------------------------------------------------------------------ writing
+
+    def add(self, hashes: np.ndarray, vectors: np.ndarray) -> None:
+        """Store one batch of vectors as a new shard (atomically); they become visible to lookups."""
+        if len(hashes) == 0:
+            return
+        vectors = np.ascontiguousarray(vectors, dtype=np.float16)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        meta_path = self.dir / "meta.json"
+        if not meta_path.exists():
+            atomic_write(meta_path, json.dumps(self.meta, indent=1, sort_keys=True).encode())
+        atomic_write(self.dir / f"{uuid.uuid4().hex}.qvec", build_shard(hashes, vectors))
+        self._merge_in_memory(hashes, vectors)
+
+    def _merge_in_memory(self, hashes: np.ndarray, vectors: np.ndarray) -> None:
+        if not self._loaded:
+            return
+        all_hashes = np.concatenate([self._hashes, hashes])
+        all_vectors = vectors if self._vectors is None else np.concatenate([self._vectors, vectors])
+        keys = all_hashes[:, :8].copy().view("<u8").ravel()
+        order = np.argsort(keys, kind="stable")
+        self._keys, self._hashes, self._vectors = keys[order], all_hashes[order], all_vectors[order]
+
+    def compact(self, force: bool = False) -> bool:
+        """Merge all shards into one when there are many; returns whether it did."""
+        shards = sorted(self.dir.glob("*.qvec")) if self.dir.is_dir() else []
+        if len(shards) <= 1 or (len(shards) <= COMPACT_AFTER and not force):
+            return False
+        hashes, vectors = [], []
+        for shard in shards:
+            got = self._read_shard(shard)
+            if got is not None:
+                hashes.append(got[0])
+                vectors.append(got[1])
+        if not hashes:
+            return False
+        all_hashes = np.concatenate(hashes)
+        _, first = np.unique(all_hashes, axis=0, return_index=True)
+        first.sort()
+        atomic_write(self.dir / f"{uuid.uuid4().hex}.qvec",
+                     build_shard(all_hashes[first], np.concatenate(vectors)[first]))
+        for shard in shards:
+            try:
+                shard.unlink()
+            except FileNotFoundError:
+                pass
+        return True
+
+
+def build_shard(hashes: np.ndarray, vectors: np.ndarray) -> bytes:
+    """Serialise one shard: header, hashes, float16 vectors, checksum."""
+    n, dim = vectors.shape
+    body = (HEADER.pack(MAGIC, dim, DTYPE_FLOAT16, n)
+            + np.ascontiguousarray(hashes, dtype=np.uint8).tobytes()
+            + np.ascontiguousarray(vectors, dtype="<f2").tobytes())
+    return body + hashlib.blake2b(body, digest_size=DIGEST_SIZE).digest()
+
+
+def parse_shard(data: bytes) -> tuple[np.ndarray, np.ndarray] | None:
+    """Return (hashes, vectors) of a shard, or None if it is truncated, altered or not a shard."""
+    if len(data) < HEADER.size + DIGEST_SIZE:
+        return None
+    magic, dim, dtype, n = HEADER.unpack_from(data)
+    if magic != MAGIC or dtype != DTYPE_FLOAT16 or dim == 0:
+        return None
+    expected = HEADER.size + n * 16 + n * dim * 2 + DIGEST_SIZE
+    if len(data) != expected:
+        return None
+    body = memoryview(data)[:-DIGEST_SIZE]
+    if hashlib.blake2b(body, digest_size=DIGEST_SIZE).digest() != data[-DIGEST_SIZE:]:
+        return None
+    hashes = np.frombuffer(data, dtype=np.uint8, count=n * 16, offset=HEADER.size).reshape(n, 16)
+    vectors = np.frombuffer(data, dtype="<f2", count=n * dim, offset=HEADER.size + n * 16).reshape(n, dim)
+    return hashes, vectors

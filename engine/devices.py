@@ -1,0 +1,44 @@
+"""Pick the hardware to embed on: CUDA, then Apple MPS, then the CPU."""
+
+from __future__ import annotations
+
+from engine.errors import UsageError
+
+DEVICE_CHOICES = ("auto", "cuda", "mps", "cpu")
+
+
+def pick_device(wanted: str | None = None) -> str:
+    """Return the torch device to use; ``wanted`` ('cuda', 'cuda:1', 'mps', 'cpu') overrides 'auto'."""
+    import torch
+
+    if wanted and wanted != "auto":
+        kind = wanted.split(":", 1)[0]
+        if kind == "cuda" and not torch.cuda.is_available():
+            raise UsageError(f"--device {wanted}: CUDA is not available on this machine (use --device cpu or auto)")
+        if kind == "mps" and not _mps_available(torch):
+            raise UsageError(f"--device {wanted}: Apple MPS is not available on this machine (use --device cpu or auto)")
+        if kind not in ("cuda", "mps", "cpu"):
+            raise UsageError(f"--device {wanted}: unknown device (choose from {', '.join(DEVICE_CHOICES)})")
+        return wanted
+    if torch.cuda.is_available():
+        return "cuda"
+    if _mps_available(torch):
+        return "mps"
+    return "cpu"
+
+
+def _mps_available(torch) -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())
+
+
+def describe_device(device: str) -> str:
+    """A short human name for ``device``, e.g. 'cuda (NVIDIA H100)' or 'cpu (2 threads)'."""
+    import torch
+
+    if device.startswith("cuda"):
+        index = int(device.split(":", 1)[1]) if ":" in device else 0
+        return f"{device} ({torch.cuda.get_device_name(index)})"
+    if device == "cpu":
+        return f"cpu ({torch.get_num_threads()} threads)"
+    return device

@@ -1,0 +1,38 @@
+"""Make untrusted text safe and compact for one line of a terminal.
+
+Control characters (ESC of ANSI sequences included) are shown as visible
+escapes such as ``\\x1b`` and never reach the terminal; line breaks and tabs
+become a visible mark or a space so a row stays one line.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+_LINE_BREAKS = {"\n", "\r", "\u2028", "\u2029", "\x85", "\x0b", "\x0c"}
+
+
+def safe_text(text: str, *, one_line: bool = True) -> str:
+    """``text`` with control and format characters escaped; with ``one_line`` breaks shown as ' ⏎ '."""
+    out: list[str] = []
+    for ch in text.replace("\r\n", "\n"):
+        if ch == "\t":
+            out.append(" " if one_line else "    ")
+        elif ch in _LINE_BREAKS:
+            out.append(" ⏎ " if one_line else "\n")
+        elif ch.isprintable() or ch == " ":
+            out.append(ch)
+        elif unicodedata.category(ch) in ("Cf",) and ch in "\u200d\ufe0f\ufe0e":
+            out.append(ch)  # zero-width joiner / variation selectors of emoji
+        else:
+            out.append(_escape(ch))
+    return "".join(out)
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    if code <= 0xFF:
+        return f"\\x{code:02x}"
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"

@@ -1,0 +1,136 @@
+"""The embed step: vectors for a list of texts, from the cache where possible, else from a model.
+
+Only texts the cache does not hold are embedded, each distinct text once,
+longest first (less padding per batch).  Finished vectors are written to the
+cache every few seconds, so an interrupted or cancelled run keeps what it did.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Protocol, Sequence
+
+import numpy as np
+
+from engine.cache import EmbeddingCache, default_cache_root, text_hashes
+from engine.models import cache_key
+from engine.progress import CancelToken, Cancelled, ProgressCallback, StageMeter, check
+
+#: Write finished vectors to the cache at least this often (seconds) and every this many rows.
+FLUSH_SECONDS = 3.0
+FLUSH_ROWS = 4096
+
+
+class Embedder(Protocol):
+    """Anything that turns texts into L2-normalized float32 vectors."""
+
+    name: str
+    dim: int
+    batch_size: int
+
+    @property
+    def identity(self) -> dict: ...
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def encode_query(self, text: str) -> np.ndarray: ...
+
+
+@dataclass
+class EmbedStats:
+    """What the embed step did: rows served from the cache, rows embedded, time and speed."""
+
+    rows: int = 0
+    cached: int = 0
+    embedded: int = 0
+    duplicates: int = 0
+    seconds: float = 0.0
+    corrupt_shards: list[str] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return self.embedded / self.seconds if self.seconds > 0 else 0.0
+
+
+def open_cache(embedder: Embedder, root=None) -> EmbeddingCache:
+    """The cache of ``embedder``'s identity under ``root`` (default: the user cache directory)."""
+    identity = embedder.identity
+    return EmbeddingCache(root or default_cache_root(), cache_key(identity), identity)
+
+
+def embed_texts(
+    texts: Sequence[str],
+    embedder: Embedder,
+    cache: EmbeddingCache | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> tuple[np.ndarray, EmbedStats]:
+    """Return (n, dim) float16 unit vectors for ``texts`` and what it took.
+
+    Vectors are rounded to float16 whether they come from the cache or the
+    model, so a cold and a warm run give identical results.
+    """
+    start = time.perf_counter()
+    n = len(texts)
+    stats = EmbedStats(rows=n)
+    out = np.zeros((n, embedder.dim), dtype=np.float16)
+    if n == 0:
+        return out, stats
+    hashes = text_hashes(list(texts))
+    keys = np.ascontiguousarray(hashes).view("V16").ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    unique_hashes = hashes[first]
+    stats.duplicates = n - len(first)
+
+    unique_vectors = np.zeros((len(first), embedder.dim), dtype=np.float16)
+    if cache is not None:
+        found, vectors = cache.lookup(unique_hashes)
+        unique_vectors[found] = vectors
+        stats.corrupt_shards = list(cache.corrupt)
+    else:
+        found = np.zeros(len(first), dtype=bool)
+    missing = np.flatnonzero(~found)
+    stats.cached = int(found.sum())
+
+    if len(missing):
+        lengths = np.fromiter((len(texts[first[i]]) for i in missing), dtype=np.int64, count=len(missing))
+        missing = missing[np.argsort(-lengths, kind="stable")]
+        _embed_missing(texts, first, missing, unique_hashes, unique_vectors, embedder, cache, progress, cancel)
+        stats.embedded = len(missing)
+        if cache is not None:
+            cache.compact()
+    out[:] = unique_vectors[inverse]
+    stats.seconds = time.perf_counter() - start
+    return out, stats
+
+
+def _embed_missing(texts, first, missing, unique_hashes, unique_vectors, embedder, cache, progress, cancel) -> None:
+    meter = StageMeter("embed", len(missing), progress)
+    step = max(1, embedder.batch_size * 2)
+    pending: list[np.ndarray] = []
+    last_flush = time.perf_counter()
+
+    def flush() -> None:
+        nonlocal pending, last_flush
+        if cache is not None and pending:
+            rows = np.concatenate(pending)
+            cache.add(unique_hashes[rows], unique_vectors[rows])
+        pending = []
+        last_flush = time.perf_counter()
+
+    try:
+        for lo in range(0, len(missing), step):
+            check(cancel)
+            rows = missing[lo: lo + step]
+            vectors = embedder.encode([texts[first[i]] for i in rows])
+            unique_vectors[rows] = vectors.astype(np.float16)
+            pending.append(rows)
+            meter.advance(len(rows))
+            if sum(len(p) for p in pending) >= FLUSH_ROWS or time.perf_counter() - last_flush >= FLUSH_SECONDS:
+                flush()
+    except Cancelled:
+        flush()
+        raise
+    flush()

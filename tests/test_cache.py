@@ -1,0 +1,106 @@
+"""Embedding cache: hits and misses, shared texts, corruption, interrupted runs — with the real model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.cache import EmbeddingCache, build_shard, parse_shard, text_hashes
+from engine.embedding import embed_texts, open_cache
+from engine.progress import CancelToken, Cancelled
+
+TEXTS = [f"review number {i}: the {w} is {a}" for i, (w, a) in enumerate(
+    [("battery", "weak"), ("screen", "bright"), ("delivery", "late"), ("price", "fair"), ("sound", "clear")] * 8)]
+
+
+@pytest.fixture
+def fresh_cache(embedder, tmp_path):
+    return lambda: open_cache(embedder, tmp_path)
+
+
+def test_second_run_embeds_nothing_and_gives_identical_vectors(embedder, fresh_cache):
+    first, s1 = embed_texts(TEXTS, embedder, fresh_cache())
+    assert s1.embedded == len(TEXTS) and s1.cached == 0
+    second, s2 = embed_texts(TEXTS, embedder, fresh_cache())
+    assert s2.embedded == 0 and s2.cached == len(TEXTS)
+    assert np.array_equal(first, second)
+    norms = np.linalg.norm(first.astype(np.float32), axis=1)
+    assert np.allclose(norms, 1.0, atol=2e-3)
+
+
+def test_a_file_sharing_texts_embeds_only_the_new_ones(embedder, fresh_cache):
+    embed_texts(TEXTS[:20], embedder, fresh_cache())
+    vectors, stats = embed_texts(TEXTS[10:30] + ["a brand new comment"], embedder, fresh_cache())
+    assert stats.cached == 10 and stats.embedded == 11
+    direct = embedder.encode(["a brand new comment"])[0]
+    assert float(vectors[-1].astype(np.float32) @ direct) > 0.999
+
+
+def test_duplicates_are_embedded_once(embedder, tmp_path):
+    vectors, stats = embed_texts(["same", "same", "other", "same"], embedder, open_cache(embedder, tmp_path))
+    assert stats.embedded == 2 and stats.duplicates == 2
+    assert np.array_equal(vectors[0], vectors[3])
+
+
+def test_corrupt_or_truncated_shards_are_detected_and_recomputed(embedder, fresh_cache):
+    reference, _ = embed_texts(TEXTS, embedder, fresh_cache())
+    cache = fresh_cache()
+    shards = sorted(cache.dir.glob("*.qvec"))
+    assert shards
+    data = bytearray(shards[0].read_bytes())
+    data[len(data) // 2] ^= 0xFF  # flip one byte inside the vectors
+    shards[0].write_bytes(bytes(data))
+    vectors, stats = embed_texts(TEXTS, embedder, fresh_cache())
+    assert stats.corrupt_shards and stats.embedded > 0
+    assert (cache.dir / "corrupt" / shards[0].name).exists()
+    cos = np.sum(vectors.astype(np.float32) * reference.astype(np.float32), axis=1)
+    assert cos.min() > 0.999
+    # truncation
+    shard = sorted(cache.dir.glob("*.qvec"))[0]
+    shard.write_bytes(shard.read_bytes()[:-100])
+    again, stats = embed_texts(TEXTS, embedder, fresh_cache())
+    assert stats.corrupt_shards and np.sum(again.astype(np.float32) * reference.astype(np.float32), axis=1).min() > 0.999
+
+
+def test_shard_format_rejects_garbage():
+    hashes = text_hashes(["a", "b"])
+    vectors = np.ones((2, 4), dtype=np.float16)
+    blob = build_shard(hashes, vectors)
+    got = parse_shard(blob)
+    assert got is not None and np.array_equal(got[0], hashes) and np.array_equal(got[1], vectors)
+    assert parse_shard(blob[:-1]) is None
+    assert parse_shard(b"not a shard at all" * 10) is None
+    assert parse_shard(b"") is None
+
+
+def test_cancelled_run_keeps_the_finished_batches(embedder, tmp_path, monkeypatch):
+    import engine.embedding as embedding
+
+    monkeypatch.setattr(embedding, "FLUSH_SECONDS", 0.0)  # write every batch, so the test is quick
+    token = CancelToken()
+    texts = [f"comment {i} about {'battery screen delivery price sound'.split()[i % 5]}" for i in range(400)]
+    batches = []
+
+    def progress(p):
+        batches.append(p.done)
+        if p.done >= 128:
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        embed_texts(texts, embedder, open_cache(embedder, tmp_path), progress=progress, cancel=token)
+    _, stats = embed_texts(texts, embedder, open_cache(embedder, tmp_path))
+    assert stats.cached >= 128 and stats.embedded == len(texts) - stats.cached
+
+
+def test_compaction_merges_shards_without_losing_vectors(tmp_path):
+    cache = EmbeddingCache(tmp_path, "m", {"dim": 3})
+    rng = np.random.default_rng(0)
+    texts = [f"t{i}" for i in range(40)]
+    hashes = text_hashes(texts)
+    vectors = rng.standard_normal((40, 3)).astype(np.float16)
+    for lo in range(0, 40, 2):
+        cache.add(hashes[lo:lo + 2], vectors[lo:lo + 2])
+    assert cache.compact()
+    assert len(list(cache.dir.glob("*.qvec"))) == 1
+    found, got = EmbeddingCache(tmp_path, "m", {"dim": 3}).lookup(hashes)
+    assert found.all() and np.array_equal(got, vectors)

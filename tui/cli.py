@@ -1,0 +1,187 @@
+"""The ``qtui`` command: ``open`` starts the app, ``cluster`` runs the engine headless.
+
+Textual is imported only by ``qtui open``, so the headless commands start fast
+and run where no terminal UI can.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from engine.clustering import ALGORITHMS, ClusterSettings
+from engine.devices import DEVICE_CHOICES
+from engine.errors import QtuiError
+from engine.loading import LoadOptions
+from engine.progress import Cancelled
+from engine.session import ModelOptions, SessionOptions
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``qtui`` and its subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="qtui",
+        description="Explore, review and label clusters of texts in the terminal.",
+        epilog="Run 'qtui COMMAND --help' for the options of a command.",
+    )
+    parser.add_argument("--version", action="version", version=f"qtui {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("file", metavar="FILE", help="texts to cluster: .jsonl/.ndjson/.json, .csv, .tsv, .txt or "
+                        ".parquet (optionally .gz)")
+    inp = common.add_argument_group("input")
+    inp.add_argument("--text-col", metavar="C", help="column holding the text (default: text, content, comment, "
+                     "review, body, … else the longest string column)")
+    inp.add_argument("--id-col", metavar="C", help="column holding the id (default: 'id', else the row number)")
+    inp.add_argument("--label-col", metavar="C", help="gold-label column, used only to score the clusters "
+                     "(ARI, NMI, V-measure, purity)")
+    inp.add_argument("--encoding", metavar="E", help="text encoding of the file (default: UTF-8, GB18030 detected)")
+    inp.add_argument("--strict", action="store_true", help="stop at the first malformed record instead of skipping it")
+    emb = common.add_argument_group("embedding")
+    emb.add_argument("--model", metavar="M", help="sentence-transformers model name or directory "
+                     "(default: the bundled all-MiniLM-L6-v2)")
+    emb.add_argument("--dim", type=int, metavar="N", help="keep the first N dimensions (Matryoshka truncation)")
+    emb.add_argument("--device", choices=DEVICE_CHOICES, default="auto",
+                     help="where to embed (default: auto = cuda, then mps, then cpu)")
+    emb.add_argument("--batch-size", type=int, metavar="N", help="texts per model batch (default: by device)")
+    emb.add_argument("--instruction", metavar="TEXT", help="task instruction for similarity queries "
+                     "(instruction-aware models such as Qwen3-Embedding)")
+    emb.add_argument("--no-cache", action="store_true", help="neither read nor write the embedding cache")
+    emb.add_argument("--cache-dir", metavar="DIR", type=Path, help="embedding cache directory "
+                     "(default: $QTUI_CACHE_DIR or the user cache directory)")
+    clu = common.add_argument_group("clustering")
+    clu.add_argument("--algo", choices=ALGORITHMS, default="auto",
+                     help="auto (default: finds the number of groups), hdbscan or kmeans")
+    clu.add_argument("--k", type=int, metavar="N", help="number of clusters for kmeans")
+    clu.add_argument("--min-cluster-size", type=int, metavar="N", help="hdbscan: smallest cluster (default: from n)")
+    clu.add_argument("--min-samples", type=int, metavar="N", help="hdbscan: density smoothing (default: = min size)")
+    clu.add_argument("--seed", type=int, default=0, help="random seed (same input + settings + seed = same clusters)")
+
+    p_open = sub.add_parser("open", parents=[common], help="open FILE in the terminal app",
+                            description="Open FILE in the qtui app: clusters, members, keywords, metrics, search.")
+    p_open.set_defaults(func=_cmd_open)
+
+    p_cluster = sub.add_parser("cluster", parents=[common], help="cluster FILE without the app and print a summary",
+                               description="Cluster FILE headless: print clusters, keywords and metrics, "
+                                           "optionally export the labeled rows.")
+    p_cluster.add_argument("--export", metavar="OUT", type=Path,
+                           help="write every row with its cluster to OUT (.csv, .tsv, .jsonl or .parquet)")
+    p_cluster.add_argument("--json", action="store_true", help="print the summary as JSON instead of tables")
+    p_cluster.add_argument("--top", type=int, default=30, metavar="N", help="clusters to list (default: 30)")
+    p_cluster.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    p_cluster.set_defaults(func=_cmd_cluster)
+    return parser
+
+
+def _version() -> str:
+    from engine import __version__
+
+    return __version__
+
+
+def session_options(args: argparse.Namespace) -> SessionOptions:
+    """The engine options an argument namespace asks for."""
+    return SessionOptions(
+        load=LoadOptions(text_col=args.text_col, id_col=args.id_col, label_col=args.label_col,
+                         encoding=args.encoding, strict=args.strict),
+        model=ModelOptions(model=args.model, dim=args.dim, device=args.device, batch_size=args.batch_size,
+                           instruction=args.instruction),
+        cache_dir=args.cache_dir,
+        use_cache=not args.no_cache,
+    )
+
+
+def cluster_settings(args: argparse.Namespace) -> ClusterSettings:
+    """The clustering settings an argument namespace asks for (``--k`` alone implies kmeans)."""
+    algo = args.algo
+    if args.k is not None and algo == "auto":
+        algo = "kmeans"
+    return ClusterSettings(algo=algo, k=args.k, min_cluster_size=args.min_cluster_size,
+                           min_samples=args.min_samples, seed=args.seed)
+
+
+def _cmd_cluster(args: argparse.Namespace) -> int:
+    from tui.report import ProgressPrinter, print_json, print_summary
+    from engine.session import Session
+
+    settings = cluster_settings(args)
+    options = session_options(args)
+    printer = ProgressPrinter(enabled=not args.quiet and not args.json)
+    with printer:
+        session = Session.open(args.file, options, progress=printer.update)
+        analysis = session.cluster(settings, progress=printer.update)
+        exported = None
+        if args.export:
+            from engine.export import export_analysis
+
+            exported = export_analysis(analysis, args.export)
+    if args.json:
+        print_json(session, analysis, exported)
+    else:
+        print_summary(session, analysis, exported, top=args.top)
+    return EXIT_OK
+
+
+def _cmd_open(args: argparse.Namespace) -> int:
+    from tui.app import QtuiApp
+
+    app = QtuiApp(Path(args.file), session_options(args), cluster_settings(args))
+    app.run()
+    return app.return_code or 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``qtui`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return args.func(args)
+    except QtuiError as exc:
+        print(f"qtui: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except (KeyboardInterrupt, Cancelled):
+        print("qtui: interrupted (finished embeddings are kept in the cache)", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # a bug: one line for the user, the traceback in a log file
+        log = write_crash_log()
+        print(f"qtui: internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
+              f"(traceback in {log}; please report it)", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def write_crash_log() -> Path:
+    """Write the current exception's traceback to a log file in the cache directory and return its path."""
+    import tempfile
+    import time
+    import traceback
+
+    from engine.cache import default_cache_root
+
+    text = traceback.format_exc()
+    for directory in (default_cache_root() / "logs", Path(tempfile.gettempdir())):
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            path = directory / f"crash-{time.strftime('%Y%m%d-%H%M%S')}.log"
+            path.write_text(text, encoding="utf-8")
+            return path
+        except OSError:
+            continue
+    return Path("(nowhere: no writable directory)")
+
+
+def run() -> None:
+    """Console-script wrapper: exit with :func:`main`'s code."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,183 @@
+"""What ``qtui cluster`` prints: live progress on stderr, then a summary (rich tables) or JSON."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+from rich import box
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from rich.text import Text
+
+from engine.analysis import Analysis
+from engine.display_text import safe_text
+from engine.errors import show_path
+from engine.progress import Progress
+from engine.session import Session
+
+STAGE_NAMES = {"load": "Loading", "model": "Loading model", "embed": "Embedding", "cluster": "Clustering",
+               "keywords": "Keywords", "metrics": "Metrics"}
+SKIPPED_SHOWN = 5
+
+
+class ProgressPrinter:
+    """Shows engine progress as a rich progress bar on stderr (plain lines when stderr is not a terminal)."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.console = Console(stderr=True)
+        self._bar: RichProgress | None = None
+        self._tasks: dict[str, int] = {}
+
+    def __enter__(self) -> "ProgressPrinter":
+        if self.enabled and self.console.is_terminal:
+            self._bar = RichProgress(
+                TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), console=self.console, transient=True)
+            self._bar.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def update(self, p: Progress) -> None:
+        """Progress callback for the engine."""
+        if not self.enabled:
+            return
+        name = STAGE_NAMES.get(p.stage, p.stage)
+        rate = f"{p.rate:,.0f}/s" if p.rate else ""
+        if self._bar is None:
+            first = p.stage not in self._tasks
+            self._tasks.setdefault(p.stage, 0)
+            if first and p.total <= 1:
+                self.console.print(f"{name}…", highlight=False)
+            elif p.total > 1 and p.done >= p.total:
+                self.console.print(f"{name} {p.done:,}/{p.total:,} {rate}".rstrip(), highlight=False)
+            return
+        if p.stage not in self._tasks:
+            self._tasks[p.stage] = self._bar.add_task(name, total=max(p.total, 1), rate=rate)
+        self._bar.update(self._tasks[p.stage], completed=p.done, total=max(p.total, 1), rate=rate)
+
+
+def _fmt(value, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def skipped_lines(session: Session) -> list[str]:
+    """One line per skipped record (the first few), plus a count of the rest."""
+    corpus = session.corpus
+    name = show_path(corpus.path)
+    lines = [f"{name}:{s.line}: {s.reason}" for s in corpus.skipped[:SKIPPED_SHOWN]]
+    rest = len(corpus.skipped) - SKIPPED_SHOWN
+    if rest > 0:
+        lines.append(f"… and {rest:,} more skipped record{'s' * (rest != 1)}")
+    return lines
+
+
+def print_summary(session: Session, analysis: Analysis, exported: Path | None, top: int = 30,
+                  console: Console | None = None) -> None:
+    """Readable summary: input, embedding, clusters by size with keywords and examples, metrics."""
+    console = console or Console()
+    corpus, stats, m = session.corpus, session.embed_stats, analysis.metrics
+    width = console.width
+    head = Text()
+    head.append(f"{show_path(corpus.path)}", style="bold")
+    head.append(f"  {len(corpus):,} rows  text column {corpus.text_col!r}")
+    empty = int(corpus.empty.sum())
+    if empty:
+        head.append(f"  {empty:,} empty (kept, not embedded)", style="yellow")
+    if corpus.skipped:
+        head.append(f"  {len(corpus.skipped):,} skipped", style="red")
+    model = Text(f"model {session.embedder.name} ({session.embedder.dim}-d) on {getattr(session.embedder, 'device', '?')}"
+                 f"  cache: {stats.cached:,} hit, {stats.embedded:,} embedded"
+                 + (f" at {stats.rate:,.0f}/s" if stats.embedded else ""), style="dim")
+    lines: list = [head, model]
+    for note in corpus.notices:
+        lines.append(Text(f"note: {note}", style="yellow"))
+    for line in skipped_lines(session):
+        lines.append(Text(f"skipped: {line}", style="red"))
+    for name in stats.corrupt_shards[:3]:
+        lines.append(Text(f"cache: damaged entry {name} set aside and recomputed", style="yellow"))
+    console.print(Group(*lines))
+
+    table = Table(title=f"{analysis.n_clusters} clusters ({analysis.clustering.settings.describe()}), "
+                        f"{m.noise_share:.1%} unclustered", title_justify="left", expand=True,
+                  box=box.SIMPLE_HEAD, padding=(0, 1))
+    table.add_column("id", justify="right", no_wrap=True)
+    table.add_column("size", justify="right", no_wrap=True)
+    table.add_column("coh.", justify="right", no_wrap=True)
+    table.add_column("keywords, then the two texts closest to the centre", no_wrap=True, overflow="ellipsis",
+                     ratio=1)
+    shown = [c for c in analysis.clusters if c.id >= 0][:top] + [c for c in analysis.clusters if c.id < 0]
+    for info in shown:
+        cell = Text(safe_text(", ".join(t for t, _ in info.keywords[:10]) or info.name), style="bold")
+        for row in info.examples[:2]:
+            cell.append("\n  " + safe_text(corpus.texts[row]), style="default")
+        ident = str(info.id) if info.id >= 0 else info.name
+        table.add_row(ident, f"{info.size:,}", _fmt(info.cohesion, 2), cell)
+    console.print(table)
+    hidden = analysis.n_clusters - min(top, analysis.n_clusters)
+    if hidden > 0:
+        console.print(f"… {hidden} smaller clusters not listed (--top N to see more)", style="dim")
+    console.print(Panel(_metrics_text(analysis), title="metrics", title_align="left", expand=False))
+    if exported:
+        console.print(f"exported {len(corpus):,} rows to {show_path(exported)}", style="green")
+
+
+def _metrics_text(analysis: Analysis) -> Text:
+    m = analysis.metrics
+    t = Text()
+    t.append(f"clusters {m.clusters}   unclustered {m.noise_share:.1%}   ")
+    if m.sizes:
+        t.append(f"sizes min {m.sizes['min']} / median {m.sizes['median']:.0f} / max {m.sizes['max']}\n")
+    sample = f" (sample {m.silhouette_sample:,})" if m.silhouette_sample and m.silhouette_sample < m.rows else ""
+    t.append(f"silhouette {_fmt(m.silhouette)}{sample}   Calinski-Harabasz {_fmt(m.calinski_harabasz, 1)}   "
+             f"Davies-Bouldin {_fmt(m.davies_bouldin)}")
+    if m.ari is not None:
+        t.append(f"\nvs gold labels: ARI {_fmt(m.ari)}   NMI {_fmt(m.nmi)}   V-measure {_fmt(m.v_measure)}   "
+                 f"purity {_fmt(m.purity)}", style="bold")
+    timings = analysis.timings
+    parts = [f"{k} {v:.1f}s" for k, v in timings.items()]
+    if parts:
+        t.append("\ntime: " + ", ".join(parts), style="dim")
+    return t
+
+
+def summary_dict(session: Session, analysis: Analysis, exported: Path | None) -> dict:
+    """The summary as plain JSON-serialisable data."""
+    corpus, stats = session.corpus, session.embed_stats
+    return {
+        "file": str(corpus.path),
+        "rows": len(corpus),
+        "text_column": corpus.text_col,
+        "empty_rows": int(corpus.empty.sum()),
+        "skipped": [{"line": s.line, "reason": s.reason} for s in corpus.skipped],
+        "notices": corpus.notices,
+        "model": {"name": session.embedder.name, "dim": session.embedder.dim,
+                  "device": getattr(session.embedder, "device", None)},
+        "embedding": {"cached": stats.cached, "embedded": stats.embedded, "duplicates": stats.duplicates,
+                      "seconds": round(stats.seconds, 3), "rate": round(stats.rate, 1)},
+        "clustering": {**analysis.clustering.settings.to_dict(), "info": analysis.clustering.info},
+        "clusters": [{"id": c.id, "size": c.size, "name": c.name, "cohesion": c.cohesion,
+                      "keywords": [[t, round(w, 5)] for t, w in c.keywords],
+                      "examples": [corpus.texts[r] for r in c.examples[:2]]} for c in analysis.clusters],
+        "metrics": analysis.metrics.to_dict(),
+        "timings": {k: round(v, 3) for k, v in analysis.timings.items()},
+        "export": str(exported) if exported else None,
+    }
+
+
+def print_json(session: Session, analysis: Analysis, exported: Path | None) -> None:
+    """Print :func:`summary_dict` as JSON on stdout."""
+    json.dump(summary_dict(session, analysis, exported), sys.stdout, ensure_ascii=False, indent=1, default=float)
+    sys.stdout.write("\n")
