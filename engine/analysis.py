@@ -74,6 +74,27 @@ class Analysis:
     def n_clusters(self) -> int:
         return self.clustering.n_clusters
 
+    def nearest_clusters(self, cluster_id: int, k: int = 3) -> list[tuple[int, float]]:
+        """The ``k`` clusters whose centres are closest to ``cluster_id``'s, with their cosine."""
+        if cluster_id < 0 or cluster_id >= len(self.centres) or len(self.centres) < 2:
+            return []
+        sims = self.centres @ self.centres[cluster_id]
+        sims[cluster_id] = -np.inf
+        order = np.argsort(-sims, kind="stable")[: min(k, len(sims) - 1)]
+        return [(int(c), float(sims[c])) for c in order]
+
+    def gold_mix(self, cluster_id: int, k: int = 3) -> list[tuple[str, float]]:
+        """Most common gold labels in ``cluster_id`` with their share (empty without gold labels)."""
+        gold = self.corpus.gold
+        if gold is None:
+            return []
+        rows = np.flatnonzero(self.labels == cluster_id)
+        if len(rows) == 0:
+            return []
+        values, counts = np.unique(np.asarray([gold[r] for r in rows], dtype=object), return_counts=True)
+        order = np.lexsort((values.astype(str), -counts))[:k]
+        return [(str(values[i]), float(counts[i] / len(rows))) for i in order]
+
 
 def explain(corpus: Corpus, rows: np.ndarray, vectors: np.ndarray, clustering: Clustering,
             doc_terms: sp.csr_matrix, vocabulary: np.ndarray, gold: list[str] | None = None,

@@ -1,0 +1,43 @@
+"""Small text helpers for the app: safe, cell-width-aware truncation and number formats."""
+
+from __future__ import annotations
+
+import math
+
+from rich.cells import cell_len, set_cell_size
+
+from engine.display_text import safe_text
+
+ELLIPSIS = "…"
+
+
+def fit(text: str, width: int) -> str:
+    """``text`` made safe for one terminal line and cut to at most ``width`` cells (never inside a character)."""
+    if width <= 0:
+        return ""
+    shown = safe_text(text[: width * 4 + 8])
+    if cell_len(shown) <= width:
+        return shown
+    cut = set_cell_size(shown, width - 1)
+    if cut.endswith(" ") and cell_len(cut.rstrip(" ")) < width - 1 and not shown[len(cut.rstrip(' ')):].startswith(" "):
+        cut = cut.rstrip(" ")  # a wide character did not fit: do not show half of it
+    return cut + ELLIPSIS
+
+
+def pad(text: str, width: int) -> str:
+    """``fit`` then pad with spaces to exactly ``width`` cells."""
+    return set_cell_size(fit(text, width), width)
+
+
+def num(value: float | int | None, digits: int = 3) -> str:
+    """A figure for display: '–' when missing, thousands separators for counts."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:.{digits}f}"
+
+
+def share(value: float | None) -> str:
+    """A share as a percentage with one decimal."""
+    return "–" if value is None else f"{value:.1%}"

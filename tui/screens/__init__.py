@@ -1,0 +1,1 @@
+"""Modal screens of the app: help, re-cluster settings, messages and prompts."""

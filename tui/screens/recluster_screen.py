@@ -1,0 +1,91 @@
+"""The re-cluster dialog: pick auto, HDBSCAN or KMeans and their parameters."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
+
+from engine.clustering import ClusterSettings
+
+
+class ReclusterScreen(ModalScreen[ClusterSettings | None]):
+    """Returns new :class:`ClusterSettings`, or None when cancelled."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "apply", "Apply")]
+
+    DEFAULT_CSS = """
+    ReclusterScreen { align: center middle; }
+    ReclusterScreen > Vertical { width: 64; max-width: 95%; height: auto; border: round $primary;
+                                 background: $panel; padding: 1 2; }
+    ReclusterScreen RadioSet { width: 100%; margin-bottom: 1; }
+    ReclusterScreen .field { height: auto; margin-bottom: 1; }
+    ReclusterScreen .field Label { width: 22; padding-top: 1; }
+    ReclusterScreen .field Input { width: 1fr; }
+    ReclusterScreen #recluster-help { color: $text-muted; margin-bottom: 1; }
+    ReclusterScreen #recluster-buttons { height: auto; align-horizontal: right; }
+    ReclusterScreen #recluster-buttons Button { margin-left: 2; }
+    """
+
+    def __init__(self, current: ClusterSettings) -> None:
+        super().__init__()
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        c = self.current
+        with Vertical() as box:
+            box.border_title = "Re-cluster"
+            yield Static("The current clusters stay usable until the new ones are ready.", id="recluster-help")
+            with RadioSet(id="algo"):
+                yield RadioButton("auto — finds the number of groups", value=c.algo == "auto", id="algo-auto")
+                yield RadioButton("HDBSCAN — density, leaves outliers unclustered", value=c.algo == "hdbscan",
+                                  id="algo-hdbscan")
+                yield RadioButton("KMeans — exactly k groups", value=c.algo == "kmeans", id="algo-kmeans")
+            with Horizontal(classes="field"):
+                yield Label("k (KMeans)")
+                yield Input(str(c.k or ""), placeholder="from the data", type="integer", id="k")
+            with Horizontal(classes="field"):
+                yield Label("min cluster size")
+                yield Input(str(c.min_cluster_size or ""), placeholder="from the data", type="integer", id="mcs")
+            with Horizontal(classes="field"):
+                yield Label("seed")
+                yield Input(str(c.seed), type="integer", id="seed")
+            with Horizontal(id="recluster-buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button("Re-cluster", variant="primary", id="apply")
+
+    def _algo(self) -> str:
+        pressed = self.query_one("#algo", RadioSet).pressed_button
+        return (pressed.id or "algo-auto").removeprefix("algo-") if pressed else "auto"
+
+    @staticmethod
+    def _int(value: str) -> int | None:
+        value = value.strip()
+        return int(value) if value.lstrip("-").isdigit() else None
+
+    def action_apply(self) -> None:
+        algo = self._algo()
+        k = self._int(self.query_one("#k", Input).value)
+        mcs = self._int(self.query_one("#mcs", Input).value)
+        seed = self._int(self.query_one("#seed", Input).value) or 0
+        try:
+            settings = ClusterSettings(algo=algo, k=k, min_cluster_size=mcs, seed=seed,
+                                       min_samples=self.current.min_samples if algo == "hdbscan" else None)
+        except Exception as exc:  # UsageError: say what is wrong, keep the dialog open
+            self.notify(str(exc), severity="error")
+            return
+        self.dismiss(settings)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "apply":
+            self.action_apply()
+        else:
+            self.action_cancel()
+
+    def on_input_submitted(self) -> None:
+        self.action_apply()

@@ -1,0 +1,1 @@
+"""Widgets of the qtui app, one per module."""

@@ -1,0 +1,107 @@
+"""The map pane: every text as a braille dot at its 2-D position, one colour per cluster.
+
+Each terminal cell holds 2×4 dots.  The selected cluster is drawn last, in
+bold white on top of the others; noise is grey.  Rendering is numpy over all
+points and only happens when the data, the selection or the size changes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.segment import Segment
+from rich.style import Style
+from textual.strip import Strip
+from textual.widget import Widget
+
+# Distinct colours that read on dark and light backgrounds and exist in 256-colour terminals.
+PALETTE = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#9a9d00",
+           "#469990", "#9a6324", "#800000", "#808000", "#000075", "#e6a800", "#00a86b", "#c71585")
+NOISE_COLOUR = "#8a8a8a"
+# Braille dot bits for (column, row) inside a 2×4 cell.
+_BITS = np.array([[0x01, 0x02, 0x04, 0x40], [0x08, 0x10, 0x20, 0x80]], dtype=np.uint16)
+
+
+def cluster_colour(cluster_id: int) -> str:
+    """The map colour of ``cluster_id`` (grey for noise)."""
+    return NOISE_COLOUR if cluster_id < 0 else PALETTE[cluster_id % len(PALETTE)]
+
+
+class ClusterMap(Widget, can_focus=True):
+    """A braille scatter plot of the clusters."""
+
+    DEFAULT_CSS = "ClusterMap { height: 1fr; width: 1fr; }"
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.xy: np.ndarray | None = None
+        self.labels: np.ndarray | None = None
+        self.selected: int | None = None
+        self._lines: list[Strip] = []
+        self._key: tuple | None = None
+        self.message = "The map appears once the clusters are ready."
+
+    def set_points(self, xy: np.ndarray | None, labels: np.ndarray | None) -> None:
+        """Positions in [0,1]² and cluster labels of the points (None clears the map)."""
+        self.xy, self.labels = xy, labels
+        self._key = None
+        self.refresh()
+
+    def select(self, cluster_id: int | None) -> None:
+        if cluster_id != self.selected:
+            self.selected = cluster_id
+            self._key = None
+            self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        width, height = self.size
+        key = (width, height, self.selected, id(self.xy))
+        if key != self._key:
+            self._lines = self._draw(width, height)
+            self._key = key
+        return self._lines[y] if y < len(self._lines) else Strip.blank(width)
+
+    def _draw(self, width: int, height: int) -> list[Strip]:
+        if self.xy is None or self.labels is None or width < 4 or height < 2:
+            text = self.message[:width]
+            return [Strip([Segment(text, Style(dim=True))]).adjust_cell_length(width)] + \
+                [Strip.blank(width) for _ in range(height - 1)]
+        labels = self.labels
+        order = np.argsort(labels == self.selected, kind="stable") if self.selected is not None else \
+            np.arange(len(labels))
+        xy = self.xy[order]
+        lab = labels[order]
+        dx = np.clip((xy[:, 0] * (2 * width - 1)).astype(np.int64), 0, 2 * width - 1)
+        dy = np.clip(((1 - xy[:, 1]) * (4 * height - 1)).astype(np.int64), 0, 4 * height - 1)
+        cell = (dy // 4) * width + dx // 2
+        bits = np.zeros(width * height, dtype=np.uint16)
+        np.bitwise_or.at(bits, cell, _BITS[dx % 2, dy % 4])
+        owner = np.full(width * height, -2, dtype=np.int64)
+        owner[cell] = lab  # later points win: the selected cluster is drawn last
+        styles: dict[int, Style] = {}
+
+        def style_of(cid: int) -> Style:
+            if cid not in styles:
+                if self.selected is not None and cid == self.selected:
+                    styles[cid] = Style(color="bright_white", bold=True, bgcolor="grey30")
+                else:
+                    styles[cid] = Style(color=cluster_colour(cid))
+            return styles[cid]
+
+        lines = []
+        for row in range(height):
+            segments = []
+            run_text, run_owner = [], None
+            for col in range(width):
+                i = row * width + col
+                b = int(bits[i])
+                ch = chr(0x2800 + b) if b else " "
+                o = int(owner[i]) if b else -3
+                if o != run_owner and run_text:
+                    segments.append(Segment("".join(run_text), style_of(run_owner) if run_owner >= -1 else None))
+                    run_text = []
+                run_owner = o
+                run_text.append(ch)
+            if run_text:
+                segments.append(Segment("".join(run_text), style_of(run_owner) if run_owner >= -1 else None))
+            lines.append(Strip(segments, width))
+        return lines

@@ -1,0 +1,135 @@
+"""The clusters pane: one row per cluster with id, name, size, cohesion and top keywords; sortable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import DataTable
+
+from tui.formatting import fit, num
+
+SORTS = ("size", "cohesion", "name")
+
+
+@dataclass
+class ClusterRow:
+    """What the table shows of one cluster."""
+
+    id: int
+    name: str
+    size: int
+    cohesion: float | None
+    keywords: str
+    tag: str = ""  # a short mark in front of the name (review status, later)
+
+
+class ClusterTable(DataTable):
+    """Clusters, largest first by default; the unclustered and empty groups always last."""
+
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+        Binding("s", "cycle_sort", "Sort"),
+        Binding("enter", "open_members", "Members"),
+    ]
+
+    sort_key = "size"
+
+    class ClusterHighlighted(Message):
+        """The cursor moved to cluster ``cluster_id``."""
+
+        def __init__(self, cluster_id: int) -> None:
+            super().__init__()
+            self.cluster_id = cluster_id
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
+        self._rows: list[ClusterRow] = []
+
+    def _add_columns(self) -> tuple[int, int]:
+        """(Re)create the columns to fit the pane's width; returns (name, keywords) widths."""
+        self.clear(columns=True)
+        id_w = max(2, len(str(max((r.id for r in self._rows), default=0))))
+        size_w = max(4, len(f"{max((r.size for r in self._rows), default=0):,}"))
+        fixed = id_w + size_w + 4 + 2 * self.cell_padding * 5 + 1
+        room = max(10, self.size.width - fixed)
+        name_w = room if room < 34 else max(16, min(36, room // 2))
+        keywords_w = room - name_w if room - name_w >= 8 else 0
+        self.add_column("#", key="id", width=id_w)
+        self.add_column("size", key="size", width=size_w)
+        self.add_column("coh.", key="cohesion", width=4)
+        self.add_column("name", key="name", width=name_w)
+        if keywords_w:
+            self.add_column("keywords", key="keywords", width=keywords_w)
+        return name_w, keywords_w
+
+    def on_resize(self) -> None:
+        if self._rows:
+            self._fill(self.current_cluster)
+
+    def show(self, rows: list[ClusterRow], keep: int | None = None) -> None:
+        """Replace the rows, keep the cursor on cluster ``keep`` if it is still there."""
+        self._rows = rows
+        self._fill(keep)
+
+    def _ordered(self) -> list[ClusterRow]:
+        real = [r for r in self._rows if r.id >= 0]
+        rest = sorted((r for r in self._rows if r.id < 0), key=lambda r: -r.id)
+        if self.sort_key == "cohesion":
+            real.sort(key=lambda r: (-(r.cohesion or 0.0), r.id))
+        elif self.sort_key == "name":
+            real.sort(key=lambda r: (r.name.casefold(), r.id))
+        else:
+            real.sort(key=lambda r: (-r.size, r.id))
+        return real + rest
+
+    def _fill(self, keep: int | None) -> None:
+        name_w, keywords_w = self._add_columns()
+        target = 0
+        for i, r in enumerate(self._ordered()):
+            if r.id == keep:
+                target = i
+            ident = Text(str(r.id) if r.id >= 0 else "–", style="dim" if r.id < 0 else "", justify="right")
+            name = Text(r.tag + fit(r.name, name_w - len(r.tag)), style="italic" if r.id < 0 else "")
+            cells = [ident, Text(f"{r.size:,}", justify="right"),
+                     Text(num(r.cohesion, 2).removeprefix("0"), justify="right"), name]
+            if keywords_w:
+                cells.append(Text(fit(r.keywords, keywords_w), style="dim"))
+            self.add_row(*cells, key=str(r.id))
+        if self.row_count:
+            self.move_cursor(row=target, animate=False, scroll=True)
+
+    @property
+    def current_cluster(self) -> int | None:
+        """Id of the cluster under the cursor, or None when the table is empty."""
+        if not self.row_count:
+            return None
+        key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
+        return int(key.value) if key.value is not None else None
+
+    def select_cluster(self, cluster_id: int) -> None:
+        """Move the cursor to ``cluster_id``."""
+        try:
+            index = self.get_row_index(str(cluster_id))
+        except Exception:
+            return
+        self.move_cursor(row=index, animate=False, scroll=True)
+
+    def action_cycle_sort(self) -> None:
+        """Sort by size → cohesion → name → size."""
+        keep = self.current_cluster
+        self.sort_key = SORTS[(SORTS.index(self.sort_key) + 1) % len(SORTS)]
+        self._fill(keep)
+        self.border_subtitle = f"sorted by {self.sort_key} (s)"
+        self.notify(f"Clusters sorted by {self.sort_key}", timeout=2)
+
+    def action_open_members(self) -> None:
+        self.app.action_focus_members()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        if event.row_key.value is not None:
+            self.post_message(self.ClusterHighlighted(int(event.row_key.value)))

@@ -1,0 +1,155 @@
+"""A virtualised list of texts: only the visible lines are ever rendered, so 100k rows cost nothing.
+
+Used for the members of a cluster and for search results.  Each line shows a
+score, optionally the cluster, and the text cut to the pane's width.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+from rich.segment import Segment
+from rich.style import Style
+from textual.binding import Binding
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from tui.formatting import fit, pad
+
+SCORE_CELLS = 6
+CLUSTER_CELLS = 5
+
+
+class MemberList(ScrollView, can_focus=True):
+    """Rows of texts with a cursor; the app supplies the rows and how to read their text."""
+
+    BINDINGS = [
+        Binding("up,k", "cursor(-1)", "Up", show=False),
+        Binding("down,j", "cursor(1)", "Down", show=False),
+        Binding("pageup,ctrl+b", "page(-1)", "Page up", show=False),
+        Binding("pagedown,ctrl+f,space", "page(1)", "Page down", show=False),
+        Binding("home,g", "jump(0)", "First", show=False),
+        Binding("end,G", "jump(-1)", "Last", show=False),
+        Binding("m", "app.more_like_this", "More like this"),
+    ]
+
+    COMPONENT_CLASSES = {"member-list--cursor", "member-list--score", "member-list--cluster",
+                         "member-list--dim"}
+
+    DEFAULT_CSS = """
+    MemberList { background: $surface; overflow-x: hidden; }
+    MemberList > .member-list--cursor { background: $block-cursor-background; color: $block-cursor-foreground;
+                                        text-style: $block-cursor-text-style; }
+    MemberList:blur > .member-list--cursor { background: $block-cursor-blurred-background;
+                                             text-style: $block-cursor-blurred-text-style; }
+    MemberList > .member-list--score { color: $text-muted; }
+    MemberList > .member-list--cluster { color: $accent; }
+    MemberList > .member-list--dim { color: $text-muted; }
+    """
+
+    cursor: reactive[int] = reactive(0, always_update=True)
+
+    class Highlighted(Message):
+        """The cursor moved to corpus ``row`` (or -1 when the list is empty)."""
+
+        def __init__(self, member_list: "MemberList", row: int) -> None:
+            super().__init__()
+            self.member_list = member_list
+            self.row = row
+
+    def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.rows = np.empty(0, dtype=np.int64)
+        self.scores: np.ndarray | None = None
+        self.clusters: np.ndarray | None = None
+        self.text_of: Callable[[int], str] = lambda row: ""
+        self.empty_message = "Nothing to show."
+
+    # ------------------------------------------------------------------ data
+
+    def set_rows(self, rows: np.ndarray, text_of: Callable[[int], str], scores: np.ndarray | None = None,
+                 clusters: np.ndarray | None = None, keep_row: int | None = None) -> None:
+        """Show ``rows`` (corpus row numbers); ``scores``/``clusters`` aligned with them if given."""
+        self.rows = np.asarray(rows, dtype=np.int64)
+        self.scores = scores
+        self.clusters = clusters
+        self.text_of = text_of
+        self.virtual_size = Size(0, len(self.rows))
+        target = 0
+        if keep_row is not None and len(self.rows):
+            hit = np.flatnonzero(self.rows == keep_row)
+            target = int(hit[0]) if len(hit) else 0
+        self.scroll_to(0, max(0, target - self.size.height // 2), animate=False, immediate=True)
+        self.cursor = target
+        self.refresh()
+
+    @property
+    def current_row(self) -> int:
+        """Corpus row under the cursor, or -1."""
+        return int(self.rows[self.cursor]) if 0 <= self.cursor < len(self.rows) else -1
+
+    # ------------------------------------------------------------------ cursor
+
+    def validate_cursor(self, value: int) -> int:
+        return max(0, min(value, len(self.rows) - 1)) if len(self.rows) else 0
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        self.refresh_line_at(old)
+        self.refresh_line_at(new)
+        self.scroll_to_region(Region(0, new, 1, 1), animate=False, immediate=True)
+        self.post_message(self.Highlighted(self, self.current_row))
+
+    def refresh_line_at(self, index: int) -> None:
+        y = index - self.scroll_offset.y
+        if 0 <= y < self.size.height:
+            self.refresh_line(y)
+
+    def action_cursor(self, delta: int) -> None:
+        self.cursor += delta
+
+    def action_page(self, direction: int) -> None:
+        self.cursor += direction * max(1, self.size.height - 1)
+
+    def action_jump(self, index: int) -> None:
+        self.cursor = index if index >= 0 else len(self.rows) - 1
+
+    def on_click(self, event) -> None:
+        index = event.y + self.scroll_offset.y
+        if 0 <= index < len(self.rows):
+            self.cursor = index
+
+
+    # ------------------------------------------------------------------ drawing
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        index = y + self.scroll_offset.y
+        base = self.rich_style
+        if not len(self.rows):
+            if y == 0:
+                dim = self.get_component_rich_style("member-list--dim")
+                return Strip([Segment(fit(" " + self.empty_message, width), dim)]).adjust_cell_length(width, base)
+            return Strip.blank(width, base)
+        if index >= len(self.rows):
+            return Strip.blank(width, base)
+        row = int(self.rows[index])
+        cursor = index == self.cursor
+        line_style = self.get_component_rich_style("member-list--cursor") if cursor else Style()
+        segments = []
+        used = 0
+        if self.scores is not None:
+            score = self.scores[index]
+            text = " –    " if np.isnan(score) else f"{score:5.2f} "
+            segments.append(Segment(text, self.get_component_rich_style("member-list--score") + line_style))
+            used += SCORE_CELLS
+        if self.clusters is not None:
+            cid = int(self.clusters[index])
+            tag = pad("–" if cid < 0 else f"#{cid}", CLUSTER_CELLS - 1) + " "
+            segments.append(Segment(tag, self.get_component_rich_style("member-list--cluster") + line_style))
+            used += CLUSTER_CELLS
+        segments.append(Segment(fit(self.text_of(row), max(0, width - used - 1)), base + line_style))
+        return Strip(segments).adjust_cell_length(width, base + line_style)

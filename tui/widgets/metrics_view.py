@@ -1,0 +1,57 @@
+"""The metrics pane: global quality figures and the selected cluster's own."""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from tui.formatting import fit, num, share
+
+
+class MetricsView(VerticalScroll, can_focus=True):
+    """Global quality figures and the selected cluster's own."""
+
+    def compose(self):
+        yield Static("", id="metrics-body")
+
+    def show(self, analysis, cluster_id: int | None) -> None:
+        m = analysis.metrics
+        g = Table.grid(padding=(0, 2))
+        g.add_column(style="dim", no_wrap=True)
+        g.add_column(no_wrap=True)
+        g.add_row("clusters", num(m.clusters))
+        g.add_row("unclustered", share(m.noise_share))
+        if m.sizes:
+            g.add_row("sizes", f"{m.sizes['min']:,} / {m.sizes['median']:,.0f} / {m.sizes['max']:,} (min/median/max)")
+        sample = f" (sample {m.silhouette_sample:,})" if m.silhouette_sample and m.silhouette_sample < m.rows else ""
+        g.add_row("silhouette", num(m.silhouette) + sample)
+        g.add_row("Calinski–Harabasz", num(m.calinski_harabasz, 1))
+        g.add_row("Davies–Bouldin", num(m.davies_bouldin))
+        if m.ari is not None:
+            g.add_row("ARI vs gold", num(m.ari))
+            g.add_row("NMI vs gold", num(m.nmi))
+            g.add_row("V-measure", num(m.v_measure))
+            g.add_row("purity", num(m.purity))
+        settings = analysis.clustering.settings.describe()
+        parts = [Text(f"Whole clustering — {settings}", style="bold"), g]
+        info = analysis.cluster(cluster_id) if cluster_id is not None else None
+        if info is not None:
+            c = Table.grid(padding=(0, 2))
+            c.add_column(style="dim", no_wrap=True)
+            c.add_column()
+            c.add_row("size", f"{info.size:,} ({info.size / max(1, len(analysis.labels)):.1%} of rows)")
+            if info.cohesion is not None:
+                c.add_row("cohesion", f"{info.cohesion:.3f} (mean cosine to the centre)")
+            near = analysis.nearest_clusters(info.id)
+            if near:
+                names = {x.id: x.name for x in analysis.clusters}
+                c.add_row("nearest", "\n".join(f"#{cid} {fit(names.get(cid, ''), 28)} ({s:.2f})" for cid, s in near))
+            mix = analysis.gold_mix(info.id)
+            if mix:
+                c.add_row("gold labels", "\n".join(f"{fit(label, 28)} {p:.0%}" for label, p in mix))
+            label = f"#{info.id}" if info.id >= 0 else info.name
+            parts += [Text(""), Text(f"Cluster {label} — {fit(info.name, 40)}", style="bold"), c]
+        self.query_one("#metrics-body", Static).update(Group(*parts))
