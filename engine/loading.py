@@ -23,6 +23,7 @@ import polars as pl
 
 from engine.corpus import Corpus, SkippedRow
 from engine.errors import InputError
+from engine.options import LoadOptions
 
 #: Column names taken as the text column, in order of preference (case-insensitive).
 TEXT_COLUMN_NAMES = (
@@ -45,18 +46,6 @@ class _Parsed:
     numbers: np.ndarray  # record number used as the id when the file has no id column
     skipped: list[SkippedRow]
     nested: dict[str, set[int]]  # column -> rows that held a JSON list/object
-
-
-@dataclass
-class LoadOptions:
-    """How to read a file; every field may stay at its default."""
-
-    text_col: str | None = None
-    id_col: str | None = None
-    label_col: str | None = None
-    encoding: str | None = None
-    strict: bool = False
-    file_format: str | None = None
 
 
 def load(path: str | Path, options: LoadOptions | None = None) -> Corpus:

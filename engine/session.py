@@ -9,7 +9,6 @@ This is the engine's front door for the CLI and the app::
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -20,38 +19,39 @@ from engine.clustering import ClusterSettings, cluster
 from engine.corpus import Corpus
 from engine.embedding import EmbedStats, Embedder, embed_texts, open_cache
 from engine.keywords import document_terms
-from engine.loading import LoadOptions, load
+from engine.loading import load
+from engine.options import ModelOptions, SessionOptions
 from engine.progress import CancelToken, Progress, ProgressCallback, check
 from engine.search import SimilarityIndex
 
 
-@dataclass
-class ModelOptions:
-    """Which model embeds, where, and how."""
-
-    model: str | None = None
-    dim: int | None = None
-    device: str | None = None
-    batch_size: int | None = None
-    instruction: str | None = None
-
-
-@dataclass
-class SessionOptions:
-    """Everything needed to open a file; defaults work for a plain ``qtui open FILE``."""
-
-    load: LoadOptions = field(default_factory=LoadOptions)
-    model: ModelOptions = field(default_factory=ModelOptions)
-    cache_dir: Path | None = None
-    use_cache: bool = True
-
-
 def make_embedder(options: ModelOptions) -> Embedder:
-    """Load the embedder ``options`` names (the bundled MiniLM by default)."""
+    """The embedder ``options`` asks for: a remote server when ``embed_url`` is set, the multilingual
+    USE for ``--model muse``, else a sentence-transformers model (the bundled MiniLM by default)."""
+    if options.embed_url:
+        from engine.remote_embedder import RemoteEmbedder
+
+        return RemoteEmbedder(options.embed_url, options.model, dim=options.dim, batch_size=options.batch_size,
+                              concurrency=options.concurrency, timeout=options.timeout, retries=options.retries,
+                              api_key_env=options.api_key_env, instruction=options.instruction)
+    from engine.muse_embedder import MuseEmbedder, is_muse
+
+    if is_muse(options.model):
+        return MuseEmbedder(batch_size=options.batch_size, dim=options.dim)
     from engine.st_embedder import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(options.model, device=options.device, dim=options.dim,
-                                       batch_size=options.batch_size, instruction=options.instruction)
+                                       batch_size=options.batch_size, instruction=options.instruction,
+                                       precision=options.precision)
+
+
+def embed_notes(texts, embedder: Embedder) -> tuple[np.ndarray, str | None]:
+    """Which of ``texts`` the model cuts short (a bool mask), and the "not English" warning or None."""
+    from engine.languages import language_warning
+
+    mask_of = getattr(embedder, "truncated_mask", None)
+    mask = mask_of(texts) if mask_of else np.zeros(len(texts), dtype=bool)
+    return mask, language_warning(texts, embedder.name, getattr(embedder, "kind", None))
 
 
 def unit_rows(vectors: np.ndarray) -> np.ndarray:
@@ -77,6 +77,10 @@ class Session:
         self._row_position = np.full(len(corpus), -1, dtype=np.int64)
         self._row_position[rows] = np.arange(len(rows))
         self._terms = None
+        #: Corpus rows longer than the model's token limit (embedded from their beginning only).
+        self.truncated_rows = np.empty(0, dtype=np.int64)
+        #: One line when most texts are not English and the model is English-only, else None.
+        self.language_warning: str | None = None
 
     @classmethod
     def open(cls, path: str | Path, options: SessionOptions | None = None,
@@ -101,9 +105,13 @@ class Session:
         cache: EmbeddingCache | None = open_cache(embedder, options.cache_dir) if options.use_cache else None
         rows = np.flatnonzero(~corpus.empty)
         t = time.perf_counter()
-        vectors, stats = embed_texts([corpus.texts[i] for i in rows], embedder, cache, progress, cancel)
+        texts = [corpus.texts[i] for i in rows]
+        vectors, stats = embed_texts(texts, embedder, cache, progress, cancel)
         timings["embed"] = time.perf_counter() - t
-        return cls(corpus, embedder, rows, unit_rows(vectors), stats, timings)
+        session = cls(corpus, embedder, rows, unit_rows(vectors), stats, timings)
+        truncated, session.language_warning = embed_notes(texts, embedder)
+        session.truncated_rows = rows[truncated]
+        return session
 
     def document_terms(self):
         """Term counts of every corpus row, computed on first use and kept for re-clustering."""

