@@ -15,7 +15,7 @@ import numpy as np
 
 from engine.cache import EmbeddingCache, default_cache_root, text_hashes
 from engine.models import cache_key
-from engine.progress import CancelToken, Cancelled, ProgressCallback, StageMeter, check
+from engine.progress import CancelToken, ProgressCallback, StageMeter, check
 
 #: Write finished vectors to the cache at least this often (seconds) and every this many rows.
 FLUSH_SECONDS = 3.0
@@ -108,7 +108,9 @@ def embed_texts(
 
 def _embed_missing(texts, first, missing, unique_hashes, unique_vectors, embedder, cache, progress, cancel) -> None:
     meter = StageMeter("embed", len(missing), progress)
-    step = max(1, embedder.batch_size * 2)
+    # Texts per ``encode`` call: two model batches, unless the embedder asks for more (a remote
+    # embedder sends several requests at once inside one call).
+    step = max(1, int(getattr(embedder, "chunk_size", 0) or embedder.batch_size * 2))
     pending: list[np.ndarray] = []
     last_flush = time.perf_counter()
 
@@ -130,7 +132,10 @@ def _embed_missing(texts, first, missing, unique_hashes, unique_vectors, embedde
             meter.advance(len(rows))
             if sum(len(p) for p in pending) >= FLUSH_ROWS or time.perf_counter() - last_flush >= FLUSH_SECONDS:
                 flush()
-    except Cancelled:
-        flush()
+    except BaseException:  # cancelled, interrupted, or the model / server failed: keep what is done
+        try:
+            flush()
+        except Exception:  # pragma: no cover - the first error is the one to report
+            pass
         raise
     flush()

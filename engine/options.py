@@ -20,13 +20,26 @@ class LoadOptions:
 
 @dataclass
 class ModelOptions:
-    """Which model embeds, where, and how."""
+    """Which model embeds, where, and how.
+
+    ``embed_url`` sends the texts to an OpenAI-compatible embeddings server
+    (``model`` is then the served model name; ``api_key_env`` names the variable
+    holding its key; ``concurrency``, ``timeout`` and ``retries`` shape the
+    requests); ``model="muse"`` is the multilingual USE; anything else is a
+    sentence-transformers model, run at ``precision`` (auto: fp16 on CUDA).
+    """
 
     model: str | None = None
     dim: int | None = None
     device: str | None = None
     batch_size: int | None = None
     instruction: str | None = None
+    precision: str | None = None
+    embed_url: str | None = None
+    api_key_env: str | None = None
+    concurrency: int = 4
+    timeout: float = 120.0
+    retries: int = 5
 
 
 @dataclass

@@ -1,9 +1,14 @@
 """Split mixed-language text into keyword candidates.
 
-Latin, Cyrillic, Greek, Arabic and other space-separated scripts are split on
-word boundaries and lower-cased; Chinese runs are segmented into words with
-jieba.  Stop words (English and Chinese), numbers, punctuation and one-letter
-tokens are dropped.
+Latin, Cyrillic, Greek, Arabic, Hangul and other space-separated scripts are
+split on word boundaries and lower-cased; Chinese runs are segmented into words
+with jieba.  Scripts written without spaces that jieba does not know fall back
+to character n-grams: in a text with kana (Japanese), katakana runs are kept
+whole, kanji runs of up to four characters are kept whole and longer ones become
+character bigrams, hiragana (mostly particles and endings) is dropped; Thai,
+Lao, Khmer and Myanmar runs become trigrams of letters with their marks.  Stop
+words (English, Chinese, Japanese and the function words of a dozen European
+languages), numbers, punctuation and one-letter tokens are dropped.
 """
 
 from __future__ import annotations
@@ -16,7 +21,22 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 #: Han ideographs (basic, extension A, compatibility).
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_TOKEN = re.compile(rf"([{_HAN}]+)|([^\W\d_](?:[\w'’-]*\w)?)", re.UNICODE)
+_HIRAGANA = "\u3040-\u309f"
+_KATAKANA = "\u30a0-\u30ff\u31f0-\u31ff\uff66-\uff9f"
+#: Scripts written without spaces between words (Thai, Lao, Khmer, Myanmar).
+_UNSPACED = "\u0e00-\u0e7f\u0e80-\u0eff\u1780-\u17ff\u1000-\u109f"
+_NOT_WORD = _HAN + _HIRAGANA + _KATAKANA + _UNSPACED
+_LETTER = rf"(?:[^\W\d_](?<![{_NOT_WORD}]))"
+_INNER = rf"(?:[\w'’-](?<![{_NOT_WORD}]))"
+_LAST = rf"(?:\w(?<![{_NOT_WORD}]))"
+_TOKEN = re.compile(rf"([{_HAN}{_HIRAGANA}{_KATAKANA}]+)|([{_UNSPACED}]+)|({_LETTER}(?:{_INNER}*{_LAST})?)", re.UNICODE)
+_KANA = re.compile(rf"[{_HIRAGANA}{_KATAKANA}]")
+_JAPANESE_PARTS = re.compile(rf"([{_HAN}]+)|([{_KATAKANA}]+)|[{_HIRAGANA}]+")
+_MARK = re.compile(r"[\u0e31\u0e34-\u0e3a\u0e47-\u0e4e\u0eb1\u0eb4-\u0ebc\u0ec8-\u0ecd\u17b4-\u17d3"
+                   r"\u102b-\u103e\u1056-\u1059\u105e-\u1060\u1062-\u1064\u1067-\u106d\u1071-\u1074"
+                   r"\u1082-\u108d\u108f\u109a-\u109d]")
+#: Kanji runs longer than this (in a Japanese text) become character bigrams.
+KANJI_WORD_MAX = 4
 
 CHINESE_STOP_WORDS = frozenset("""
 的 了 和 是 在 我 有 也 就 不 都 而 及 与 着 或 一个 没有 我们 你们 他们 她们 它们 这个 那个 这些 那些 这样 那样
@@ -25,6 +45,11 @@ CHINESE_STOP_WORDS = frozenset("""
 哦 嗯 哈 啦 被 把 让 给 对 从 向 到 为 以 于 上 下 中 里 后 前 个 这 那 他 她 它 你 您 其 之 等 说 要 会 能 去 来 做 用 看
 得 地 过 还 更 最 就是 一 二 三 多 少 大 小 好 人 年 月 日 时 分 号 次 两 几 每 各 该 此 并 但 却 且 而是 以及 以下 以上 如何
 哪 哪里 哪些 这里 那里 怎样 有些 有点 一般 其实 当然 可能 只有 不过 不要 不会 不能 没什么 有没有 是不是 能不能 会不会
+""".split())
+
+JAPANESE_STOP_WORDS = frozenset("""
+する です ます ください して した しない ある いる なる こと もの ため よう これ それ あれ この その あの どの
+ここ そこ どこ 私 僕 俺 あなた 今 何 方 時 中 上 下 前 後 様 さん
 """.split())
 
 _ENGLISH_EXTRA = """
@@ -41,7 +66,16 @@ bill fire name system computer interest empty full detail mill side front top bo
 cry sincere serious describe fill found con move call
 """.split())
 
-STOP_WORDS = (frozenset(ENGLISH_STOP_WORDS) - _KEEP) | CHINESE_STOP_WORDS | frozenset(_ENGLISH_EXTRA)
+
+def _function_words() -> frozenset[str]:
+    from engine.languages import FUNCTION_WORDS, OTHER_FUNCTION_WORDS
+
+    lists = [words for lang, words in FUNCTION_WORDS.items() if lang != "en"] + list(OTHER_FUNCTION_WORDS.values())
+    return frozenset(w for words in lists for w in words.split())
+
+
+STOP_WORDS = ((frozenset(ENGLISH_STOP_WORDS) - _KEEP) | CHINESE_STOP_WORDS | JAPANESE_STOP_WORDS
+              | frozenset(_ENGLISH_EXTRA) | _function_words())
 
 _jieba_lock = threading.Lock()
 _jieba = None
@@ -80,24 +114,70 @@ def token_runs(text: str) -> list[list[str]]:
     """
     runs: list[list[str]] = [[]]
     end = 0
+    japanese = _KANA.search(text) is not None
     for match in _TOKEN.finditer(text):
         if _breaks(text[end: match.start()]):
             runs.append([])
         end = match.end()
-        han, word = match.groups()
-        if han:
-            if len(han) == 1:
-                candidates = [han]
-            else:
-                candidates = _segmenter().lcut(han, HMM=True)
+        cjk, unspaced, word = match.groups()
+        if cjk:
+            if japanese:
+                for i, part in enumerate(_japanese_runs(cjk)):
+                    if i and runs[-1]:
+                        runs.append([])
+                    _add(runs, part)
+                continue
+            candidates = [cjk] if len(cjk) == 1 else _segmenter().lcut(cjk, HMM=True)
+        elif unspaced:
+            for gram in char_ngrams(unspaced, 3):  # each its own run: overlapping n-grams make no phrases
+                runs.append([])
+                _add(runs, [gram])
+            runs.append([])
+            continue
         else:
             candidates = [word.lower().replace("’", "'")]
-        for token in candidates:
-            if len(token) > 1 and token not in STOP_WORDS:
-                runs[-1].append(token)
-            elif runs[-1]:
-                runs.append([])
+        _add(runs, candidates)
     return [run for run in runs if run]
+
+
+def _add(runs: list[list[str]], candidates: list[str]) -> None:
+    """Append keyword candidates to the current run; a dropped one (stop word, one letter) ends the run."""
+    for token in candidates:
+        if len(token) > 1 and token not in STOP_WORDS:
+            runs[-1].append(token)
+        elif runs[-1]:
+            runs.append([])
+
+
+def _japanese_runs(run: str) -> list[list[str]]:
+    """Keyword candidates of a Japanese kanji/kana run as phrase runs; an empty run is a break
+    (hiragana, or between n-grams, which never pair up into bigrams)."""
+    out: list[list[str]] = [[]]
+    for match in _JAPANESE_PARTS.finditer(run):
+        kanji, katakana = match.groups()
+        if katakana:
+            out[-1].append(katakana)
+        elif kanji and len(kanji) <= KANJI_WORD_MAX:
+            out[-1].append(kanji)
+        elif kanji:
+            for gram in char_ngrams(kanji, 2):
+                out.extend([[gram], []])
+        else:  # hiragana: particles and endings end a phrase
+            out.append([])
+    return out
+
+
+def char_ngrams(run: str, n: int) -> list[str]:
+    """Overlapping n-grams of the letters of ``run``, a letter keeping its combining marks; the run itself if shorter."""
+    letters: list[str] = []
+    for ch in run:
+        if letters and _MARK.match(ch):
+            letters[-1] += ch
+        else:
+            letters.append(ch)
+    if len(letters) <= n:
+        return ["".join(letters)]
+    return ["".join(letters[i: i + n]) for i in range(len(letters) - n + 1)]
 
 
 def _breaks(gap: str) -> bool:
