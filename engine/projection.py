@@ -1,7 +1,7 @@
 """A 2-D picture of the clusters for the terminal map.
 
-Cluster centres are laid out by t-SNE on their cosine distances (PCA when
-there are few), so similar clusters sit near each other; each member is drawn
+Cluster centres are laid out by metric MDS on their cosine distances (t-SNE
+above 300 clusters, PCA below 4), so similar clusters sit near each other; each member is drawn
 around its centre along the two main directions of its own residual
 (member minus centre), at a radius that grows with the cluster's spread and
 size.  Noise rows sit around their nearest centre, farther out.  The
@@ -49,9 +49,17 @@ def _layout_centres(centres: np.ndarray, seed: int) -> np.ndarray:
     k = len(centres)
     if k == 1:
         return np.zeros((1, 2), dtype=np.float64)
-    if k < 6:
+    if k < 4:
         xy = _pca2(centres, seed)
         return xy if np.ptp(xy) > 0 else np.column_stack([np.arange(k), np.zeros(k)]).astype(np.float64)
+    if k <= 300:
+        from sklearn.manifold import MDS
+
+        distances = np.clip(1.0 - centres.astype(np.float64) @ centres.T.astype(np.float64), 0.0, 2.0)
+        np.fill_diagonal(distances, 0.0)
+        mds = MDS(n_components=2, dissimilarity="precomputed", random_state=seed, n_init=1, max_iter=300,
+                  normalized_stress="auto")
+        return mds.fit_transform((distances + distances.T) / 2)
     from sklearn.manifold import TSNE
 
     perplexity = float(max(2.0, min(30.0, (k - 1) / 3)))
@@ -86,6 +94,7 @@ def _nearest_spacing(xy: np.ndarray) -> float:
 
 
 def _normalise(xy: np.ndarray) -> np.ndarray:
+    """Scale into [0, 1]² with one factor for both axes (shapes keep their proportions), centred."""
     lo, hi = xy.min(axis=0), xy.max(axis=0)
-    span = np.where(hi - lo > 0, hi - lo, 1.0)
-    return (xy - lo) / span
+    span = float((hi - lo).max()) or 1.0
+    return (xy - (lo + hi) / 2) / span + 0.5

@@ -85,6 +85,7 @@ class QtuiApp(App):
         self.search_mode: str | None = None  # None = members of the selected cluster
         self._query_seq = itertools.count(1)
         self._latest_query = 0
+        self.neighbours_shown_for = -1
         self.sub_title = show_path(self.path)
 
     # ------------------------------------------------------------------ layout
@@ -282,7 +283,12 @@ class QtuiApp(App):
         rows, scores = session.similar_to_row(row, NEIGHBOURS)
         items = [(float(s), int(analysis.labels[r]), session.corpus.texts[r]) for r, s in zip(rows, scores)]
         if not get_current_worker().is_cancelled:
-            self.call_from_thread(self.query_one("#detail-view", DetailView).show_neighbours, items)
+            self.call_from_thread(self._show_neighbours, row, items)
+
+    def _show_neighbours(self, row: int, items: list) -> None:
+        if row == self.query_one("#members", MemberList).current_row:
+            self.query_one("#detail-view", DetailView).show_neighbours(items)
+            self.neighbours_shown_for = row
 
     # ------------------------------------------------------------------ search
 

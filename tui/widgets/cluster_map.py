@@ -66,12 +66,15 @@ class ClusterMap(Widget, can_focus=True):
             return [Strip([Segment(text, Style(dim=True))]).adjust_cell_length(width)] + \
                 [Strip.blank(width) for _ in range(height - 1)]
         labels = self.labels
+        # One scale for both axes: a braille dot is about square, so the picture keeps its proportions.
+        side = min(2 * width, 4 * height) - 1
+        off_x, off_y = (2 * width - 1 - side) / 2, (4 * height - 1 - side) / 2
         order = np.argsort(labels == self.selected, kind="stable") if self.selected is not None else \
             np.arange(len(labels))
         xy = self.xy[order]
         lab = labels[order]
-        dx = np.clip((xy[:, 0] * (2 * width - 1)).astype(np.int64), 0, 2 * width - 1)
-        dy = np.clip(((1 - xy[:, 1]) * (4 * height - 1)).astype(np.int64), 0, 4 * height - 1)
+        dx = np.clip((off_x + xy[:, 0] * side).astype(np.int64), 0, 2 * width - 1)
+        dy = np.clip((off_y + (1 - xy[:, 1]) * side).astype(np.int64), 0, 4 * height - 1)
         cell = (dy // 4) * width + dx // 2
         bits = np.zeros(width * height, dtype=np.uint16)
         np.bitwise_or.at(bits, cell, _BITS[dx % 2, dy % 4])
@@ -87,21 +90,43 @@ class ClusterMap(Widget, can_focus=True):
                     styles[cid] = Style(color=cluster_colour(cid))
             return styles[cid]
 
+        styles[-4] = Style(color="bright_white", bold=True, bgcolor="grey30")
+
+        chars = [chr(0x2800 + int(b)) if b else " " for b in bits]
+        owners = [int(o) if b else -3 for o, b in zip(owner, bits)]
+        if self.selected is not None and (lab == self.selected).any():
+            self._label_selected(chars, owners, cell[lab == self.selected], width)
+
         lines = []
         for row in range(height):
             segments = []
             run_text, run_owner = [], None
             for col in range(width):
                 i = row * width + col
-                b = int(bits[i])
-                ch = chr(0x2800 + b) if b else " "
-                o = int(owner[i]) if b else -3
+                ch, o = chars[i], owners[i]
                 if o != run_owner and run_text:
-                    segments.append(Segment("".join(run_text), style_of(run_owner) if run_owner >= -1 else None))
+                    segments.append(Segment("".join(run_text), self._style(style_of, run_owner)))
                     run_text = []
                 run_owner = o
                 run_text.append(ch)
             if run_text:
-                segments.append(Segment("".join(run_text), style_of(run_owner) if run_owner >= -1 else None))
+                segments.append(Segment("".join(run_text), self._style(style_of, run_owner)))
             lines.append(Strip(segments, width))
         return lines
+
+    @staticmethod
+    def _style(style_of, owner: int) -> Style | None:
+        if owner == -4:
+            return Style(color="black", bgcolor="bright_white", bold=True)
+        return style_of(owner) if owner >= -1 else None
+
+    def _label_selected(self, chars: list[str], owners: list[int], cells: np.ndarray, width: int) -> None:
+        """Write '#id' just above the selected cluster's points (inside the picture)."""
+        label = f" #{self.selected} " if self.selected >= 0 else " noise "
+        rows, cols = cells // width, cells % width
+        row = max(0, int(rows.min()) - 1)
+        col = int(np.clip(np.median(cols) - len(label) // 2, 0, max(0, width - len(label))))
+        for j, ch in enumerate(label):
+            if col + j < width:
+                chars[row * width + col + j] = ch
+                owners[row * width + col + j] = -4
