@@ -84,7 +84,9 @@ class QtuiApp(App):
         self.selected_cluster: int | None = None
         self.search_mode: str | None = None  # None = members of the selected cluster
         self._query_seq = itertools.count(1)
-        self._latest_query = 0
+        self._query_running = False
+        self._pending_query: str | None = None
+        self.last_query_shown: tuple[int, str] | None = None
         self.neighbours_shown_for = -1
         self.sub_title = show_path(self.path)
 
@@ -292,29 +294,45 @@ class QtuiApp(App):
 
     # ------------------------------------------------------------------ search
 
-    def on_query_bar_settled(self, event: QueryBar.Settled) -> None:
+    def on_query_bar_query(self, event: QueryBar.Query) -> None:
         if not event.query:
+            self._pending_query = None
             if self.search_mode is not None:
                 cid, self.selected_cluster = self.selected_cluster, None
                 self._select_cluster(cid)
             return
-        seq = next(self._query_seq)
-        self._latest_query = seq
-        self.search(event.query, seq)
+        if self._query_running:
+            self._pending_query = event.query  # latest wins: run when the current search is done
+        else:
+            self._start_search(event.query)
 
-    @work(thread=True, exclusive=True, group="query", exit_on_error=False)
+    def _start_search(self, query: str) -> None:
+        self._query_running = True
+        self._pending_query = None
+        self.search(query, next(self._query_seq))
+
+    @work(thread=True, group="query", exit_on_error=False)
     def search(self, query: str, seq: int) -> None:
-        """Embed ``query`` with the model's query prompt and show the nearest texts (stale results dropped)."""
+        """Embed ``query`` with the model's query prompt and show the nearest texts."""
         session = self.session
-        if session is None:
-            return
         try:
+            if session is None:
+                return
             rows, scores = session.search_text(query, SEARCH_RESULTS)
+            self.call_from_thread(self._search_done, query, seq, rows, scores)
         except Exception as exc:
+            self.call_from_thread(self._search_done, query, seq, None, None)
             self.call_from_thread(self.notify, f"Search failed: {exc}", severity="error")
-            return
-        if seq == self._latest_query and not get_current_worker().is_cancelled:
-            self.call_from_thread(self._show_results, f"Texts like “{fit(query, 40)}”", rows, scores)
+
+    def _search_done(self, query: str, seq: int, rows, scores) -> None:
+        self._query_running = False
+        pending = self._pending_query
+        current = self.query_one("#query", QueryBar).value.strip()
+        if rows is not None and current:
+            self._show_results(f"Texts like “{fit(query, 40)}”", rows, scores)
+            self.last_query_shown = (seq, query)
+        if pending and pending != query:
+            self._start_search(pending)
 
     def _show_results(self, title: str, rows: np.ndarray, scores: np.ndarray) -> None:
         if self.analysis is None:

@@ -1,0 +1,1 @@
+"""Benchmarks: measurements run side by side with their baselines (python -m benchmarks.NAME)."""

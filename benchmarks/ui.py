@@ -1,0 +1,159 @@
+"""App responsiveness, each figure next to a baseline measured in the same run.
+
+    python -m benchmarks.ui --sizes 10000 100000
+
+Figures (per corpus size, corpus from :mod:`benchmarks.corpus`):
+
+- first paint: ``qtui open`` in a real terminal (tmux via ../shared/tools/tui-drive) until its first
+  screen, vs. a one-line Textual app started the same way;
+- clusters shown (warm cache): until the clusters are on screen, vs. ``qtui cluster --quiet`` doing the
+  same engine work headless;
+- cursor move: p50/p95 of one ``j`` press in the members pane through Textual's Pilot (key handled and
+  screen refreshed), vs. Textual's stock OptionList holding 1,000 rows;
+- live query: p50/p95 from a keystroke in the search bar to results on screen (query embedding
+  included), vs. the bare work: ``encode_query`` plus the exact top-k search.
+
+Nothing is asserted: the table is for reading (ratios, since shared machines drift).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.corpus import ROOT, build_corpus
+
+TUI_DRIVE = ROOT.parent / "shared" / "tools" / "tui-drive"
+QTUI = str(Path(sys.executable).parent / "qtui")
+HELLO = "from textual.app import App\nfrom textual.widgets import Static\n" \
+        "class Hello(App):\n    def compose(self):\n        yield Static('hello there')\nHello().run()\n"
+ARGS = ["--algo", "kmeans", "--k", "50"]
+
+
+def p(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def terminal_time(command: list[str], pattern: str, timeout: int = 900) -> float:
+    """Seconds from starting ``command`` in tmux until ``pattern`` is on its screen."""
+    name = f"bench-{os.getpid()}-{time.monotonic_ns()}"
+    start = time.perf_counter()
+    subprocess.run([str(TUI_DRIVE), "start", name, "--size", "120x40", "--cwd", str(ROOT), "--", *command],
+                   check=True, capture_output=True)
+    try:
+        subprocess.run([str(TUI_DRIVE), "wait", name, pattern, "--timeout", str(timeout)], check=True,
+                       capture_output=True)
+        return time.perf_counter() - start
+    finally:
+        subprocess.run([str(TUI_DRIVE), "stop", name], capture_output=True)
+
+
+def first_paint(path: Path) -> tuple[float, float]:
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
+        f.write(HELLO)
+    base = min(terminal_time([sys.executable, f.name], "hello there") for _ in range(3))
+    ours = min(terminal_time([QTUI, "open", str(path), *ARGS], "Opening") for _ in range(3))
+    return base, ours
+
+
+def clusters_shown(path: Path) -> tuple[float, float]:
+    start = time.perf_counter()
+    subprocess.run([QTUI, "cluster", str(path), "--quiet", *ARGS], check=True, capture_output=True)
+    base = time.perf_counter() - start
+    ours = terminal_time([QTUI, "open", str(path), *ARGS], "Members of")
+    return base, ours
+
+
+async def _pilot_figures(path: Path) -> dict[str, float]:
+    from textual.app import App
+    from textual.widgets import OptionList
+
+    from engine.clustering import ClusterSettings
+    from tests.app_helpers import wait_opened, wait_until
+    from tui.app import QtuiApp
+
+    app = QtuiApp(path, settings=ClusterSettings("kmeans", k=50))
+    figures: dict[str, float] = {}
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_opened(pilot, timeout=1800)
+        largest = max(app.analysis.clusters, key=lambda c: c.size).id
+        app.query_one("#clusters").select_cluster(largest)
+        await pilot.pause(0.2)
+        app.action_focus_members()
+        moves = []
+        for _ in range(150):
+            t = time.perf_counter()
+            await pilot.press("j")
+            moves.append(time.perf_counter() - t)
+        figures["move_p50"], figures["move_p95"] = p(moves, 0.5), p(moves, 0.95)
+        session = app.session
+        bare = []
+        for word in ("card", "refund", "电池", "weather", "delivery late", "exchange rate"):
+            t = time.perf_counter()
+            session.index.search(session.embedder.encode_query(word), 200)
+            bare.append(time.perf_counter() - t)
+        app.action_focus_query()
+        query_times = []
+        for phrase in ("card arrived", "退款太慢", "set an alarm"):
+            app.query_one("#query").value = ""
+            await pilot.pause(0.1)
+            for ch in phrase:
+                before = app.last_query_shown
+                t = time.perf_counter()
+                await pilot.press(ch if ch != " " else "space")
+                await wait_until(pilot, lambda: app.last_query_shown != before, 30, "results")
+                query_times.append(time.perf_counter() - t)
+        figures["query_p50"], figures["query_p95"] = p(query_times, 0.5), p(query_times, 0.95)
+        figures["bare_p50"], figures["bare_p95"] = p(bare, 0.5), p(bare, 0.95)
+
+    class Stock(App):
+        def compose(self):
+            yield OptionList(*[f"option {i} some text to show" for i in range(1000)])
+
+    stock = Stock()
+    async with stock.run_test(size=(160, 48)) as pilot:
+        stock.query_one(OptionList).focus()
+        await pilot.press("down")
+        moves = []
+        for _ in range(150):
+            t = time.perf_counter()
+            await pilot.press("down")
+            moves.append(time.perf_counter() - t)
+        figures["stock_p50"], figures["stock_p95"] = p(moves, 0.5), p(moves, 0.95)
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    rows = []
+    for size in args.sizes:
+        path = build_corpus(size)
+        print(f"[{size:,} rows] warming the embedding cache (first run embeds everything)…", flush=True)
+        subprocess.run([QTUI, "cluster", str(path), "--quiet", *ARGS], check=True, capture_output=True)
+        base, ours = first_paint(path)
+        rows.append((size, "first paint (s)", base, ours, "Textual hello-world"))
+        base, ours = clusters_shown(path)
+        rows.append((size, "clusters shown, warm cache (s)", base, ours, "qtui cluster (headless)"))
+        f = asyncio.run(_pilot_figures(path))
+        rows.append((size, "cursor move p50 (ms)", f["stock_p50"] * 1e3, f["move_p50"] * 1e3, "OptionList, 1k rows"))
+        rows.append((size, "cursor move p95 (ms)", f["stock_p95"] * 1e3, f["move_p95"] * 1e3, "OptionList, 1k rows"))
+        rows.append((size, "query p50 (ms)", f["bare_p50"] * 1e3, f["query_p50"] * 1e3, "encode_query + search"))
+        rows.append((size, "query p95 (ms)", f["bare_p95"] * 1e3, f["query_p95"] * 1e3, "encode_query + search"))
+    print(f"\n{'rows':>8}  {'figure':<32} {'baseline':>10} {'qtui':>10} {'ratio':>7}  baseline is")
+    for size, name, base, ours, what in rows:
+        print(f"{size:>8,}  {name:<32} {base:>10.3f} {ours:>10.3f} {ours / base if base else float('nan'):>7.2f}  {what}")
+
+
+if __name__ == "__main__":
+    main()
