@@ -1,0 +1,184 @@
+"""Carry a review over to a new clustering of the same rows, and say what could not be carried.
+
+Rule: an old *reviewed* cluster (named, accepted or rejected, and holding rows)
+goes to the new cluster with which its rows have the highest Jaccard overlap
+``|old ∩ new| / |old ∪ new|``, when that is above ``min_jaccard`` (0.5 by
+default, strictly more: then most of the old cluster is in the new one *and*
+most of the new one came from the old, so no two old clusters can claim the
+same new one, and a cluster cut in two halves goes to neither).
+Its name and status go with it.  Otherwise it is reported with a reason —
+
+- ``split``: two or more new clusters each hold at least a quarter of its rows,
+- ``merged``: most of its rows are in one new cluster that is mostly other rows,
+- ``noise``: most of its rows are now unclustered,
+- ``weak``: no new cluster holds most of it,
+
+— and its best candidates, so the UI can show them and ask.
+
+Row decisions (rows the person moved, put in a new cluster, sent to noise, or
+labeled from the classifier) are kept: such a row goes to the new cluster its
+old cluster was carried to (or stays noise), as one undoable step of the new
+review.  Rows whose old cluster could not be carried follow the new clustering
+and are reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine.analysis import EMPTY
+from engine.clustering import NOISE
+from engine.review import CLUSTER, UNREVIEWED, ReviewState
+
+MIN_JACCARD = 0.5
+SPLIT_SHARE = 0.25
+
+
+@dataclass
+class Candidate:
+    """A new cluster holding some of an old cluster's rows."""
+
+    new_id: int
+    rows: int  # rows in common
+    share_of_old: float
+    share_of_new: float
+
+
+@dataclass
+class Carried:
+    """An old reviewed cluster and the new cluster its name and status went to."""
+
+    old_id: int
+    new_id: int
+    name: str | None
+    status: str
+    jaccard: float
+
+
+@dataclass
+class Uncarried:
+    """An old reviewed cluster whose name and status could not be carried, with why and where its rows went."""
+
+    old_id: int
+    name: str | None
+    status: str
+    size: int
+    reason: str  # split, merged, noise, weak
+    candidates: list[Candidate] = field(default_factory=list)
+    noise_share: float = 0.0
+
+    def describe(self) -> str:
+        """One line, e.g. "'refunds' (accepted, 120 rows) split: 55% in 3, 40% in 17"."""
+        what = f"{self.name!r}" if self.name else f"cluster {self.old_id}"
+        where = ", ".join(f"{c.share_of_old:.0%} in {c.new_id}" for c in self.candidates)
+        if self.noise_share >= 0.05:
+            where = ", ".join(x for x in (where, f"{self.noise_share:.0%} unclustered") if x)
+        return f"{what} ({self.status}, {self.size} rows) {self.reason}: {where or 'no rows left'}"
+
+
+@dataclass
+class CarryOver:
+    """The new review and a report of what was carried and what was not."""
+
+    state: ReviewState
+    carried: list[Carried]
+    uncarried: list[Uncarried]
+    mapping: dict[int, int]  # old cluster id -> new cluster id, for every carried cluster
+    kept_rows: np.ndarray  # decided rows kept where the new clustering put them elsewhere
+    kept_agreeing: int  # decided rows the new clustering agrees with (their source is kept)
+    dropped_rows: np.ndarray  # decided rows that follow the new clustering (their cluster was not carried)
+
+    def describe(self) -> list[str]:
+        """Lines for the UI: a summary, then one per cluster that could not be carried."""
+        total = len(self.carried) + len(self.uncarried)
+        lines = [f"carried {len(self.carried)} of {total} reviewed clusters to the new clustering"]
+        if len(self.kept_rows):
+            lines.append(f"kept {len(self.kept_rows)} moved or labeled rows where the new clustering put them "
+                         f"elsewhere (undo to let them follow the new clustering)")
+        if len(self.dropped_rows):
+            lines.append(f"{len(self.dropped_rows)} moved or labeled rows follow the new clustering: "
+                         f"their cluster could not be carried")
+        lines += [u.describe() for u in self.uncarried]
+        return lines
+
+
+def carry_over(old: ReviewState, new_labels: np.ndarray, new_confidence: np.ndarray | None = None,
+               min_jaccard: float = MIN_JACCARD) -> CarryOver:
+    """A new :class:`ReviewState` on ``new_labels`` (same rows as ``old``) carrying ``old``'s work over."""
+    new_labels = np.asarray(new_labels, dtype=np.int64)
+    if len(new_labels) != len(old):
+        raise ValueError("the new clustering must cover the same rows as the review")
+    old_labels = old.labels
+    sizes_old = old.sizes()
+    reviewed = [c for c in old.cluster_ids() if old.name(c) or old.status(c) != UNREVIEWED]
+    new_ids, new_counts = np.unique(new_labels[new_labels >= 0], return_counts=True)
+    new_size = dict(zip(new_ids.tolist(), new_counts.tolist()))
+
+    # contingency of reviewed old clusters against new labels (noise included)
+    mask = np.isin(old_labels, reviewed)
+    pairs, counts = np.unique(np.stack([old_labels[mask], new_labels[mask]]), axis=1, return_counts=True)
+    overlap: dict[int, list[tuple[int, int]]] = {c: [] for c in reviewed}
+    for (o, n), k in zip(pairs.T.tolist(), counts.tolist()):
+        overlap[o].append((n, k))
+
+    best: dict[int, tuple[int, float]] = {}
+    uncarried: list[Uncarried] = []
+    for o in reviewed:
+        size = sizes_old[o]
+        cands = _candidates(overlap[o], size, new_size)
+        noise = sum(k for n, k in overlap[o] if n == NOISE) / size
+        jac = [(c.rows / (size + new_size[c.new_id] - c.rows), c.new_id) for c in cands]
+        top = max(jac, key=lambda x: (x[0], -x[1]), default=(0.0, -1))
+        if top[0] > min_jaccard:
+            best[o] = (top[1], top[0])
+            continue
+        uncarried.append(Uncarried(o, old.name(o), old.status(o), size, _reason(cands, noise, min_jaccard),
+                                   cands[:3], noise))
+
+    # a new cluster claimed twice (possible only with min_jaccard < 0.5): the higher overlap wins
+    mapping: dict[int, int] = {}
+    carried: list[Carried] = []
+    for o, (n, j) in sorted(best.items(), key=lambda x: (-x[1][1], x[0])):
+        if n in mapping.values():
+            uncarried.append(Uncarried(o, old.name(o), old.status(o), sizes_old[o], "merged",
+                                       _candidates(overlap[o], sizes_old[o], new_size)[:3]))
+            continue
+        mapping[o] = n
+        carried.append(Carried(o, n, old.name(o), old.status(o), j))
+    carried.sort(key=lambda c: c.old_id)
+    uncarried.sort(key=lambda u: u.old_id)
+
+    names = {mapping[o]: old.name(o) for o in mapping if old.name(o)}
+    statuses = {mapping[o]: old.status(o) for o in mapping if old.status(o) != UNREVIEWED}
+    top_new = int(new_ids.max()) + 1 if len(new_ids) else 0
+    state = ReviewState(new_labels, new_confidence, names=names, statuses=statuses, next_id=top_new, ui=dict(old.ui))
+
+    # row decisions
+    decided = np.flatnonzero((old.source != CLUSTER) & (old.base_labels != EMPTY))
+    targets = old_labels[decided]
+    placed = np.array([t == NOISE or t in mapping for t in targets.tolist()], dtype=bool)
+    dropped = decided[~placed]
+    rows = decided[placed]
+    target = np.array([NOISE if t == NOISE else mapping[t] for t in targets[placed].tolist()], dtype=np.int64)
+    against = rows[new_labels[rows] != target]
+    if len(rows):
+        state.assign(rows, target, old.source[rows], old.confidence[rows],
+                     note=f"keep {len(rows)} earlier row decisions ({len(against)} against the new clustering)")
+    return CarryOver(state, carried, uncarried, mapping, against, int(len(rows) - len(against)), dropped)
+
+
+def _candidates(pairs: list[tuple[int, int]], size: int, new_size: dict[int, int]) -> list[Candidate]:
+    cands = [Candidate(n, k, k / size, k / new_size[n]) for n, k in pairs if n >= 0]
+    return sorted(cands, key=lambda c: (-c.rows, c.new_id))
+
+
+def _reason(cands: list[Candidate], noise: float, min_share: float) -> str:
+    if sum(1 for c in cands if c.share_of_old >= SPLIT_SHARE) >= 2:
+        return "split"
+    if cands and cands[0].share_of_old >= min_share:
+        return "merged"
+    if noise >= 0.5:
+        return "noise"
+    return "weak"

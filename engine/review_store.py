@@ -1,0 +1,547 @@
+"""Saving a review after every action, atomically, and finding it again when the same file is reopened.
+
+One review per input *content* (``corpus.fingerprint``) and text column lives in
+``<data dir>/reviews/<fingerprint>-<column hash>/`` — the data dir is
+``$QTUI_DATA_DIR`` or platformdirs' ``user_data_dir("qtui")``:
+
+- ``state.json`` — the state file: a header line ``{"format", "version",
+  "checksum", "length"}`` then the JSON payload it checks (BLAKE2b-128):
+  input (path, fingerprint, columns, rows), model (options, identity),
+  clustering settings, the base clustering, the action log with the undo
+  cursor, ``next_id``, the ``ui`` dict, a progress summary and the save time.
+- ``blobs/<blake2b>.bin`` — arrays too big to sit in the state file (the base
+  labels and confidence, big selections), raw little-endian bytes named by
+  the hash of their content; written once, atomically, before any state file
+  names them, and checked against their name on load.  No pickle, no eval.
+- ``lock`` — ``fcntl.flock``-ed by the process that may write; a second
+  process gets the review read-only, with the holder's pid.
+
+Why two kinds of file: every save rewrites only ``state.json``, whose size grows
+with the number of actions (about 100 bytes each) but not with the corpus, plus
+a blob for an action that carries more than :data:`INLINE_BYTES` of arrays —
+so an action's save costs about the same at 100k rows as at 1k.  Each write
+goes to a temporary file, is fsynced and renamed (:mod:`engine.atomic`): a kill
+at any moment leaves the previous or the next state, losing at most the
+action in progress.  A state file or blob that fails its check is renamed
+aside (``state.json.corrupt-<time>``) and :class:`ReviewCorrupt` names both
+paths; it is never silently replaced.  The input file is never written.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from engine.atomic import atomic_write
+from engine.errors import QtuiError, show_path
+from engine.review import OPS, Action, ReviewError, ReviewState
+
+FORMAT = "qtui-review"
+VERSION = 1
+STATE_NAME = "state.json"
+#: Arrays up to this many bytes are written inside the state file; bigger ones go to a blob.
+INLINE_BYTES = 4096
+#: State files kept from before re-clusterings (``state.superseded-<time>.json``).
+KEEP_SUPERSEDED = 5
+#: dtype each array argument of an action is saved with (exact for what ReviewState holds).
+ARRAY_DTYPES = {"rows": "<i4", "parts": "<i4", "targets": "<i4", "labels": "<i4", "sources": "|i1",
+                "confidence": "<f4"}
+
+
+class ReviewCorrupt(QtuiError):
+    """The saved review failed its check; it was renamed aside (both paths are in the message)."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, path: Path, aside: Path | None) -> None:
+        self.path, self.aside = path, aside
+        super().__init__(message)
+
+
+class ReviewReadOnly(ReviewError):
+    """Another qtui process holds this review; it can be looked at, not changed."""
+
+
+class ReviewTooNew(ReviewError):
+    """The state file was written by a newer qtui with a format this one does not know."""
+
+
+def data_root() -> Path:
+    """``$QTUI_DATA_DIR`` if set, else the user data directory for qtui."""
+    env = os.environ.get("QTUI_DATA_DIR")
+    if env:
+        return Path(env)
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("qtui", appauthor=False))
+
+
+def reviews_root(root: Path | None = None) -> Path:
+    return Path(root or data_root()) / "reviews"
+
+
+def review_key(fingerprint: str, text_col: str) -> str:
+    """Directory name of the review of content ``fingerprint`` read with ``text_col``."""
+    return f"{fingerprint}-{hashlib.blake2b(text_col.encode('utf-8', 'surrogatepass'), digest_size=4).hexdigest()}"
+
+
+def file_fingerprint(path: str | Path) -> str:
+    """The fingerprint :func:`engine.loading.load` gives ``path`` (BLAKE2b-128 of its bytes)."""
+    return hashlib.blake2b(Path(path).read_bytes(), digest_size=16).hexdigest()
+
+
+@dataclass
+class ReviewContext:
+    """What a review is of: the input, the model and the clustering settings (all JSON)."""
+
+    input: dict
+    model: dict
+    settings: dict
+
+    @classmethod
+    def of(cls, corpus, settings, model_options=None, identity: dict | None = None) -> "ReviewContext":
+        """Context for ``corpus`` clustered with ``settings`` (a ClusterSettings) by a model.
+
+        ``model_options`` is the session's :class:`engine.session.ModelOptions`;
+        device and batch size are not kept (they belong to the machine).
+        """
+        from dataclasses import asdict
+
+        options = {} if model_options is None else {k: v for k, v in asdict(model_options).items()
+                                                     if k not in ("device", "batch_size")}
+        info = {"path": str(corpus.path), "fingerprint": corpus.fingerprint, "text_col": corpus.text_col,
+                "id_col": corpus.id_col, "label_col": corpus.label_col, "encoding": corpus.encoding,
+                "rows": len(corpus)}
+        return cls(info, {"options": options, "identity": dict(identity or {})},
+                   settings.to_dict() if hasattr(settings, "to_dict") else dict(settings))
+
+    def cluster_settings(self):
+        """The saved settings as a :class:`engine.clustering.ClusterSettings`."""
+        from engine.clustering import ClusterSettings
+
+        return ClusterSettings(**self.settings)
+
+    def model_options(self):
+        """The saved model options as :class:`engine.session.ModelOptions`."""
+        from engine.options import ModelOptions
+
+        known = ModelOptions.__dataclass_fields__
+        return ModelOptions(**{k: v for k, v in self.model.get("options", {}).items() if k in known})
+
+
+@dataclass
+class ReviewInfo:
+    """What a saved review is, read without replaying it: for a "resume?" prompt."""
+
+    path: Path
+    saved_at: float | None
+    context: ReviewContext | None
+    summary: dict = field(default_factory=dict)
+    problem: str | None = None  # set when the state file cannot be read
+
+    def describe(self, now: float | None = None) -> str:
+        """E.g. '23/61 clusters reviewed, saved 2 h ago, kmeans k=61'."""
+        if self.problem:
+            return f"a saved review exists but cannot be read ({self.problem})"
+        s = self.summary
+        parts = [f"{s.get('reviewed', 0)}/{s.get('clusters', 0)} clusters reviewed"]
+        if s.get("actions"):
+            parts[0] += f" ({s['actions']} actions)"
+        if self.saved_at is not None:
+            parts.append(f"saved {ago((now or time.time()) - self.saved_at)}")
+        if self.context is not None:
+            parts.append(self.context.cluster_settings().describe())
+        return ", ".join(parts)
+
+
+@dataclass
+class SavedReview:
+    """A loaded review: the state (history and ``ui`` included) and what it is of."""
+
+    state: ReviewState
+    context: ReviewContext
+    saved_at: float
+    info: ReviewInfo
+
+
+def ago(seconds: float) -> str:
+    """'just now', '5 min ago', '2 h ago', '3 days ago'."""
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 86400 * 2:
+        return f"{int(seconds // 3600)} h ago"
+    return f"{int(seconds // 86400)} days ago"
+
+
+class ReviewStore:
+    """The saved review of one input (content + text column); see the module docstring."""
+
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory)
+        self.path = self.directory / STATE_NAME
+        self.blob_dir = self.directory / "blobs"
+        self.lock_path = self.directory / "lock"
+        self.context: ReviewContext | None = None
+        self.read_only = False
+        self.holder_pid: int | None = None
+        self.last_save_seconds = 0.0
+        self._lock_fd: int | None = None
+        self._blobs_known: set[str] = set()
+
+    @classmethod
+    def for_corpus(cls, corpus, root: Path | None = None) -> "ReviewStore":
+        """The store of ``corpus``'s review (it may not exist yet)."""
+        return cls(reviews_root(root) / review_key(corpus.fingerprint, corpus.text_col))
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    # ------------------------------------------------------------------ lock
+
+    def acquire(self) -> bool:
+        """Take the write lock; False (and ``read_only`` set) when another process holds it."""
+        if self._lock_fd is not None:
+            return True
+        self.directory.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - no flock here: trust the single user
+            fcntl = None
+        if fcntl is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                try:
+                    self.holder_pid = int(os.read(fd, 32).decode().strip() or 0) or None
+                except (OSError, ValueError):
+                    self.holder_pid = None
+                os.close(fd)
+                self.read_only = True
+                return False
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        os.fsync(fd)
+        self._lock_fd = fd
+        self.read_only = False
+        self.holder_pid = None
+        self._collect_garbage()
+        return True
+
+    @property
+    def read_only_reason(self) -> str | None:
+        """'opened read-only: another qtui has this review open (pid N)' when read-only, else None."""
+        if not self.read_only:
+            return None
+        who = f" (pid {self.holder_pid})" if self.holder_pid else ""
+        return f"opened read-only: another qtui has this review open{who}"
+
+    def release(self) -> None:
+        """Give the write lock back (also happens when the process ends, however it ends)."""
+        if self._lock_fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def __enter__(self) -> "ReviewStore":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+    # ------------------------------------------------------------------ saving
+
+    def start(self, state: ReviewState, context: ReviewContext, keep_previous: bool = True) -> float:
+        """Make ``state`` the saved review of ``context`` (a new one, or after re-clustering).
+
+        With ``keep_previous`` an existing state file is kept as
+        ``state.superseded-<time>.json`` rather than replaced.
+        """
+        self._need_writable()
+        self.context = context
+        if keep_previous and self.path.exists():
+            os.replace(self.path, self.directory / f"state.superseded-{_stamp()}.json")
+            for old in sorted(self.directory.glob("state.superseded-*.json"))[:-KEEP_SUPERSEDED]:
+                with contextlib.suppress(OSError):
+                    old.unlink()
+        return self.save(state)
+
+    def attach(self, state: ReviewState) -> None:
+        """Save ``state`` after every change from now on (read-only: mark the state read-only instead)."""
+        state.read_only = self.read_only
+        state.on_change = None if self.read_only else self.save
+
+    def save(self, state: ReviewState) -> float:
+        """Write ``state`` now (atomically); returns the seconds it took."""
+        t = time.perf_counter()
+        self._need_writable()
+        if self.context is None:
+            raise ReviewError("the review store has no context: call start() or load() first")
+        self.blob_dir.mkdir(parents=True, exist_ok=True)
+        actions, cursor = state.history()
+        progress = state.progress()
+        base = getattr(state, "_saved_base", None)
+        if base is None:
+            base = {"labels": self._array(state.base_labels, "<i4"),
+                    "confidence": self._array(state.base_confidence, "<f2"),
+                    "names": {str(k): v for k, v in state.base_names.items()},
+                    "statuses": {str(k): v for k, v in state.base_statuses.items()}}
+            state._saved_base = base
+        payload = {
+            "input": self.context.input, "model": self.context.model, "settings": self.context.settings,
+            "base": base,
+            "actions": [self._record(a) for a in actions],
+            "cursor": cursor,
+            "next_id": state.next_id,
+            "ui": state.ui,
+            "summary": {"reviewed": progress.reviewed, "clusters": progress.clusters,
+                        "row_share": round(progress.row_share, 4), "actions": cursor},
+            "saved_at": time.time(),
+        }
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+        header = json.dumps({"format": FORMAT, "version": VERSION, "length": len(body),
+                             "checksum": hashlib.blake2b(body, digest_size=16).hexdigest()}).encode()
+        atomic_write(self.path, header + b"\n" + body)
+        self.last_save_seconds = time.perf_counter() - t
+        return self.last_save_seconds
+
+    def _need_writable(self) -> None:
+        if self.read_only:
+            raise ReviewReadOnly(self.read_only_reason or "read-only")
+        if self._lock_fd is None:
+            raise ReviewError("the review is not locked for writing: call acquire() first")
+
+    def _record(self, action: Action) -> dict:
+        record = getattr(action, "_saved_record", None)
+        if record is None:
+            args = {}
+            for key, value in action.args.items():
+                if isinstance(value, np.ndarray):
+                    args[key] = self._array(value, ARRAY_DTYPES.get(key, "<i4"))
+                else:
+                    args[key] = value
+            record = {"op": action.op, "args": args}
+            action._saved_record = record
+        return record
+
+    def _array(self, values: np.ndarray, dtype: str) -> dict:
+        data = np.ascontiguousarray(values, dtype=dtype).tobytes()
+        if len(data) <= INLINE_BYTES:
+            return {"dtype": dtype, "len": len(values), "b64": base64.b64encode(data).decode("ascii")}
+        name = hashlib.blake2b(data, digest_size=16).hexdigest()
+        if name not in self._blobs_known:
+            target = self.blob_dir / f"{name}.bin"
+            if not target.exists():
+                atomic_write(target, data)
+            self._blobs_known.add(name)
+        return {"dtype": dtype, "len": len(values), "blob": name}
+
+    # ------------------------------------------------------------------ loading
+
+    def info(self) -> ReviewInfo | None:
+        """What the saved review is (without replaying it), or None when there is none."""
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            return ReviewInfo(self.path, None, None, problem=exc.strerror or str(exc))
+        try:
+            payload = _parse(raw)
+            return ReviewInfo(self.path, float(payload["saved_at"]), _context(payload), dict(payload["summary"]))
+        except _Damaged as exc:
+            return ReviewInfo(self.path, None, None, problem=str(exc))
+        except (KeyError, TypeError, ValueError) as exc:
+            return ReviewInfo(self.path, None, None, problem=f"unexpected content: {exc}")
+
+    def load(self, corpus=None) -> SavedReview:
+        """Read, check and replay the saved review; raises :class:`ReviewCorrupt` if it is damaged.
+
+        With ``corpus`` the review must be of it (same content, text column
+        and number of rows).  The store's context becomes the saved one.
+        """
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            raise ReviewError(f"{show_path(self.path)}: no saved review") from None
+        try:
+            payload = _parse(raw)
+            if payload.get("_newer"):
+                raise ReviewTooNew(f"{show_path(self.path)}: saved by a newer qtui (format {payload['_newer']}); "
+                                   f"update qtui to open it")
+            context = _context(payload)
+            base = payload["base"]
+            labels = self._read_array(base["labels"])
+            state = ReviewState(labels, self._read_array(base["confidence"]).astype(np.float32),
+                                names={int(k): v for k, v in base.get("names", {}).items()},
+                                statuses={int(k): v for k, v in base.get("statuses", {}).items()},
+                                next_id=int(payload.get("next_id", 0)), ui=dict(payload.get("ui") or {}))
+            actions = [self._action(record) for record in payload["actions"]]
+            cursor = int(payload["cursor"])
+            if not 0 <= cursor <= len(actions):
+                raise _Damaged(f"undo cursor {cursor} outside the log of {len(actions)} actions")
+            state.replay(actions, cursor)
+        except _Damaged as exc:
+            raise self._set_aside(str(exc)) from None
+        except ReviewTooNew:
+            raise
+        except ReviewError as exc:
+            raise self._set_aside(f"its actions do not replay: {exc}") from None
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise self._set_aside(f"unexpected content: {type(exc).__name__}: {exc}") from None
+        if corpus is not None:
+            expect = (corpus.fingerprint, corpus.text_col, len(corpus))
+            got = (context.input.get("fingerprint"), context.input.get("text_col"), len(state))
+            if expect != got:
+                raise ReviewError(f"{show_path(self.path)}: the saved review is of another reading of the file "
+                                  f"({got[2]} rows, text column {got[1]!r}; now {expect[2]} rows, {expect[1]!r})")
+        self.context = context
+        state._saved_base = payload["base"]
+        for action, record in zip(actions, payload["actions"]):
+            action._saved_record = record  # saved again as read: its blobs exist
+        info = ReviewInfo(self.path, float(payload["saved_at"]), context, dict(payload["summary"]))
+        return SavedReview(state, context, float(payload["saved_at"]), info)
+
+    def _action(self, record: dict) -> Action:
+        op = record["op"]
+        if op not in OPS:
+            raise _Damaged(f"unknown action {op!r}")
+        args = {}
+        for key, value in record["args"].items():
+            if isinstance(value, dict) and "dtype" in value:
+                array = self._read_array(value)
+                args[key] = array.astype(np.float32 if key == "confidence" else
+                                         np.int8 if key == "sources" else np.int64)
+            else:
+                args[key] = value
+        for key in ("clusters", "created"):
+            if key in args and args[key] is not None:
+                args[key] = [int(c) for c in args[key]]
+        return Action(op, args)
+
+    def _read_array(self, ref: dict) -> np.ndarray:
+        dtype = np.dtype(ref["dtype"])
+        if dtype.str not in ("<i4", "<f2", "<f4", "|i1"):
+            raise _Damaged(f"unexpected array type {ref['dtype']!r}")
+        if "b64" in ref:
+            data = base64.b64decode(ref["b64"], validate=True)
+        else:
+            name = str(ref["blob"])
+            path = self.blob_dir / f"{name}.bin"
+            try:
+                data = path.read_bytes()
+            except FileNotFoundError:
+                raise _Damaged(f"missing data file {show_path(path)}") from None
+            if hashlib.blake2b(data, digest_size=16).hexdigest() != name:
+                aside = self._move_aside(path)
+                raise _Damaged(f"data file {show_path(path)} failed its checksum"
+                               + (f" (kept as {show_path(aside)})" if aside else ""))
+        if len(data) != int(ref["len"]) * dtype.itemsize:
+            raise _Damaged("an array has the wrong length")
+        return np.frombuffer(data, dtype=dtype).copy()
+
+    def _set_aside(self, reason: str) -> ReviewCorrupt:
+        aside = None if self.read_only else self._move_aside(self.path)
+        if aside is not None:
+            msg = (f"{show_path(self.path)}: the saved review is damaged ({reason}); it was kept as "
+                   f"{show_path(aside)} and a new review will start")
+        else:
+            msg = f"{show_path(self.path)}: the saved review is damaged ({reason}); it was left in place"
+        return ReviewCorrupt(msg, self.path, aside)
+
+    @staticmethod
+    def _move_aside(path: Path) -> Path | None:
+        aside = path.with_name(f"{path.name}.corrupt-{_stamp()}")
+        try:
+            os.replace(path, aside)
+        except OSError:
+            return None
+        return aside
+
+    def _collect_garbage(self) -> None:
+        """Remove blobs no state file names (undone-then-replaced actions) and temporary files of killed saves."""
+        with contextlib.suppress(OSError):
+            for tmp in list(self.directory.glob(".*.tmp")) + list(self.blob_dir.glob(".*.tmp")):
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+        if not self.blob_dir.is_dir():
+            return
+        used: set[str] = set()
+        for head in self.directory.glob("state*"):  # current, superseded and set-aside state files
+            try:
+                text = head.read_bytes().decode("utf-8")
+            except (OSError, UnicodeDecodeError):
+                return  # cannot tell what is used: keep everything
+            used.update(part.split('"', 1)[0] for part in text.split('"blob":"')[1:])
+        for blob in self.blob_dir.glob("*.bin"):
+            if blob.stem not in used:
+                with contextlib.suppress(OSError):
+                    blob.unlink()
+
+
+class _Damaged(Exception):
+    pass
+
+
+def _parse(raw: bytes) -> dict:
+    """Check the header and checksum of a state file and return its payload."""
+    newline = raw.find(b"\n")
+    if newline < 0:
+        raise _Damaged("no header line (truncated?)")
+    try:
+        header = json.loads(raw[:newline])
+    except (ValueError, UnicodeDecodeError):
+        raise _Damaged("unreadable header") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise _Damaged("not a qtui review file")
+    body = raw[newline + 1:]
+    if len(body) != header.get("length"):
+        raise _Damaged(f"{len(body)} bytes where {header.get('length')} were written (truncated?)")
+    if hashlib.blake2b(body, digest_size=16).hexdigest() != header.get("checksum"):
+        raise _Damaged("checksum mismatch")
+    try:
+        payload = json.loads(body.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        raise _Damaged("unreadable content") from None
+    if not isinstance(payload, dict):
+        raise _Damaged("unexpected content")
+    if int(header.get("version", 0)) > VERSION:
+        payload["_newer"] = header.get("version")
+    return payload
+
+
+def _context(payload: dict) -> ReviewContext:
+    return ReviewContext(dict(payload["input"]), dict(payload["model"]), dict(payload["settings"]))
+
+
+def _stamp() -> str:
+    return time.strftime("%Y%m%d-%H%M%S") + f"-{time.time_ns() % 1_000_000_000:09d}"
+
+
+def find_review(corpus, root: Path | None = None) -> ReviewInfo | None:
+    """The saved review of ``corpus`` (same content and text column), for a "resume?" prompt; None if none."""
+    return ReviewStore.for_corpus(corpus, root).info()
+
+
+def find_reviews(path: str | Path, text_col: str | None = None, root: Path | None = None) -> list[ReviewStore]:
+    """Stores of the saved reviews of the file at ``path`` (by content), most recently saved first."""
+    fingerprint = file_fingerprint(path)
+    base = reviews_root(root)
+    if text_col is not None:
+        candidates = [base / review_key(fingerprint, text_col)]
+    else:
+        candidates = sorted(base.glob(f"{fingerprint}-*")) if base.is_dir() else []
+    stores = [ReviewStore(d) for d in candidates if (d / STATE_NAME).exists()]
+    return sorted(stores, key=lambda s: s.path.stat().st_mtime, reverse=True)
