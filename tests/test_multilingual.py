@@ -182,10 +182,11 @@ def test_muse_clusters_toutiao_far_better_than_english_minilm(muse, embedder, re
     from engine.embedding import embed_texts, open_cache
 
     texts, labels, names = read_set("toutiao")
+    texts, labels = texts[:6000], labels[:6000]  # as measured for the issue: 6,000 headlines, k=15
     scores = {}
     for model in (muse, embedder):
         vectors, _ = embed_texts(texts, model, open_cache(model))
         found = KMeans(len(names), n_init=3, random_state=0).fit_predict(vectors.astype(np.float32))
         scores[model.name] = normalized_mutual_info_score(labels, found)
-    record(f"toutiao NMI, KMeans k={len(names)}: " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items()))
+    record(f"toutiao (first {len(texts):,}) NMI, KMeans k={len(names)}: " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items()))
     assert scores["muse"] > scores["all-MiniLM-L6-v2"] + 0.2
