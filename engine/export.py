@@ -1,7 +1,9 @@
-"""Write an analysis as a table: CSV (default), TSV, JSON Lines or Parquet, chosen by extension.
+"""Write an analysis — or a review of one — as a table: CSV (default), TSV, JSON Lines or Parquet, by extension.
 
 Columns: ``id, text, cluster_id, cluster_label, score, keywords``, then every
-original column (renamed ``input_<name>`` if it clashes).  Ids and texts are
+original column (renamed ``input_<name>`` if it clashes); a review export
+(:func:`export_review`) has ``id, text, cluster_id, cluster_label, status,
+score, label_source, confidence`` instead.  Ids and texts are
 written exactly as loaded.  The file is written to a temporary name and
 renamed, so a failed export never leaves half a file under the target name.
 """
@@ -44,9 +46,58 @@ def export_frame(analysis: Analysis, names: dict[int, str] | None = None) -> pl.
 
 def original_columns(analysis: Analysis, taken: set[str]) -> pl.DataFrame:
     """The input's other columns, renamed ``input_<name>`` where they clash with ``taken``."""
-    corpus = analysis.corpus
+    return corpus_columns(analysis.corpus, taken)
+
+
+def corpus_columns(corpus, taken: set[str]) -> pl.DataFrame:
+    """``corpus``'s other columns, renamed ``input_<name>`` where they clash with ``taken``."""
     extra = corpus.frame.select(corpus.extra_columns)
     return extra.rename({c: f"input_{c}" for c in extra.columns if c in taken})
+
+
+REVIEW_COLUMNS = ("id", "text", "cluster_id", "cluster_label", "status", "score", "label_source", "confidence")
+
+
+def review_frame(corpus, state, view) -> pl.DataFrame:
+    """The reviewed result, one row per corpus row: :data:`REVIEW_COLUMNS`, then the original columns.
+
+    ``state`` is an :class:`engine.review.ReviewState`, ``view`` its
+    :func:`engine.review_view.review_view`.  ``cluster_id`` is -1 for noise and
+    empty for empty texts; ``cluster_label`` the person's name, else the
+    suggested one; ``status`` the cluster's (empty for noise and empty texts);
+    ``score`` the cosine to the current cluster's centre; ``label_source``
+    cluster / moved / classifier / manual; ``confidence`` the clustering's,
+    the classifier's, or 1 for the person's own decisions.
+    """
+    from engine.review import SOURCES
+
+    if len(state) != len(corpus):
+        raise QtuiError(f"the review has {len(state)} rows but the file has {len(corpus)}; it is of another file")
+    labels = state.labels.tolist()
+    label_of = {c: view.label(state, c) for c in set(labels)}
+    status_of = {c: (state.status(c) if c >= 0 else None) for c in label_of}
+    empty = state.base_labels == EMPTY
+    scores = np.round(view.scores.astype(np.float64), 4)
+    confidence = np.round(state.confidence.astype(np.float64), 4)
+    source = np.asarray(SOURCES, dtype=object)[state.source]
+    columns = [
+        pl.Series("id", corpus.ids, dtype=pl.String),
+        pl.Series("text", corpus.texts, dtype=pl.String),
+        pl.Series("cluster_id", [None if c == EMPTY else c for c in labels], dtype=pl.Int64),
+        pl.Series("cluster_label", [label_of[c] for c in labels], dtype=pl.String),
+        pl.Series("status", [status_of[c] for c in labels], dtype=pl.String),
+        pl.Series("score", [None if np.isnan(s) else float(s) for s in scores], dtype=pl.Float64),
+        pl.Series("label_source", [None if e else s for s, e in zip(source.tolist(), empty.tolist())],
+                  dtype=pl.String),
+        pl.Series("confidence", [None if e else c for c, e in zip(confidence.tolist(), empty.tolist())],
+                  dtype=pl.Float64),
+    ]
+    return pl.DataFrame(columns).hstack(corpus_columns(corpus, set(REVIEW_COLUMNS)))
+
+
+def export_review(corpus, state, view, path: str | Path) -> Path:
+    """Write the reviewed result of ``state`` (see :func:`review_frame`) to ``path``, atomically."""
+    return write_table(review_frame(corpus, state, view), path)
 
 
 def write_table(frame: pl.DataFrame, path: str | Path) -> Path:

@@ -1,4 +1,4 @@
-"""The ``qtui`` command: ``open`` starts the app, ``cluster`` runs the engine headless.
+"""The ``qtui`` command: ``open`` starts the app, ``cluster`` runs the engine headless, ``export`` writes a saved review.
 
 Textual is imported only by ``qtui open``, so the headless commands start fast
 and run where no terminal UI can.
@@ -91,6 +91,25 @@ def build_parser() -> argparse.ArgumentParser:
     p_cluster.add_argument("--top", type=int, default=30, metavar="N", help="clusters to list (default: 30)")
     p_cluster.add_argument("--quiet", "-q", action="store_true", help="no progress output")
     p_cluster.set_defaults(func=_cmd_cluster)
+
+    p_export = sub.add_parser("export", help="write the saved review of FILE as a table, without the app",
+                              description="Write the reviewed result of FILE (names, decisions, moves and accepted "
+                                          "proposals saved by 'qtui open') to a table: id, text, cluster_id, "
+                                          "cluster_label, status, score, label_source, confidence, then the "
+                                          "original columns; one row per input row. FILE is never modified.")
+    p_export.add_argument("file", metavar="FILE", help="the input file that was reviewed (found by its content)")
+    p_export.add_argument("--out", metavar="OUT", type=Path, required=True,
+                          help="where to write: .csv, .tsv, .jsonl or .parquet (written to a temporary name, "
+                               "then renamed)")
+    p_export.add_argument("--text-col", metavar="C", help="the text column the review used (needed only when the "
+                          "file was reviewed with several text columns; default: the most recent review)")
+    p_export.add_argument("--encoding", metavar="E", help="text encoding of the file (default: as reviewed)")
+    p_export.add_argument("--device", choices=DEVICE_CHOICES, default="auto",
+                          help="where to embed texts the cache lacks (default: auto)")
+    p_export.add_argument("--cache-dir", metavar="DIR", type=Path, help="embedding cache directory "
+                          "(default: $QTUI_CACHE_DIR or the user cache directory)")
+    p_export.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    p_export.set_defaults(func=_cmd_export)
     return parser
 
 
@@ -142,6 +161,55 @@ def _cmd_cluster(args: argparse.Namespace) -> int:
         print_json(session, analysis, exported)
     else:
         print_summary(session, analysis, exported, top=args.top)
+    return EXIT_OK
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from engine.errors import InputError, UsageError, show_path
+    from engine.export import export_review
+    from engine.review_store import find_reviews
+    from engine.review_view import review_view
+    from engine.session import Session
+    from tui.report import ProgressPrinter
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise InputError(path, "no such file" if not path.exists() else "is not a file")
+    stores = find_reviews(path, args.text_col)
+    if not stores:
+        column = f" with text column {args.text_col!r}" if args.text_col else ""
+        raise UsageError(f"{show_path(path)}: no saved review of this file{column}; review it with "
+                         f"'qtui open {show_path(path)}', or export the clustering alone with "
+                         f"'qtui cluster {show_path(path)} --export {show_path(args.out)}'")
+    store = stores[0]
+    store.read_only = True  # exporting changes nothing, not even a damaged state file
+    info = store.info()
+    if info is None or info.context is None:
+        store.load()  # raises the precise error (damaged, unreadable)
+    context = info.context
+    saved = context.input
+    encoding = args.encoding or (saved.get("encoding") if saved.get("encoding") not in (None, "binary") else None)
+    model = context.model_options()
+    model.device = args.device
+    options = SessionOptions(load=LoadOptions(text_col=saved.get("text_col"), id_col=saved.get("id_col"),
+                                              label_col=saved.get("label_col"), encoding=encoding),
+                             model=model, cache_dir=args.cache_dir)
+    printer = ProgressPrinter(enabled=not args.quiet)
+    with printer:
+        session = Session.open(path, options, progress=printer.update)
+        review = store.load(session.corpus)
+        terms, vocabulary = session.document_terms()
+        view = review_view(review.state, session.rows, session.vectors, terms, vocabulary)
+        out = export_review(session.corpus, review.state, view, args.out)
+    corpus = session.corpus
+    print(f"wrote {len(corpus):,} rows to {show_path(out)} (review: {review.info.describe()})")
+    if corpus.skipped:
+        from tui.report import skipped_lines
+
+        print(f"{len(corpus.skipped):,} malformed record{'s' * (len(corpus.skipped) != 1)} of "
+              f"{show_path(path)} are not in the export:")
+        for line in skipped_lines(session):
+            print(f"  {line}")
     return EXIT_OK
 
 

@@ -1,0 +1,86 @@
+"""The clusters as reviewed now: sizes, centres, each row's score, keywords and suggested names.
+
+Merges, splits and moves change clusters, so what the base
+:class:`~engine.analysis.Analysis` says about them goes stale; :func:`review_view`
+recomputes it from the current labels (about a second at 100k rows: centres are
+one sparse product, keywords one c-TF-IDF).  :func:`restore_analysis` rebuilds
+the base Analysis of a saved review from its stored labels, without clustering.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine.analysis import EMPTY, EMPTY_NAME, NOISE_NAME, Analysis, explain
+from engine.clustering import NOISE, Clustering
+from engine.keywords import cluster_keywords, suggest_name
+
+
+@dataclass
+class ReviewView:
+    """Current clusters of a review (ids ascending) and per-row scores against their current centre."""
+
+    ids: np.ndarray
+    sizes: np.ndarray
+    centres: np.ndarray  # (len(ids), dim) unit vectors
+    scores: np.ndarray  # per corpus row: cosine to its current cluster's centre; NaN for noise/empty
+    keywords: dict[int, list[tuple[str, float]]] = field(default_factory=dict)
+    suggested: dict[int, str] = field(default_factory=dict)
+
+    def label(self, state, cluster_id: int) -> str:
+        """The person's name, else the suggested one from keywords, else 'cluster N' (noise/empty by name)."""
+        if cluster_id == NOISE:
+            return NOISE_NAME
+        if cluster_id == EMPTY:
+            return EMPTY_NAME
+        return state.name(cluster_id) or self.suggested.get(cluster_id) or f"cluster {cluster_id}"
+
+    def centre(self, cluster_id: int) -> np.ndarray | None:
+        """The centre of ``cluster_id``, or None when it has no rows."""
+        i = np.searchsorted(self.ids, cluster_id)
+        return self.centres[i] if i < len(self.ids) and self.ids[i] == cluster_id else None
+
+
+def review_view(state, rows: np.ndarray, vectors: np.ndarray, doc_terms=None, vocabulary=None) -> ReviewView:
+    """Recompute centres, scores and (given ``doc_terms``/``vocabulary``) keywords for ``state``'s labels.
+
+    ``rows``/``vectors`` are the embedded corpus rows and their unit vectors
+    (``Session.rows``, ``Session.vectors``); ``doc_terms`` the term counts of
+    every corpus row (``Session.document_terms()``).
+    """
+    import scipy.sparse as sp
+
+    rows = np.asarray(rows, dtype=np.int64)
+    labels = state.labels[rows]
+    ids, inverse, sizes = np.unique(labels, return_inverse=True, return_counts=True)
+    inverse = inverse.ravel()
+    member = sp.csr_matrix((np.ones(len(rows), np.float32), (inverse, np.arange(len(rows)))),
+                           shape=(len(ids), len(rows)))
+    sums = np.asarray(member @ np.asarray(vectors, dtype=np.float32), dtype=np.float64)
+    centres = (sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+    row_scores = np.einsum("ij,ij->i", np.asarray(vectors, dtype=np.float32), centres[inverse])
+    scores = np.full(len(state), np.nan, dtype=np.float32)
+    clustered = labels >= 0
+    scores[rows[clustered]] = row_scores[clustered]
+    real = ids >= 0
+    view = ReviewView(ids[real], sizes[real], centres[real], scores)
+    if doc_terms is not None and vocabulary is not None:
+        view.keywords = cluster_keywords(doc_terms[rows], vocabulary, labels)
+        view.suggested = {c: suggest_name(view.keywords.get(c, [])) for c in view.ids.tolist()}
+    return view
+
+
+def restore_analysis(session, base_labels: np.ndarray, base_confidence: np.ndarray, settings) -> Analysis:
+    """The :class:`Analysis` of a saved base clustering (labels per corpus row), without clustering again."""
+    base_labels = np.asarray(base_labels, dtype=np.int64)
+    if len(base_labels) != len(session.corpus):
+        raise ValueError("the saved clustering has another number of rows than the corpus")
+    clustering = Clustering(base_labels[session.rows], np.asarray(base_confidence, np.float32)[session.rows],
+                            settings, {"restored": True})
+    terms, vocabulary = session.document_terms()
+    analysis = explain(session.corpus, session.rows, session.vectors, clustering, terms, vocabulary,
+                       session.corpus.gold)
+    analysis.timings = dict(session.timings)
+    return analysis
