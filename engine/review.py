@@ -382,6 +382,10 @@ class ReviewState:
             raise ReviewError("this review is open read-only (another qtui has it open); changes are not possible")
 
     def _need_cluster(self, cluster_id: int) -> None:
+        if cluster_id == NOISE:
+            raise ReviewError("the unclustered rows are not a cluster: move them, or make a new cluster of them")
+        if cluster_id == EMPTY:
+            raise ReviewError("empty texts are not a cluster and cannot be changed")
         if not self.exists(int(cluster_id)):
             raise ReviewError(f"cluster {cluster_id} does not exist (or holds no rows now)")
 

@@ -70,6 +70,12 @@ class ReviewReadOnly(ReviewError):
     """Another qtui process holds this review; it can be looked at, not changed."""
 
 
+class ReviewSaveError(QtuiError):
+    """A save failed (disk full, permissions); the state in memory is intact and the next save retries."""
+
+    exit_code = 1
+
+
 class ReviewTooNew(ReviewError):
     """The state file was written by a newer qtui with a format this one does not know."""
 
@@ -198,6 +204,7 @@ class ReviewStore:
         self.last_save_seconds = 0.0
         self._lock_fd: int | None = None
         self._blobs_known: set[str] = set()
+        self._attached: list[ReviewState] = []
 
     @classmethod
     def for_corpus(cls, corpus, root: Path | None = None) -> "ReviewStore":
@@ -248,7 +255,12 @@ class ReviewStore:
         return f"opened read-only: another qtui has this review open{who}"
 
     def release(self) -> None:
-        """Give the write lock back (also happens when the process ends, however it ends)."""
+        """Give the write lock back and stop saving attached states (the lock also goes when the process
+        ends, however it ends)."""
+        for state in self._attached:
+            if state.on_change == self.save:
+                state.on_change = None
+        self._attached.clear()
         if self._lock_fd is not None:
             with contextlib.suppress(OSError):
                 os.close(self._lock_fd)
@@ -279,9 +291,13 @@ class ReviewStore:
         return self.save(state)
 
     def attach(self, state: ReviewState) -> None:
-        """Save ``state`` after every change from now on (read-only: mark the state read-only instead)."""
+        """Save ``state`` after every change from now on (read-only: mark the state read-only instead).
+
+        :meth:`release` detaches it again.
+        """
         state.read_only = self.read_only
         state.on_change = None if self.read_only else self.save
+        self._attached.append(state)
 
     def save(self, state: ReviewState) -> float:
         """Write ``state`` now (atomically); returns the seconds it took."""
@@ -313,7 +329,12 @@ class ReviewStore:
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
         header = json.dumps({"format": FORMAT, "version": VERSION, "length": len(body),
                              "checksum": hashlib.blake2b(body, digest_size=16).hexdigest()}).encode()
-        atomic_write(self.path, header + b"\n" + body)
+        try:
+            atomic_write(self.path, header + b"\n" + body)
+        except OSError as exc:
+            raise ReviewSaveError(f"{show_path(self.path)}: could not save the review ({exc.strerror or exc}); "
+                                  f"the last change is kept in memory and saved with the next one that succeeds"
+                                  ) from None
         self.last_save_seconds = time.perf_counter() - t
         return self.last_save_seconds
 
@@ -344,7 +365,11 @@ class ReviewStore:
         if name not in self._blobs_known:
             target = self.blob_dir / f"{name}.bin"
             if not target.exists():
-                atomic_write(target, data)
+                try:
+                    atomic_write(target, data)
+                except OSError as exc:
+                    raise ReviewSaveError(f"{show_path(target)}: could not save the review "
+                                          f"({exc.strerror or exc}); the last change is kept in memory") from None
             self._blobs_known.add(name)
         return {"dtype": dtype, "len": len(values), "blob": name}
 

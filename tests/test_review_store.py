@@ -374,3 +374,58 @@ def test_autosave_time_per_action(n, record):
            f"max {ms.max():.1f} ms per action (first save with base arrays {first * 1e3:.0f} ms; "
            f"state file {store.path.stat().st_size / 1024:.0f} KiB after 60 actions; load+replay {load * 1e3:.0f} ms)")
     assert np.median(ms) < 500  # generous: fsync on a busy shared disk
+
+
+def test_a_failed_save_keeps_the_change_and_the_next_save_catches_up(monkeypatch):
+    import engine.review_store as rs
+
+    corpus = Corpus(100)
+    state = make_state(100, k=5)
+    store = ReviewStore.for_corpus(corpus)
+    store.acquire()
+    store.start(state, context_for(corpus))
+    store.attach(state)
+    real = rs.atomic_write
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(rs, "atomic_write", full)
+    with pytest.raises(rs.ReviewSaveError, match="No space left on device"):
+        state.rename(0, "kept")
+    assert state.name(0) == "kept"
+    monkeypatch.setattr(rs, "atomic_write", real)
+    state.rename(1, "next")
+    saved = ReviewStore.for_corpus(corpus).load(corpus).state
+    assert saved.name(0) == "kept" and saved.name(1) == "next"
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from tests.test_review import bases, random_step  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(base=bases(), data=st.data())
+def test_random_reviews_survive_save_and_load_with_their_history(base, data, tmp_path_factory):
+    labels, conf = base
+    state = ReviewState(labels, conf)
+    corpus = Corpus(len(labels))
+    store = ReviewStore(tmp_path_factory.mktemp("prop") / "review")
+    store.acquire()
+    store.start(state, context_for(corpus))
+    store.attach(state)
+    for _ in range(data.draw(st.integers(0, 15))):
+        random_step(state, data)
+    store.release()
+    loaded = ReviewStore(store.directory).load(corpus).state
+    assert same_snapshot(loaded.snapshot(), state.snapshot())
+    assert loaded.next_id == state.next_id
+    while state.redo():
+        assert loaded.redo()
+        assert same_snapshot(loaded.snapshot(), state.snapshot())
+    while state.undo():
+        assert loaded.undo()
+    assert same_snapshot(loaded.snapshot(), state.snapshot())
+    assert np.array_equal(loaded.labels, labels)
