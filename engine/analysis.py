@@ -130,7 +130,7 @@ def explain(corpus: Corpus, rows: np.ndarray, vectors: np.ndarray, clustering: C
     empty = n - len(rows)
     if empty:
         clusters.append(ClusterInfo(EMPTY, empty, EMPTY_NAME))
-    _fill_examples(clusters, labels, scores)
+    _fill_examples(clusters, labels, scores, corpus.texts)
     check(cancel)
     if progress:
         progress(Progress("metrics", 0, 1))
@@ -146,9 +146,18 @@ def explain(corpus: Corpus, rows: np.ndarray, vectors: np.ndarray, clustering: C
     return Analysis(corpus, rows, vectors, clustering, labels, scores, confidence, clusters, metrics, centres)
 
 
-def _fill_examples(clusters: list[ClusterInfo], labels: np.ndarray, scores: np.ndarray) -> None:
+def _fill_examples(clusters: list[ClusterInfo], labels: np.ndarray, scores: np.ndarray, texts: list[str]) -> None:
+    """The rows closest to each centre, skipping repeats of a text already picked."""
     order = np.lexsort((np.arange(len(labels)), -np.nan_to_num(scores, nan=-2.0), labels))
     sorted_labels = labels[order]
     for info in clusters:
         lo, hi = np.searchsorted(sorted_labels, [info.id, info.id + 1])
-        info.examples = order[lo: min(hi, lo + EXAMPLES)].tolist()
+        picked, seen = [], set()
+        for row in order[lo: min(hi, lo + 20 * EXAMPLES)].tolist():
+            key = " ".join(texts[row].split()).casefold()
+            if key not in seen:
+                seen.add(key)
+                picked.append(row)
+                if len(picked) == EXAMPLES:
+                    break
+        info.examples = picked

@@ -10,6 +10,8 @@ from __future__ import annotations
 import unicodedata
 
 _LINE_BREAKS = {"\n", "\r", "\u2028", "\u2029", "\x85", "\x0b", "\x0c"}
+#: Invisible characters that carry no meaning on screen: dropped (bidi controls are escaped instead).
+_INVISIBLE = {"\u200b", "\u200c", "\u2060", "\ufeff", "\u00ad"}
 
 
 def safe_text(text: str, *, one_line: bool = True) -> str:
@@ -20,6 +22,8 @@ def safe_text(text: str, *, one_line: bool = True) -> str:
             out.append(" " if one_line else "    ")
         elif ch in _LINE_BREAKS:
             out.append(" ⏎ " if one_line else "\n")
+        elif ch in _INVISIBLE:
+            continue
         elif ch.isprintable() or ch == " ":
             out.append(ch)
         elif unicodedata.category(ch) in ("Cf",) and ch in "\u200d\ufe0f\ufe0e":

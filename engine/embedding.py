@@ -15,7 +15,7 @@ import numpy as np
 
 from engine.cache import EmbeddingCache, default_cache_root, text_hashes
 from engine.models import cache_key
-from engine.progress import CancelToken, ProgressCallback, StageMeter, check
+from engine.progress import CancelToken, Progress, ProgressCallback, StageMeter, check
 
 #: Write finished vectors to the cache at least this often (seconds) and every this many rows.
 FLUSH_SECONDS = 3.0
@@ -107,6 +107,11 @@ def embed_texts(
 
 
 def _embed_missing(texts, first, missing, unique_hashes, unique_vectors, embedder, cache, progress, cancel) -> None:
+    if getattr(embedder, "loaded", True) is False:  # weights are loaded lazily: only now that they are needed
+        if progress:
+            progress(Progress("model", 0, 1, message=embedder.name))
+        embedder.load()
+        check(cancel)
     meter = StageMeter("embed", len(missing), progress)
     # Texts per ``encode`` call: two model batches, unless the embedder asks for more (a remote
     # embedder sends several requests at once inside one call).

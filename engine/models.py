@@ -73,6 +73,54 @@ def _hub_snapshot(name: str) -> Path:
         raise ModelError(f"--model {name}: could not be found or downloaded ({first[:200]})") from None
 
 
+@dataclass(frozen=True)
+class StMetadata:
+    """What a sentence-transformers directory says about itself, read from its JSON files (no weights)."""
+
+    max_seq_length: int | None = None
+    dim: int | None = None
+    prompts: dict | None = None
+
+
+_POOLING_MODES = ("pooling_mode_cls_token", "pooling_mode_mean_tokens", "pooling_mode_max_tokens",
+                  "pooling_mode_mean_sqrt_len_tokens", "pooling_mode_weightedmean_tokens", "pooling_mode_lasttoken")
+
+
+def read_st_metadata(path: Path) -> StMetadata:
+    """Token limit, output dimension and prompts of a sentence-transformers model, from its config files.
+
+    A value the files do not state is None (the model must then be loaded to know it).
+    """
+    path = Path(path)
+
+    def read(name: str) -> dict:
+        try:
+            value = json.loads((path / name).read_text(encoding="utf-8"))
+            return value if isinstance(value, dict) else {}
+        except (OSError, ValueError):
+            return {}
+
+    limit = read("sentence_bert_config.json").get("max_seq_length")
+    prompts = read("config_sentence_transformers.json").get("prompts")
+    dim = None
+    try:
+        modules = json.loads((path / "modules.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        modules = []
+    for module in modules if isinstance(modules, list) else []:
+        kind = str(module.get("type", ""))
+        config = read(f"{module.get('path', '')}/config.json") if module.get("path") else {}
+        if kind.endswith("Pooling"):
+            width = config.get("word_embedding_dimension")
+            modes = sum(1 for m in _POOLING_MODES if config.get(m))
+            dim = int(width) * max(1, modes) if isinstance(width, int) else None
+        elif kind.endswith("Dense"):
+            dim = config.get("out_features") if isinstance(config.get("out_features"), int) else None
+        elif not kind.endswith(("Normalize", "Transformer", "Dropout", "LayerNorm")):
+            dim = None  # a module we do not know may change the dimension
+    return StMetadata(limit if isinstance(limit, int) else None, dim, prompts if isinstance(prompts, dict) else None)
+
+
 def fingerprint_dir(path: Path) -> str:
     """Hash of a model directory: small files by content, weight files by size and head/tail bytes."""
     h = hashlib.blake2b(digest_size=12)

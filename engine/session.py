@@ -99,7 +99,7 @@ class Session:
             t = time.perf_counter()
             if progress:
                 progress(Progress("model", 0, 1, message=options.model.model or "all-MiniLM-L6-v2"))
-            embedder = make_embedder(options.model)
+            embedder = make_embedder(options.model)  # sentence-transformers weights load on first use
             timings["model"] = time.perf_counter() - t
             check(cancel)
         cache: EmbeddingCache | None = open_cache(embedder, options.cache_dir) if options.use_cache else None

@@ -11,13 +11,14 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import threading
 from typing import Sequence
 
 import numpy as np
 
 from engine.devices import pick_device
 from engine.errors import ModelError, UsageError
-from engine.models import ModelSpec, resolve_model
+from engine.models import ModelSpec, read_st_metadata, resolve_model
 
 #: Texts per ``encode`` batch, by device kind.
 BATCH_SIZES = {"cuda": 128, "mps": 64, "cpu": 32}
@@ -59,43 +60,99 @@ class SentenceTransformerEmbedder:
     def __init__(self, model: str | None = None, *, device: str | None = None, dim: int | None = None,
                  batch_size: int | None = None, instruction: str | None = None,
                  precision: str | None = None) -> None:
-        _quiet_transformers()
         self.spec: ModelSpec = resolve_model(model)
-        self.device = pick_device(device)
-        self.instruction = instruction
-        self.precision = _pick_precision(precision, self.device)
-        from sentence_transformers import SentenceTransformer
-
-        try:
-            with contextlib.redirect_stderr(io.StringIO()):
-                self.model = SentenceTransformer(str(self.spec.path), device=self.device)
-        except Exception as exc:
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise ModelError(f"--model {self.spec.name}: could not be loaded ({first[:200]})") from None
-        if self.precision == "fp16":
-            self.model.half()
-        native = self.model.get_embedding_dimension()
-        if dim is not None and (dim < 1 or (native and dim > native)):
-            raise UsageError(f"--dim {dim}: must be between 1 and the model's {native} dimensions")
-        self.native_dim = native
-        self.dim = dim or native
-        self.batch_size = batch_size or BATCH_SIZES.get(self.device.split(":")[0], 32)
         self.name = self.spec.name
+        self.instruction = instruction
+        self._wanted_device = device
+        self._wanted_precision = precision
+        self._wanted_batch = batch_size
+        self._model = None
+        self._lock = threading.Lock()
+        if (device and device != "auto") or (precision and precision.lower() != "auto"):
+            _pick_precision(precision, pick_device(device))  # an impossible request fails now, not later
+        meta = read_st_metadata(self.spec.path)
+        self._file_limit = meta.max_seq_length
+        self.native_dim = meta.dim
+        if self.native_dim is None:  # the files do not say: the model must tell
+            self.load()
+        if dim is not None and (dim < 1 or (self.native_dim and dim > self.native_dim)):
+            raise UsageError(f"--dim {dim}: must be between 1 and the model's {self.native_dim} dimensions")
+        self.dim = dim or self.native_dim
+
+    # The weights are loaded on first use, so a file whose vectors are all cached opens without them.
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the weights are in memory yet."""
+        return self._model is not None
+
+    def load(self) -> None:
+        """Load the weights now (thread-safe; a no-op once loaded)."""
+        with self._lock:
+            if self._model is not None:
+                return
+            device = pick_device(self._wanted_device)
+            precision = _pick_precision(self._wanted_precision, device)
+            _quiet_transformers()
+            from sentence_transformers import SentenceTransformer
+
+            try:
+                with contextlib.redirect_stderr(io.StringIO()):
+                    model = SentenceTransformer(str(self.spec.path), device=device)
+            except Exception as exc:
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise ModelError(f"--model {self.spec.name}: could not be loaded ({first[:200]})") from None
+            if precision == "fp16":
+                model.half()
+            if self.native_dim is None:
+                self.native_dim = model.get_embedding_dimension()
+            self._device, self._precision = device, precision
+            self._model = model
+
+    @property
+    def model(self):
+        """The sentence-transformers model (loaded on first access)."""
+        if self._model is None:
+            self.load()
+        return self._model
+
+    @property
+    def device(self) -> str:
+        """The torch device, or what was asked for ('auto') until the weights are loaded."""
+        return self._device if self._model is not None else (self._wanted_device or "auto")
+
+    @property
+    def precision(self) -> str:
+        """'fp16' or 'fp32', as the weights run (or will run) on this machine."""
+        if self._model is not None:
+            return self._precision
+        return _pick_precision(self._wanted_precision, pick_device(self._wanted_device))
+
+    @property
+    def batch_size(self) -> int:
+        if self._wanted_batch:
+            return self._wanted_batch
+        return BATCH_SIZES.get(self.device.split(":")[0], 32)
 
     @property
     def identity(self) -> dict:
-        """What makes two vectors of this embedder comparable: the cache key is a hash of it."""
+        """What makes two vectors of this embedder comparable: the cache key is a hash of it.
+
+        Read from the model's files, never from the loaded weights, so it is known before loading.
+        """
         return {
             "name": self.spec.name,
             "kind": self.kind,
             "fingerprint": self.spec.fingerprint,
             "dim": self.dim,
-            "max_seq_length": self.model.max_seq_length,
+            "max_seq_length": self._file_limit,
             "backend": "torch",
         }
 
     @property
     def max_seq_length(self) -> int:
+        if self._file_limit:
+            return int(self._file_limit)
         return int(self.model.max_seq_length or 0)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -125,18 +182,44 @@ class SentenceTransformerEmbedder:
         """
         mask = np.zeros(len(texts), dtype=bool)
         limit = self.max_seq_length
-        tokenizer = getattr(self.model, "tokenizer", None)
-        if not limit or tokenizer is None:
+        if not limit:
             return mask
         long_rows = [i for i, t in enumerate(texts) if len(t) + _SPECIAL_MARGIN > limit
                      and len(t.encode("utf-8", "surrogatepass")) + _SPECIAL_MARGIN > limit]
+        if not long_rows:
+            return mask  # nothing can be too long
+        count = self._token_counter()
         for lo in range(0, len(long_rows), 256):
             rows = long_rows[lo: lo + 256]
-            encoded = tokenizer([texts[i] for i in rows], add_special_tokens=True, truncation=False,
-                                return_attention_mask=False, return_token_type_ids=False)
-            for i, ids in zip(rows, encoded["input_ids"]):
-                mask[i] = len(ids) > limit
+            for i, n in zip(rows, count([texts[i] for i in rows])):
+                mask[i] = n > limit
         return mask
+
+    def _token_counter(self):
+        """A function giving token counts (special tokens included) of a list of texts.
+
+        Uses the model's ``tokenizer.json`` through the ``tokenizers`` library when the
+        weights are not loaded (it loads in milliseconds), else the model's own tokenizer.
+        """
+        spec_file = self.spec.path / "tokenizer.json"
+        if self._model is None and spec_file.is_file():
+            try:
+                from tokenizers import Tokenizer
+
+                tok = Tokenizer.from_file(str(spec_file))
+                tok.no_truncation()
+                tok.no_padding()
+                return lambda batch: [len(e.ids) for e in tok.encode_batch(batch, add_special_tokens=True)]
+            except Exception:  # an unusual tokenizer file: let the model's tokenizer count
+                pass
+        tokenizer = self.model.tokenizer
+
+        def count(batch: list[str]) -> list[int]:
+            encoded = tokenizer(batch, add_special_tokens=True, truncation=False, return_attention_mask=False,
+                                return_token_type_ids=False)
+            return [len(ids) for ids in encoded["input_ids"]]
+
+        return count
 
     def _finish(self, vectors: np.ndarray) -> np.ndarray:
         vectors = np.asarray(vectors, dtype=np.float32)[:, : self.dim]

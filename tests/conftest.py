@@ -35,12 +35,22 @@ def cache_root(tmp_path_factory) -> Path:
     return root
 
 
+@pytest.fixture(scope="session", autouse=True)
+def data_root(tmp_path_factory) -> Path:
+    """Saved reviews go to a private directory for the whole session, never the user's own."""
+    root = tmp_path_factory.mktemp("qtui-data")
+    os.environ["QTUI_DATA_DIR"] = str(root)
+    return root
+
+
 @pytest.fixture(scope="session")
 def embedder():
     """The real bundled all-MiniLM-L6-v2, loaded once per session on the CPU."""
     from engine.st_embedder import SentenceTransformerEmbedder
 
-    return SentenceTransformerEmbedder(device="cpu")
+    embedder = SentenceTransformerEmbedder(device="cpu")
+    embedder.load()  # loaded up front, so what the app shows does not depend on when it loads
+    return embedder
 
 
 @pytest.fixture

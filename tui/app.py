@@ -90,6 +90,11 @@ class QtuiApp(App):
         self.neighbours_shown_for = -1
         self.sub_title = show_path(self.path)
 
+    def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
+               markup: bool = False) -> None:
+        """Notifications never interpret markup: their text often comes from the input file."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
     # ------------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
@@ -197,10 +202,32 @@ class QtuiApp(App):
         self.query_one("#clusters", ClusterTable).focus()
         for note in session.corpus.notices:
             self.notify(note, timeout=6)
+        if session.language_warning:
+            self.notify(session.language_warning, title="Model and language", severity="warning", timeout=15)
+        if len(session.truncated_rows):
+            self.notify(f"{len(session.truncated_rows):,} texts are longer than the model's limit and were "
+                        f"embedded from their beginning only", severity="warning", timeout=8)
+        self.preload_model()
         if session.corpus.skipped:
             first = session.corpus.skipped[0]
             self.notify(f"{len(session.corpus.skipped):,} malformed records skipped; first: line {first.line}: "
                         f"{first.reason}", severity="warning", timeout=10)
+
+    @work(thread=True, exclusive=True, group="model", exit_on_error=False)
+    def preload_model(self) -> None:
+        """Load the model's weights in the background when every vector came from the cache.
+
+        Clusters are on screen without them; the first search would otherwise wait for them.
+        """
+        embedder = self.session.embedder if self.session is not None else None
+        if embedder is None or getattr(embedder, "loaded", True):
+            return
+        try:
+            embedder.load()
+        except QtuiError as exc:
+            self.call_from_thread(self.notify, f"Search is unavailable: {exc}", severity="error")
+            return
+        self.call_from_thread(self._set_status)
 
     def _install(self, analysis: "Analysis", xy: np.ndarray) -> None:
         """Show ``analysis`` in every pane, keeping the selected text's cluster selected if possible."""
@@ -223,8 +250,9 @@ class QtuiApp(App):
         if a is None or s is None:
             return
         model = Path(str(s.embedder.name)).name
+        where = getattr(s.embedder, "device", "?") if getattr(s.embedder, "loaded", True) else "loading…"
         parts = [f"{len(s.corpus):,} texts", f"{a.n_clusters} clusters ({a.clustering.settings.describe()})",
-                 f"{a.metrics.noise_share:.1%} unclustered", f"{model} ({getattr(s.embedder, 'device', '?')})"]
+                 f"{a.metrics.noise_share:.1%} unclustered", f"{model} ({where})"]
         if busy:
             parts.append(busy)
         self.query_one("#status", Static).update(" · ".join(parts))

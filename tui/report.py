@@ -26,7 +26,11 @@ SKIPPED_SHOWN = 5
 
 
 class ProgressPrinter:
-    """Shows engine progress as a rich progress bar on stderr (plain lines when stderr is not a terminal)."""
+    """Shows engine progress as a rich progress bar on stderr.
+
+    When stderr is not a terminal (a log, a pipe) it writes one line per finished
+    counted stage (e.g. embedding) and nothing else, so an error stays one line.
+    """
 
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
@@ -53,11 +57,7 @@ class ProgressPrinter:
         name = STAGE_NAMES.get(p.stage, p.stage)
         rate = f"{p.rate:,.0f}/s" if p.rate else ""
         if self._bar is None:
-            first = p.stage not in self._tasks
-            self._tasks.setdefault(p.stage, 0)
-            if first and p.total <= 1:
-                self.console.print(f"{name}…", highlight=False)
-            elif p.total > 1 and p.done >= p.total:
+            if p.total > 1 and p.done >= p.total:
                 self.console.print(f"{name} {p.done:,}/{p.total:,} {rate}".rstrip(), highlight=False)
             return
         if p.stage not in self._tasks:
