@@ -1,0 +1,303 @@
+"""The ``auto`` clustering method: finds the groups without being told how many there are.
+
+Steps (see :func:`auto_cluster`):
+
+1. *Reduce*: exact duplicate rows are clustered once; the vectors are centred on their mean,
+   projected on their top principal axes and re-normalised (removes the direction all
+   sentence embeddings share; speeds up the neighbour search).
+2. *Over-segment*: exact k-nearest-neighbour graph, then Louvain modularity communities at a
+   fine resolution (:mod:`engine.graph_cluster`, numpy/scipy only).
+3. *Merge*: Ward agglomeration of the communities.  Every level is scored by its cosine
+   silhouette; the best level wins among those that keep the graph modularity within
+   ``MODULARITY_SLACK`` of the fine partition and merge it at most ``MAX_MERGE_RATIO`` times
+   (so one dominant split, e.g. one script against another, cannot swallow the topics),
+   unless a level shows clear structure on its own (silhouette >= ``STRONG_SILHOUETTE``).
+4. *Assign*: rows outside the fitted sample (large inputs) take the weighted vote of their
+   nearest fitted rows; every row's confidence is the share of its neighbours that agree.
+
+Cost for n rows of dimension d, with m = min(n, FIT_SAMPLE) fitted rows, p = PROJ_DIMS and
+K <= MAX_FINE fine communities: O(n d p + m d^2) to project, O(m^2 p) for the neighbour graph,
+O(m k) per Louvain sweep, O(K^2 (s + p)) to score the merge levels (s = SIL_SAMPLE rows) and
+O((n - m) m p) to assign the rest.  Measured on 2 cores: 2.2 s for 13k rows, 14 s for 100k.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from engine.graph_cluster import knn, knn_graph, louvain, relabel
+from engine.progress import (
+    Cancelled,
+    CancelToken,
+    Progress,
+    ProgressCallback,
+    StageMeter,
+    check,
+)
+
+__all__ = ["AutoResult", "Cancelled", "Progress", "auto_cluster", "relabel_by_size"]
+
+FIT_SAMPLE = 20_000  # rows clustered directly; the rest join their nearest fitted rows' cluster
+PROJ_DIMS = 128  # principal axes kept before the neighbour search
+GRAPH_K = 10  # neighbours per row in the graph
+VOTE_K = 10  # neighbours voting on an assigned row's cluster and giving every row's confidence
+RESOLUTION = 3.0  # Louvain resolution of the fine partition (over-segments on purpose)
+MAX_FINE = 300  # at most this many fine communities (the resolution is halved until it fits)
+SIL_SAMPLE = 4_000  # rows whose cosine silhouette scores each merge level
+MODULARITY_SLACK = 0.15  # modularity a merge level may lose against the fine partition
+MAX_MERGE_RATIO = 8  # merging may shrink the number of clusters at most this many times
+STRONG_SILHOUETTE = 0.5  # ... unless the level's structure is clear (Kaufman & Rousseeuw: > 0.5)
+BLOCK = 2048  # query rows per neighbour-search block (one progress step each)
+
+
+@dataclass
+class AutoResult:
+    """Labels (-1 = unassigned, 0..K-1 by size), a confidence per row and what was chosen."""
+
+    labels: np.ndarray  # int64 (n,)
+    confidence: np.ndarray  # float32 (n,) in [0, 1], 0 for unassigned rows
+    info: dict = field(default_factory=dict)  # JSON-serialisable description of the choices
+
+
+def auto_cluster(X: np.ndarray, *, seed: int = 0, progress: ProgressCallback | None = None,
+                 cancel: CancelToken | None = None) -> AutoResult:
+    """Cluster L2-normalised row vectors without being told the number of clusters.
+
+    The same input and seed give the same labels.  Rows that are all zero or not finite cannot
+    be placed and get label -1 with confidence 0; every other row is assigned.
+    """
+    X = np.asarray(X)
+    n = X.shape[0] if X.ndim == 2 else 0
+    labels = np.full(n, -1, np.int64)
+    conf = np.zeros(n, np.float32)
+    info: dict = {"method": "auto", "rows": n, "seed": seed}
+    X = X.astype(np.float32, copy=True) if n else np.zeros((0, 1), np.float32)
+    X[~np.isfinite(X).all(axis=1)] = 0
+    with np.errstate(invalid="ignore", over="ignore"):
+        norms = np.linalg.norm(X, axis=1) if n else np.zeros(0, np.float32)
+    good = np.flatnonzero(np.isfinite(norms) & (norms > 0))
+    info["unassigned"] = int(n - len(good))
+    X = X[good] / norms[good, None] if len(good) else X[:0]
+    # exact duplicates are clustered once (many copies of one text would cut the graph apart)
+    uniq, inverse = _unique_rows(X)
+    X = X[uniq]
+    m = len(X)
+    fit = np.arange(m)
+    if m > FIT_SAMPLE:
+        fit = np.sort(np.random.default_rng(seed).choice(m, FIT_SAMPLE, replace=False))
+    blocks = -(-len(fit) // BLOCK) + -(-(m - len(fit)) // BLOCK)
+    meter = StageMeter("cluster", blocks + 4, progress, message="preparing vectors")
+    info["distinct_rows"] = m
+    if m < 3:  # one cluster per distinct row, or just one for one or two rows in all
+        labels[good] = inverse if len(good) > 2 else 0
+        conf[good] = 1.0
+        labels = relabel_by_size(labels)
+        k = int(labels.max()) + 1 if len(good) else 0
+        meter.advance(meter.total - meter.done, "too few distinct rows to split")
+        return AutoResult(labels, conf, info | {"clusters": k, "k": k})
+
+    rng = np.random.default_rng(seed)
+    Z = _project(X, X[fit], PROJ_DIMS)
+    Zf = Z[fit]
+    check(cancel)
+    meter.advance(1, f"neighbour graph of {len(fit):,} rows")
+    step = lambda: meter.advance(1)
+    idx, sim = knn(Zf, GRAPH_K, block=BLOCK, cancel=cancel, on_block=step)
+    A = knn_graph(idx, np.maximum(sim, 1e-6))
+
+    meter.advance(1, "fine communities")
+    lseed = int(rng.integers(2**31))
+    gamma = RESOLUTION
+    fine = louvain(A, gamma, seed=lseed, cancel=cancel)
+    while int(fine.max()) + 1 > MAX_FINE and gamma > 0.1:
+        gamma /= 2
+        fine = louvain(A, gamma, seed=lseed, cancel=cancel)
+    if int(fine.max()) + 1 > MAX_FINE:  # a graph of many separate pieces: keep the largest
+        fine = _keep_largest(Zf, fine, MAX_FINE)
+
+    meter.advance(1, f"merging {int(fine.max()) + 1} communities")
+    sil_rows = np.arange(len(fit))
+    if len(fit) > SIL_SAMPLE:
+        sil_rows = np.sort(rng.choice(len(fit), SIL_SAMPLE, replace=False))
+    part, chosen = choose_level(Zf, fine, A, sil_rows, cancel=cancel)
+
+    meter.advance(1, f"assigning {m - len(fit):,} more rows" if m > len(fit) else "confidence")
+    lab, cf = _assign(Z, fit, part, idx, sim, cancel, step)
+    labels[good] = lab[inverse]
+    conf[good] = cf[inverse]
+    labels = relabel_by_size(labels)
+    info.update(chosen)
+    info.update(clusters=int(labels.max()) + 1, fitted_rows=len(fit), graph_k=GRAPH_K,
+                resolution=gamma, fine_communities=int(fine.max()) + 1,
+                projected_dims=int(Z.shape[1]))
+    meter.advance(meter.total - meter.done, f"{info['clusters']} clusters")
+    return AutoResult(labels, conf, info)
+
+
+def _unique_rows(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the first copy of every distinct row (in row order) and each row's copy."""
+    if len(X) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    keys = np.ascontiguousarray(X).view(np.dtype((np.void, X.dtype.itemsize * X.shape[1]))).ravel()
+    _, first, inv = np.unique(keys, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")  # distinct rows in order of first appearance
+    rank = np.empty(len(order), np.int64)
+    rank[order] = np.arange(len(order))
+    return first[order].astype(np.int64), rank[inv.ravel()]
+
+
+def _keep_largest(Z: np.ndarray, fine: np.ndarray, keep: int) -> np.ndarray:
+    """Keep the ``keep`` largest communities; rows of the others join the most similar centroid."""
+    sizes = np.bincount(fine)
+    kept = np.sort(np.argsort(-sizes, kind="stable")[:keep])
+    C = np.zeros((len(sizes), Z.shape[1]))
+    np.add.at(C, fine, Z)
+    C = C[kept] / np.maximum(np.linalg.norm(C[kept], axis=1, keepdims=True), 1e-12)
+    out = np.searchsorted(kept, fine)
+    lost = ~np.isin(fine, kept)
+    out[lost] = (Z[lost] @ C.T.astype(np.float32)).argmax(axis=1)
+    return relabel(out)
+
+
+def _project(X: np.ndarray, F: np.ndarray, dims: int) -> np.ndarray:
+    """Centre on the mean of ``F``, keep the top ``dims`` principal axes of ``F``, re-normalise."""
+    mu = F.mean(axis=0, dtype=np.float64)
+    Z = (X - mu.astype(np.float32)).astype(np.float32)
+    if X.shape[1] > dims and len(F) > dims:
+        Fc = F.astype(np.float64) - mu
+        with threadpool_limits(1):  # a 2-thread LAPACK call crawls when the other core is busy
+            _, V = np.linalg.eigh(Fc.T @ Fc)
+        Z = Z @ np.ascontiguousarray(V[:, ::-1][:, :dims], dtype=np.float32)
+    nz = np.linalg.norm(Z, axis=1, keepdims=True)
+    return np.ascontiguousarray(Z / np.maximum(nz, 1e-12), dtype=np.float32)
+
+
+def choose_level(Z: np.ndarray, fine: np.ndarray, A, sil_rows: np.ndarray, *,
+                 cancel: CancelToken | None = None) -> tuple[np.ndarray, dict]:
+    """Merge the communities ``fine`` (labels 0..K-1 of the rows of ``Z``) by Ward's criterion.
+
+    Each level, from K clusters down to 2, is scored by the exact cosine silhouette of the rows
+    ``sil_rows`` (kept up to date through cluster sums) and by its modularity on graph ``A``.
+    Returns the labels of the best admissible level and a description with the whole curve.
+    """
+    K = int(fine.max()) + 1
+    if K < 2:
+        return fine, {"k": K, "silhouette": None, "curve": []}
+    cnt = np.bincount(fine, minlength=K).astype(np.float64)
+    S = np.zeros((K, Z.shape[1]))
+    np.add.at(S, fine, Z)
+    mu = S / cnt[:, None]
+    deg = np.asarray(A.sum(axis=1)).ravel()
+    m2 = deg.sum()
+    Ac = A.tocoo()
+    W = np.zeros((K, K))  # graph weight between communities
+    np.add.at(W, (fine[Ac.row], fine[Ac.col]), Ac.data)
+    vol = W.sum(axis=1)
+    q = q0 = float(np.trace(W) / m2 - np.sum(vol ** 2) / m2 ** 2)
+    D = Z[sil_rows].astype(np.float64) @ S.T  # similarity sums: scored rows x clusters
+    own = fine[sil_rows]
+    alive = np.ones(K, bool)
+    lab = np.arange(K)  # fine community -> current cluster
+    cost = np.stack([_ward(mu, cnt, a) for a in range(K)])
+    np.fill_diagonal(cost, np.inf)
+    best, best_lab, curve = -np.inf, lab.copy(), []
+    for level in range(K, 1, -1):
+        s = _silhouette(D, lab[own], cnt, alive)
+        curve.append([level, round(float(s), 4), round(float(q), 4)])
+        guarded = q >= q0 - MODULARITY_SLACK and level * MAX_MERGE_RATIO >= K
+        if s > best and (guarded or s >= STRONG_SILHOUETTE):
+            best, best_lab = s, lab.copy()
+        i, j = np.unravel_index(int(np.argmin(cost)), cost.shape)
+        a, b = min(i, j), max(i, j)
+        q += 2 * W[a, b] / m2 - 2 * vol[a] * vol[b] / m2 ** 2
+        W[a] += W[b]
+        W[:, a] += W[:, b]
+        W[b] = W[:, b] = 0
+        vol[a] += vol[b]
+        S[a] += S[b]
+        cnt[a] += cnt[b]
+        cnt[b] = 0
+        alive[b] = False
+        mu[a] = S[a] / cnt[a]
+        D[:, a] += D[:, b]
+        lab[lab == b] = a
+        cost[b, :] = cost[:, b] = np.inf
+        cost[a, :] = cost[:, a] = _ward(mu, cnt, a)
+        cost[a, a] = np.inf
+        if level % 16 == 0:
+            check(cancel)
+    part = relabel(best_lab[fine])
+    return part, {"k": int(part.max()) + 1, "silhouette": round(float(best), 4),
+                  "modularity": next(c[2] for c in curve if c[0] == int(part.max()) + 1),
+                  "fine_modularity": round(q0, 4), "curve": curve}
+
+
+def _ward(mu: np.ndarray, cnt: np.ndarray, a: int) -> np.ndarray:
+    """Ward cost of merging cluster ``a`` with every cluster (inf for merged-away ones)."""
+    d2 = ((mu - mu[a]) ** 2).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c = d2 * cnt * cnt[a] / (cnt + cnt[a])
+    c[cnt == 0] = np.inf
+    return c
+
+
+def _silhouette(D: np.ndarray, c: np.ndarray, cnt: np.ndarray, alive: np.ndarray) -> float:
+    """Mean cosine silhouette of the scored rows (cluster ``c``) from their similarity sums ``D``."""
+    r = np.arange(len(c))
+    n_own = cnt[c]
+    a = 1.0 - (D[r, c] - 1.0) / np.maximum(n_own - 1, 1)  # a row is not its own neighbour
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = D / cnt
+    mean[:, ~alive] = -np.inf
+    mean[r, c] = -np.inf
+    b = 1.0 - mean.max(axis=1)
+    s = (b - a) / np.maximum(np.maximum(a, b), 1e-12)
+    s[n_own <= 1] = 0.0
+    return float(s.mean())
+
+
+def _assign(Z: np.ndarray, fit: np.ndarray, part: np.ndarray, idx: np.ndarray, sim: np.ndarray,
+            cancel: CancelToken | None, step) -> tuple[np.ndarray, np.ndarray]:
+    """Labels of all rows (fitted rows keep theirs) and every row's neighbour agreement."""
+    K = int(part.max()) + 1
+    lab = np.empty(len(Z), np.int64)
+    conf = np.empty(len(Z), np.float32)
+    lab[fit] = part
+    conf[fit] = _vote(part[idx[:, :VOTE_K]], sim[:, :VOTE_K], K, own=part)[1]
+    rest = np.setdiff1d(np.arange(len(Z)), fit, assume_unique=True)
+    if len(rest):
+        ridx, rsim = knn(Z[fit], VOTE_K, Q=Z[rest], exclude_self=False, block=BLOCK,
+                         cancel=cancel, on_block=step)
+        lab[rest], conf[rest] = _vote(part[ridx], rsim, K)
+    return lab, conf
+
+
+def _vote(nl: np.ndarray, ns: np.ndarray, K: int, own: np.ndarray | None = None,
+          chunk: int = 8192) -> tuple[np.ndarray, np.ndarray]:
+    """Similarity-weighted vote of neighbour labels ``nl``: winner (or ``own``) and its share."""
+    win = np.empty(len(nl), np.int64)
+    share = np.empty(len(nl), np.float32)
+    for s in range(0, len(nl), chunk):
+        lab, w = nl[s:s + chunk], np.maximum(ns[s:s + chunk].astype(np.float64), 1e-6)
+        r = np.arange(len(lab))
+        tally = np.zeros((len(lab), K))
+        np.add.at(tally, (np.repeat(r, lab.shape[1]), lab.ravel()), w.ravel())
+        win[s:s + chunk] = tally.argmax(axis=1) if own is None else own[s:s + chunk]
+        share[s:s + chunk] = tally[r, win[s:s + chunk]] / w.sum(axis=1)
+    return win, np.clip(share, 0.0, 1.0)
+
+
+def relabel_by_size(labels: np.ndarray) -> np.ndarray:
+    """Renumber clusters 0..K-1 by size, largest first (ties: earliest first row); -1 stays."""
+    out = labels.astype(np.int64, copy=True)
+    ok = out >= 0
+    if not ok.any():
+        return out
+    ids, first, counts = np.unique(out[ok], return_index=True, return_counts=True)
+    new = np.empty(len(ids), np.int64)
+    new[np.lexsort((first, -counts))] = np.arange(len(ids))
+    out[ok] = new[np.searchsorted(ids, out[ok])]
+    return out
