@@ -7,6 +7,7 @@ from pathlib import Path
 
 import polars as pl
 from rich.console import Console
+import pytest
 
 from engine.clustering import ClusterSettings
 from tests.app_helpers import wait_opened, wait_until
@@ -20,6 +21,12 @@ from tui.widgets.cluster_table import ClusterTable
 from tui.widgets.member_list import MemberList
 
 KMEANS8 = ClusterSettings("kmeans", k=8)
+
+
+@pytest.fixture(autouse=True)
+def fresh_review_dir(tmp_path, monkeypatch):
+    """Each test starts without a saved review (reviews are saved as the app is used)."""
+    monkeypatch.setenv("QTUI_DATA_DIR", str(tmp_path / "data"))
 
 
 def make_app(embedder, path: Path = SAMPLE, settings: ClusterSettings = KMEANS8) -> QtuiApp:

@@ -297,14 +297,15 @@ def deterministic_action(state: ReviewState, i: int) -> None:
     """Action number ``i`` of the kill -9 test (the same whoever runs it)."""
     rng = np.random.default_rng(i)
     n = len(state)
+    ids = state.cluster_ids()  # big moves can empty a cluster: act only on clusters that exist
     if i % 4 == 0:
-        state.rename(i % 50, f"name {i}")
+        state.rename(ids[i % len(ids)], f"name {i}")
     elif i % 4 == 1:
-        state.move(rng.choice(n, 5, replace=False), (i * 7) % 50)
+        state.move(rng.choice(n, 5, replace=False), ids[(i * 7) % len(ids)])
     elif i % 4 == 2:
-        state.set_status([i % 50], "accepted" if i % 3 else "rejected")
+        state.set_status([ids[i % len(ids)]], "accepted" if i % 3 else "rejected")
     else:
-        state.move(rng.choice(n, 2000, replace=False), (i * 3) % 50)  # big: a blob each time
+        state.move(rng.choice(n, 2000, replace=False), ids[(i * 3) % len(ids)])  # big: a blob each time
 
 
 def test_kill_minus_9_during_saves_loses_at_most_the_action_in_progress(tmp_path, record):

@@ -20,8 +20,9 @@ SAMPLE = Path("samples/comments.jsonl")  # relative: the title must not depend o
 
 
 @pytest.fixture(autouse=True)
-def in_project_root(monkeypatch):
+def in_project_root(monkeypatch, tmp_path):
     monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("QTUI_DATA_DIR", str(tmp_path / "data"))  # no saved review: no resume question
 
 
 def app_for(embedder) -> QtuiApp:

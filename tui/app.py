@@ -1,8 +1,9 @@
-"""The qtui app: panes for clusters, members, detail, keywords, metrics, a map and live search.
+"""The qtui app: panes for clusters, members, detail, keywords, metrics, a map, live search and review.
 
 The window appears at once; reading, embedding and clustering run in thread
 workers that report progress back, so no keystroke waits on the model.  The
-engine is imported inside those workers, never at start-up.
+engine is imported inside those workers, never at start-up.  Review actions
+live in :mod:`tui.review_actions`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import ContentSwitcher, Footer, Header, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
@@ -25,12 +27,14 @@ from engine.clustering import ClusterSettings
 from engine.errors import QtuiError, show_path
 from engine.progress import CancelToken, Cancelled, Progress
 from tui.formatting import fit
+from tui.review_actions import ReviewActions
+from tui.screens.choice_screen import ChoiceScreen
 from tui.screens.help_screen import HelpScreen
 from tui.screens.message_screen import MessageScreen
 from tui.screens.prompt_screen import PromptScreen
 from tui.screens.recluster_screen import ReclusterScreen
 from tui.widgets.cluster_map import ClusterMap
-from tui.widgets.cluster_table import ClusterRow, ClusterTable
+from tui.widgets.cluster_table import ClusterTable
 from tui.widgets.detail_view import DetailView
 from tui.widgets.keywords_view import KeywordsView
 from tui.widgets.member_list import MemberList
@@ -39,18 +43,20 @@ from tui.widgets.progress_panel import ProgressPanel, describe
 from tui.widgets.query_bar import QueryBar
 
 if TYPE_CHECKING:
-    from engine.analysis import Analysis
     from engine.session import Session, SessionOptions
+    from tui.board import Board
 
-#: Below this many columns the right-hand pane replaces the members pane instead of sitting beside it.
+#: Below this many columns the right-hand tabs replace the members pane instead of sitting beside it.
 NARROW_WIDTH = 130
 NEIGHBOURS = 8
 SEARCH_RESULTS = 200
 TABS = ("detail", "keywords", "metrics", "map")
+#: The selection is saved with the review once the cursor rests this long.
+UI_SAVE_DELAY = 0.6
 
 
-class QtuiApp(App):
-    """Explore the clusters of one text file."""
+class QtuiApp(ReviewActions, App):
+    """Explore and review the clusters of one text file."""
 
     CSS_PATH = "qtui.tcss"
     TITLE = "qtui"
@@ -58,7 +64,11 @@ class QtuiApp(App):
         Binding("q", "quit", "Quit"),
         Binding("question_mark,f1", "help", "Help"),
         Binding("slash", "focus_query", "Search"),
-        Binding("c", "recluster", "Re-cluster"),
+        Binding("ctrl+z", "undo", "Undo"),
+        Binding("ctrl+y", "redo", "Redo", show=False),
+        Binding("c", "recluster", "Re-cluster", show=False),
+        Binding("L", "classify_rest", "Classify the rest", show=False),
+        Binding("D", "near_duplicates", "Near duplicates", show=False),
         Binding("e", "export", "Export"),
         Binding("1", "show_tab('detail')", "Detail", show=False),
         Binding("2", "show_tab('keywords')", "Keywords", show=False),
@@ -78,7 +88,8 @@ class QtuiApp(App):
         self.options = options
         self.settings = settings or ClusterSettings()
         self.session: Session | None = None
-        self.analysis: Analysis | None = None
+        self.board: Board | None = None
+        self.store = None
         self.map_xy: np.ndarray | None = None
         self.cancel_token = CancelToken()
         self.selected_cluster: int | None = None
@@ -88,7 +99,16 @@ class QtuiApp(App):
         self._pending_query: str | None = None
         self.last_query_shown: tuple[int, str] | None = None
         self.neighbours_shown_for = -1
+        self._duplicates = None
+        self._select_after_refresh: int | None = None
+        self._pending_row: int | None = None
+        self._ui_timer: Timer | None = None
         self.sub_title = show_path(self.path)
+
+    @property
+    def analysis(self):
+        """The base clustering on screen (None until the first one is ready)."""
+        return self.board.analysis if self.board is not None else None
 
     def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
                markup: bool = False) -> None:
@@ -99,7 +119,7 @@ class QtuiApp(App):
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
-        yield Static("", id="status")
+        yield Static("", id="status", markup=False)
         with ContentSwitcher(initial="loading", id="body"):
             yield ProgressPanel(id="loading")
             with Horizontal(id="main"):
@@ -139,11 +159,15 @@ class QtuiApp(App):
         in_right = any(node.id == "right" for node in event.widget.ancestors_with_self)
         self.screen.set_class(in_right, "-info")
 
+    def on_unmount(self) -> None:
+        if self.store is not None:
+            self.store.release()
+
     # ------------------------------------------------------------------ opening
 
     @work(thread=True, exclusive=True, group="open", exit_on_error=False)
     def open_file(self) -> None:
-        """Load, embed and cluster in a thread; every stage reports progress to the panel."""
+        """Load and embed in a thread; then offer to resume a saved review, or cluster afresh."""
         worker = get_current_worker()
 
         def report(p: Progress) -> None:
@@ -151,11 +175,16 @@ class QtuiApp(App):
                 self.call_from_thread(self._show_progress, p)
 
         try:
+            from engine.review_store import ReviewCorrupt, find_review
             from engine.session import Session, SessionOptions
 
             session = Session.open(self.path, self.options or SessionOptions(), progress=report,
                                    cancel=self.cancel_token, embedder=self.embedder)
-            analysis, xy = self._cluster_and_map(session, self.settings, report)
+            problem = None
+            try:
+                info = find_review(session.corpus)
+            except ReviewCorrupt as exc:
+                info, problem = None, str(exc)
         except Cancelled:
             self.call_from_thread(self._opening_failed, "Cancelled.", None)
             return
@@ -163,30 +192,108 @@ class QtuiApp(App):
             self.call_from_thread(self._opening_failed, "Could not open the file", str(exc))
             return
         except Exception as exc:  # a bug: show it, keep the app alive, log the traceback
-            from tui.cli import write_crash_log
-
-            log = write_crash_log()
-            self.call_from_thread(self._opening_failed, "Internal error",
-                                  f"{type(exc).__name__}: {exc}\n(traceback in {log})")
+            self.call_from_thread(self._opening_failed, "Internal error", self._crash_text(exc))
             return
-        self.call_from_thread(self._opened, session, analysis, xy)
+        self.call_from_thread(self._loaded, session, info, problem)
+
+    @staticmethod
+    def _crash_text(exc: Exception) -> str:
+        from tui.cli import write_crash_log
+
+        return f"{type(exc).__name__}: {exc}\n(traceback in {write_crash_log()})"
+
+    def _loaded(self, session: "Session", info, problem: str | None) -> None:
+        self.session = session
+        if problem:
+            self.push_screen(MessageScreen("The saved review is damaged", problem))
+        if info is None:
+            self.start_review(False)
+            return
+        self.push_screen(ChoiceScreen("Resume your review?", f"A saved review of this file: {info.describe()}.",
+                                      [("resume", "Resume where I left off"), ("new", "Start a new review")],
+                                      cancel="resume"),
+                         lambda answer: self.start_review(answer != "new"))
+
+    @work(thread=True, exclusive=True, group="open", exit_on_error=False)
+    def start_review(self, resume: bool) -> None:
+        """Resume the saved review (no clustering needed) or cluster and start a new one."""
+        from engine.review import ReviewState
+        from engine.review_store import ReviewCorrupt, ReviewStore
+        from engine.review_view import restore_analysis
+
+        session = self.session
+        worker = get_current_worker()
+
+        def report(p: Progress) -> None:
+            if not worker.is_cancelled:
+                self.call_from_thread(self._show_progress, p)
+
+        try:
+            store = ReviewStore.for_corpus(session.corpus)
+            writable = store.acquire()
+            state = None
+            if resume:
+                try:
+                    saved = store.load(session.corpus)
+                    state, self.settings = saved.state, saved.context.cluster_settings()
+                    analysis = restore_analysis(session, state.base_labels, state.base_confidence, self.settings)
+                    analysis, xy = self._explain_map(session, analysis, report)
+                except ReviewCorrupt as exc:
+                    self.call_from_thread(self._review_problem, "The saved review is damaged", exc)
+                    state = None
+            if state is None:
+                analysis, xy = self._cluster_and_map(session, self.settings, report)
+                state = ReviewState.from_analysis(analysis)
+                if writable:
+                    store.start(state, self._review_context(analysis))
+            store.attach(state)
+            board = self._make_board(analysis, state)
+        except Cancelled:
+            self.call_from_thread(self._opening_failed, "Cancelled.", None)
+            return
+        except QtuiError as exc:
+            self.call_from_thread(self._opening_failed, "Could not open the file", str(exc))
+            return
+        except Exception as exc:
+            self.call_from_thread(self._opening_failed, "Internal error", self._crash_text(exc))
+            return
+        self.call_from_thread(self._opened, board, xy, store)
+
+    def _review_context(self, analysis):
+        from engine.options import ModelOptions
+        from engine.review_store import ReviewContext
+
+        session = self.session
+        model = self.options.model if self.options is not None else ModelOptions()
+        return ReviewContext.of(session.corpus, analysis.clustering.settings, model, session.embedder.identity)
+
+    def _make_board(self, analysis, state) -> "Board":
+        from engine.review_view import review_view
+        from tui.board import Board
+
+        terms, vocabulary = self.session.document_terms()
+        view = review_view(state, self.session.rows, self.session.vectors, terms, vocabulary)
+        return Board(analysis, state, view)
 
     def _cluster_and_map(self, session: "Session", settings: ClusterSettings, report):
+        analysis = session.cluster(settings, progress=report, cancel=self.cancel_token)
+        return self._explain_map(session, analysis, report)
+
+    def _explain_map(self, session: "Session", analysis, report):
         from engine.projection import map_layout
 
-        analysis = session.cluster(settings, progress=report, cancel=self.cancel_token)
         report(Progress("map", 0, 1))
-        xy = map_layout(analysis.vectors, analysis.clustering.labels, analysis.centres, seed=settings.seed,
-                        cancel=self.cancel_token)
+        xy = map_layout(analysis.vectors, analysis.clustering.labels, analysis.centres,
+                        seed=analysis.clustering.settings.seed, cancel=self.cancel_token)
         full = np.full((len(analysis.labels), 2), np.nan, dtype=np.float32)
         full[analysis.rows] = xy
         return analysis, full
 
     def _show_progress(self, p: Progress) -> None:
-        if self.session is None:
+        if self.board is None:
             self.query_one("#loading", ProgressPanel).update_progress(p)
         else:
-            self._set_status(busy=describe(p))
+            self._set_status_line(describe(p))
 
     def _opening_failed(self, title: str, message: str | None) -> None:
         panel = self.query_one("#loading", ProgressPanel)
@@ -194,12 +301,20 @@ class QtuiApp(App):
         if message is not None:
             self.push_screen(MessageScreen(title, message))
 
-    def _opened(self, session: "Session", analysis: "Analysis", xy: np.ndarray) -> None:
-        self.session = session
+    def _opened(self, board: "Board", xy: np.ndarray, store) -> None:
+        session = self.session
+        self.store = store
         self.query_one("#body", ContentSwitcher).current = "main"
         self.query_one("#query", QueryBar).disabled = False
-        self._install(analysis, xy)
+        ui = dict(board.state.ui)
+        if ui.get("sort") in ("size", "cohesion", "name"):
+            self.query_one("#clusters", ClusterTable).sort_key = ui["sort"]
+        self._install(board, xy, keep_cluster=ui.get("cluster"), keep_row=ui.get("row"))
+        if ui.get("tab") in TABS:
+            self.query_one("#right", TabbedContent).active = ui["tab"]
         self.query_one("#clusters", ClusterTable).focus()
+        if store.read_only_reason:
+            self.notify(store.read_only_reason, severity="warning", timeout=12)
         for note in session.corpus.notices:
             self.notify(note, timeout=6)
         if session.language_warning:
@@ -207,18 +322,15 @@ class QtuiApp(App):
         if len(session.truncated_rows):
             self.notify(f"{len(session.truncated_rows):,} texts are longer than the model's limit and were "
                         f"embedded from their beginning only", severity="warning", timeout=8)
-        self.preload_model()
         if session.corpus.skipped:
             first = session.corpus.skipped[0]
             self.notify(f"{len(session.corpus.skipped):,} malformed records skipped; first: line {first.line}: "
                         f"{first.reason}", severity="warning", timeout=10)
+        self.preload_model()
 
     @work(thread=True, exclusive=True, group="model", exit_on_error=False)
     def preload_model(self) -> None:
-        """Load the model's weights in the background when every vector came from the cache.
-
-        Clusters are on screen without them; the first search would otherwise wait for them.
-        """
+        """Load the model's weights in the background when every vector came from the cache."""
         embedder = self.session.embedder if self.session is not None else None
         if embedder is None or getattr(embedder, "loaded", True):
             return
@@ -227,32 +339,90 @@ class QtuiApp(App):
         except QtuiError as exc:
             self.call_from_thread(self.notify, f"Search is unavailable: {exc}", severity="error")
             return
-        self.call_from_thread(self._set_status)
+        self.call_from_thread(self._set_status_line)
 
-    def _install(self, analysis: "Analysis", xy: np.ndarray) -> None:
-        """Show ``analysis`` in every pane, keeping the selected text's cluster selected if possible."""
-        keep_row = self.query_one("#members", MemberList).current_row if self.analysis is not None else -1
-        self.analysis, self.map_xy = analysis, xy
-        keep = int(analysis.labels[keep_row]) if keep_row >= 0 else None
-        rows = [ClusterRow(c.id, c.name, c.size, c.cohesion, ", ".join(t for t, _ in c.keywords[:8]))
-                for c in analysis.clusters]
+    # ------------------------------------------------------------------ showing a board
+
+    def _install(self, board: "Board", xy: np.ndarray | None = None, keep_cluster: int | None = None,
+                 keep_row: int | None = None) -> None:
+        """Show ``board`` in every pane, keeping the selection where it still makes sense."""
+        members = self.query_one("#members", MemberList)
+        if keep_row is None and self.board is not None and self.search_mode is None:
+            keep_row = members.current_row if members.current_row >= 0 else None
+        if keep_cluster is None:
+            keep_cluster = self._select_after_refresh if self._select_after_refresh is not None else \
+                self.selected_cluster
+            self._select_after_refresh = None
+        if keep_cluster is not None and not board.exists(keep_cluster) and keep_row is not None:
+            keep_cluster = int(board.labels[keep_row])
+        self.board = board
+        self._pending_row = keep_row  # the table's highlight events arrive later: keep the row for them
+        if xy is not None:
+            self.map_xy = xy
         table = self.query_one("#clusters", ClusterTable)
-        table.show(rows, keep=keep)
+        table.show(board.lines(), keep=keep_cluster)
         table.border_subtitle = f"sorted by {table.sort_key} (s)"
-        embedded = analysis.rows
-        self.query_one("#map-view", ClusterMap).set_points(xy[embedded], analysis.labels[embedded])
+        rows = board.analysis.rows
+        self.query_one("#map-view", ClusterMap).set_points(self.map_xy[rows], board.labels[rows])
         self.selected_cluster = None
-        self._select_cluster(table.current_cluster, keep_row=keep_row if keep_row >= 0 else None)
-        self._set_status()
+        self._select_cluster(table.current_cluster, keep_row=keep_row)
+        self._set_status_line()
 
-    def _set_status(self, busy: str = "") -> None:
-        a, s = self.analysis, self.session
-        if a is None or s is None:
+    def refresh_board(self, recompute: bool = True) -> None:
+        """Show the review's current state: names at once, sizes/scores/keywords after a recompute."""
+        if self.board is None:
+            return
+        if not recompute:
+            from tui.board import Board
+
+            self._install(Board(self.board.analysis, self.board.state, self.board.view))
+            return
+        self.recompute_board()
+
+    @work(thread=True, exclusive=True, group="view", exit_on_error=False)
+    def recompute_board(self) -> None:
+        board = self.board
+        if board is None:
+            return
+        fresh = self._make_board(board.analysis, board.state)
+        if not get_current_worker().is_cancelled:
+            self.call_from_thread(self._install, fresh)
+
+    def _adopt_clustering(self, analysis, xy, state) -> None:
+        """Make a new clustering (with a carried-over review ``state``, or a fresh one) the one on screen."""
+        from engine.review import ReviewState
+
+        state = state or ReviewState.from_analysis(analysis)
+        self.settings = analysis.clustering.settings
+        if self.store is not None and not self.store.read_only:
+            try:
+                self.store.start(state, self._review_context(analysis))
+            except QtuiError as exc:
+                self.notify(str(exc), severity="error")
+            self.store.attach(state)
+        self._duplicates = None
+        self.adopt_worker(analysis, state, xy)
+
+    @work(thread=True, exclusive=True, group="view", exit_on_error=False)
+    def adopt_worker(self, analysis, state, xy) -> None:
+        board = self._make_board(analysis, state)
+        self.call_from_thread(self._adopted, board, xy)
+
+    def _adopted(self, board: "Board", xy: np.ndarray) -> None:
+        self._install(board, xy)
+        self.notify(f"{board.n_clusters} clusters ({board.analysis.clustering.settings.describe()})", timeout=4)
+
+    def _set_status_line(self, busy: str = "") -> None:
+        b, s = self.board, self.session
+        if b is None or s is None:
             return
         model = Path(str(s.embedder.name)).name
         where = getattr(s.embedder, "device", "?") if getattr(s.embedder, "loaded", True) else "loading…"
-        parts = [f"{len(s.corpus):,} texts", f"{a.n_clusters} clusters ({a.clustering.settings.describe()})",
-                 f"{a.metrics.noise_share:.1%} unclustered", f"{model} ({where})"]
+        parts = [f"{len(s.corpus):,} texts", f"{b.n_clusters} clusters ({b.analysis.clustering.settings.describe()})",
+                 f"reviewed {b.state.progress().describe()}"]
+        if b.state.read_only:
+            parts.append("read-only")
+        parts.append(f"{model} ({where})")
         if busy:
             parts.append(busy)
         self.query_one("#status", Static).update(" · ".join(parts))
@@ -260,58 +430,98 @@ class QtuiApp(App):
     # ------------------------------------------------------------------ selection
 
     def on_cluster_table_cluster_highlighted(self, event: ClusterTable.ClusterHighlighted) -> None:
+        if event.cluster_id != self.query_one("#clusters", ClusterTable).current_cluster:
+            return  # a stale event from refilling the table: the cursor is elsewhere by now
         self._select_cluster(event.cluster_id)
 
     def _select_cluster(self, cluster_id: int | None, keep_row: int | None = None) -> None:
-        a = self.analysis
-        if a is None or cluster_id is None:
+        b = self.board
+        if b is None or cluster_id is None:
             return
-        if cluster_id == self.selected_cluster and self.search_mode is None:
+        pending = self._pending_row
+        if keep_row is None and pending is not None and 0 <= pending < len(b.labels) and b.labels[pending] == cluster_id:
+            keep_row, self._pending_row = pending, None
+        if cluster_id == self.selected_cluster and self.search_mode is None and keep_row is None:
             return
         self.selected_cluster = cluster_id
         self.search_mode = None
-        info = a.cluster(cluster_id)
-        members = a.members(cluster_id)
+        members = b.members(cluster_id)
         lst = self.query_one("#members", MemberList)
         lst.empty_message = "No texts in this cluster."
-        lst.set_rows(members, self._text_of, scores=a.scores[members], keep_row=keep_row)
+        lst.set_rows(members, self._text_of, scores=b.scores[members], keep_row=keep_row)
         label = f"#{cluster_id}" if cluster_id >= 0 else ""
-        name = info.name if info else ""
-        self.query_one("#middle").border_title = fit(f"Members of {label} {name}".replace("  ", " "), 60)
-        self.query_one("#middle").border_subtitle = f"{len(members):,} · closest to the centre first" \
-            if cluster_id >= 0 else f"{len(members):,}"
+        name = b.name(cluster_id)
+        middle = self.query_one("#middle")
+        middle.border_title = fit(f"Members of {label} {name}".replace("  ", " "), 60)
+        middle.border_subtitle = f"{len(members):,} · closest to the centre first" if cluster_id >= 0 \
+            else f"{len(members):,}"
         self.query_one("#keywords-view", KeywordsView).show(f"Keywords of {label} {fit(name, 40)}".strip(),
-                                                            info.keywords if info else [])
-        self.query_one("#metrics-view", MetricsView).show(a, cluster_id)
+                                                            b.keywords(cluster_id))
+        self.query_one("#metrics-view", MetricsView).show(b, cluster_id)
         self.query_one("#map-view", ClusterMap).select(cluster_id)
+        self._remember_selection()
 
     def _text_of(self, row: int) -> str:
         return self.session.corpus.texts[row] if self.session is not None else ""
 
     def on_member_list_highlighted(self, event: MemberList.Highlighted) -> None:
+        if event.member_list.id != "members":
+            return
         detail = self.query_one("#detail-view", DetailView)
-        if event.row < 0 or self.session is None or self.analysis is None:
+        b = self.board
+        if event.row < 0 or self.session is None or b is None:
             detail.clear()
             return
-        corpus, a = self.session.corpus, self.analysis
-        row = event.row
-        cid = int(a.labels[row])
+        corpus, row = self.session.corpus, event.row
+        cid = int(b.labels[row])
+        state = b.state
         fields = [("id", corpus.ids[row]), ("line", str(int(corpus.lines[row]))),
-                  ("cluster", f"#{cid} {a.cluster(cid).name}" if cid >= 0 else (a.cluster(cid).name if a.cluster(cid) else "")),
-                  ("score", "–" if np.isnan(a.scores[row]) else f"{a.scores[row]:.3f} (cosine to the centre)")]
+                  ("cluster", f"#{cid} {b.name(cid)}" if cid >= 0 else b.name(cid)),
+                  ("score", "–" if np.isnan(b.scores[row]) else f"{b.scores[row]:.3f} (cosine to the centre)"),
+                  ("label source", state.source_names(np.array([row]))[0])]
         for col in corpus.extra_columns:
             value = corpus.frame.get_column(col)[row]
             fields.append((col, "" if value is None else str(value)))
         detail.show(corpus.texts[row], fields)
         self.find_neighbours(row)
+        self._remember_selection()
+
+    def _remember_selection(self) -> None:
+        """Save the selection with the review once the cursor rests (so a reopen returns here)."""
+        if self._ui_timer is not None:
+            self._ui_timer.stop()
+        self._ui_timer = self.set_timer(UI_SAVE_DELAY, self._save_selection)
+
+    def _save_selection(self) -> None:
+        b = self.board
+        if b is None or b.state.read_only:
+            return
+        row = self.query_one("#members", MemberList).current_row
+        try:
+            b.state.set_ui(cluster=self.selected_cluster, row=row if row >= 0 else None,
+                           tab=self.query_one("#right", TabbedContent).active,
+                           sort=self.query_one("#clusters", ClusterTable).sort_key)
+        except QtuiError as exc:
+            self.notify(str(exc), severity="error")
+
+    def on_member_list_marks_changed(self, event: MemberList.MarksChanged) -> None:
+        n = len(event.member_list.marked)
+        if event.member_list.id == "members":
+            self.query_one("#middle").border_subtitle = (f"{n:,} marked · v moves · d sends to noise" if n else
+                                                         f"{len(event.member_list.rows):,}")
+
+    def on_cluster_table_marks_changed(self, event: ClusterTable.MarksChanged) -> None:
+        n = len(self.query_one("#clusters", ClusterTable).marked)
+        self.query_one("#left").border_subtitle = f"{n} marked · M merges · a/x accept/reject" if n else \
+            f"sorted by {self.query_one('#clusters', ClusterTable).sort_key} (s)"
 
     @work(thread=True, exclusive=True, group="neighbours", exit_on_error=False)
     def find_neighbours(self, row: int) -> None:
-        session, analysis = self.session, self.analysis
-        if session is None or analysis is None:
+        session, board = self.session, self.board
+        if session is None or board is None:
             return
         rows, scores = session.similar_to_row(row, NEIGHBOURS)
-        items = [(float(s), int(analysis.labels[r]), session.corpus.texts[r]) for r, s in zip(rows, scores)]
+        items = [(float(s), int(board.labels[r]), session.corpus.texts[r]) for r, s in zip(rows, scores)]
         if not get_current_worker().is_cancelled:
             self.call_from_thread(self._show_neighbours, row, items)
 
@@ -363,12 +573,12 @@ class QtuiApp(App):
             self._start_search(pending)
 
     def _show_results(self, title: str, rows: np.ndarray, scores: np.ndarray) -> None:
-        if self.analysis is None:
+        if self.board is None:
             return
         self.search_mode = title
         lst = self.query_one("#members", MemberList)
         lst.empty_message = "No similar texts."
-        lst.set_rows(rows, self._text_of, scores=scores, clusters=self.analysis.labels[rows])
+        lst.set_rows(rows, self._text_of, scores=scores, clusters=self.board.labels[rows])
         self.query_one("#middle").border_title = title
         self.query_one("#middle").border_subtitle = f"{len(rows):,} most similar · Esc returns to the cluster"
 
@@ -382,14 +592,14 @@ class QtuiApp(App):
         self._show_results(f"Texts like “{fit(session.corpus.texts[row], 40)}”", rows, scores)
         self.query_one("#members", MemberList).focus()
 
-    # ------------------------------------------------------------------ actions
+    # ------------------------------------------------------------------ navigation
 
     def action_cycle_pane(self, step: int) -> None:
         """Tab / Shift+Tab: clusters → members → the open tab on the right → search bar → clusters."""
-        if not isinstance(self.screen, Screen) or self.screen is not self.screen_stack[0]:
+        if self.screen is not self.screen_stack[0]:
             self.screen.focus_next() if step > 0 else self.screen.focus_previous()
             return
-        if self.session is None:
+        if self.board is None:
             return
         panes = ["clusters", "members", "right", "query"]
         focused = self.focused
@@ -427,13 +637,15 @@ class QtuiApp(App):
         views = {"detail": "#detail-view", "keywords": "#keywords-view", "metrics": "#metrics-view",
                  "map": "#map-view"}
         self.call_after_refresh(self.query_one(views[tab]).focus)
+        self._remember_selection()
 
     def action_sort_clusters(self) -> None:
         self.query_one("#clusters", ClusterTable).action_cycle_sort()
+        self._remember_selection()
 
     def action_escape(self) -> None:
         """Cancel the opening of a file, leave search results, or go back to the clusters."""
-        if self.session is None:
+        if self.board is None:
             self.cancel_token.cancel()
             return
         if self.search_mode is not None:
@@ -448,75 +660,50 @@ class QtuiApp(App):
     def binding_groups(self) -> list[tuple[str, list[Binding]]]:
         """Every binding the app has, by where it applies (the help screen shows these)."""
         return [
-            ("Anywhere", [*self.BINDINGS, Binding("tab", "", "Next pane"), Binding("shift+tab", "", "Previous pane"),
-                          Binding("ctrl+p", "", "Command palette (every action)")]),
+            ("Anywhere", [*self.BINDINGS, Binding("ctrl+p", "", "Command palette (every action)")]),
             ("Clusters pane", [Binding("up,k", "", "Previous cluster"), Binding("down,j", "", "Next cluster"),
+                               Binding("space", "", "Mark for merging (or for accept/reject in bulk)"),
                                *ClusterTable.BINDINGS]),
             ("Members / results pane", MemberList.BINDINGS),
-            ("Search bar", [Binding("enter", "", "Show results"), *QueryBar.BINDINGS]),
+            ("Search bar", [Binding("enter", "", "Browse the results"), *QueryBar.BINDINGS]),
         ]
 
+    # ------------------------------------------------------------------ re-cluster, export
+
     def action_recluster(self) -> None:
-        if self.session is None or self.analysis is None:
+        if self.board is None:
             return
 
         def chosen(settings: ClusterSettings | None) -> None:
             if settings is not None:
-                self.settings = settings
                 self.recluster(settings)
 
-        self.push_screen(ReclusterScreen(self.analysis.clustering.settings), chosen)
-
-    @work(thread=True, exclusive=True, group="cluster", exit_on_error=False)
-    def recluster(self, settings: ClusterSettings) -> None:
-        """Cluster again in the background; the current clusters stay usable meanwhile."""
-        session = self.session
-        if session is None:
-            return
-        worker = get_current_worker()
-
-        def report(p: Progress) -> None:
-            if not worker.is_cancelled:
-                self.call_from_thread(self._show_progress, p)
-
-        try:
-            analysis, xy = self._cluster_and_map(session, settings, report)
-        except Cancelled:
-            return
-        except QtuiError as exc:
-            self.call_from_thread(self.notify, str(exc), severity="error")
-            return
-        if not worker.is_cancelled:
-            self.call_from_thread(self._reclustered, analysis, xy)
-
-    def _reclustered(self, analysis: "Analysis", xy: np.ndarray) -> None:
-        self._install(analysis, xy)
-        self.notify(f"{analysis.n_clusters} clusters ({analysis.clustering.settings.describe()})", timeout=4)
+        self.push_screen(ReclusterScreen(self.board.analysis.clustering.settings), chosen)
 
     def action_export(self) -> None:
-        if self.analysis is None:
+        if self.board is None:
             return
-        default = self.path.with_name(f"{self.path.name.split('.')[0]}.clusters.csv")
+        default = self.path.with_name(f"{self.path.name.split('.')[0]}.labeled.csv")
 
         def chosen(value: str | None) -> None:
             if value:
                 self.export(Path(value).expanduser())
 
-        self.push_screen(PromptScreen("Export to (.csv, .tsv, .jsonl or .parquet)", str(default)), chosen)
+        self.push_screen(PromptScreen("Export the review to (.csv, .tsv, .jsonl or .parquet)", str(default)), chosen)
 
     @work(thread=True, exclusive=True, group="export", exit_on_error=False)
     def export(self, path: Path) -> None:
-        from engine.export import export_analysis
+        from engine.export import export_review
 
-        analysis = self.analysis
-        if analysis is None:
+        board, session = self.board, self.session
+        if board is None or session is None:
             return
         try:
-            written = export_analysis(analysis, path)
+            written = export_review(session.corpus, board.state, board.view, path)
         except QtuiError as exc:
             self.call_from_thread(self.push_screen, MessageScreen("Export failed", str(exc)))
             return
-        self.call_from_thread(self.notify, f"Exported {len(analysis.labels):,} rows to {show_path(written)}")
+        self.call_from_thread(self.notify, f"Exported {len(session.corpus):,} rows to {show_path(written)}")
 
     # ------------------------------------------------------------------ command palette
 
@@ -525,7 +712,24 @@ class QtuiApp(App):
         commands = [
             ("Search", "Find texts like a phrase (/)", self.action_focus_query),
             ("Re-cluster", "Switch auto / HDBSCAN / KMeans, change k or min cluster size (c)", self.action_recluster),
-            ("Export", "Write every row with its cluster to a file (e)", self.action_export),
+            ("Export", "Write every row with its cluster, label and status to a file (e)", self.action_export),
+            ("Name cluster", "Name the selected cluster; the keywords suggest a name (n)", self.action_name_cluster),
+            ("Accept cluster", "Mark the selected or marked clusters accepted (a)", self.action_accept_cluster),
+            ("Reject cluster", "Mark the selected or marked clusters rejected (x)", self.action_reject_cluster),
+            ("Mark unreviewed", "Clear the decision on the selected or marked clusters (u)",
+             self.action_unreview_cluster),
+            ("Merge clusters", "Merge the clusters marked with Space (M)", self.action_merge_clusters),
+            ("Split cluster", "Cluster the selected cluster's texts again, into k parts or auto (S)",
+             self.action_split_cluster),
+            ("Move texts", "Move the marked texts to another cluster, picked by name (v)", self.action_move_members),
+            ("Send texts to noise", "Move the marked texts to the unclustered group (d)",
+             self.action_members_to_noise),
+            ("Undo", "Undo the last review action (Ctrl+Z)", self.action_undo),
+            ("Redo", "Redo the last undone action (Ctrl+Y)", self.action_redo),
+            ("Classify the rest", "Learn the accepted clusters, propose labels for the other texts (L)",
+             self.action_classify_rest),
+            ("Near duplicates", "Groups of near-identical texts, to review or collapse once (D)",
+             self.action_near_duplicates),
             ("Sort clusters", "Cycle the sort: size, cohesion, name (s)", self.action_sort_clusters),
             ("More like this", "Texts most similar to the selected member (m)", self.action_more_like_this),
             ("Help", "List every key binding (?)", self.action_help),

@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
 
+from tui.board import STATUS_MARK, ClusterLine
 from tui.formatting import fit, num
 
 SORTS = ("size", "cohesion", "name")
-
-
-@dataclass
-class ClusterRow:
-    """What the table shows of one cluster."""
-
-    id: int
-    name: str
-    size: int
-    cohesion: float | None
-    keywords: str
-    tag: str = ""  # a short mark in front of the name (review status, later)
 
 
 class ClusterTable(DataTable):
@@ -32,8 +19,15 @@ class ClusterTable(DataTable):
     BINDINGS = [
         Binding("j", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),
-        Binding("s", "cycle_sort", "Sort"),
-        Binding("enter", "open_members", "Members"),
+        Binding("enter", "open_members", "Members", show=False),
+        Binding("n", "app.name_cluster", "Name"),
+        Binding("a", "app.accept_cluster", "Accept"),
+        Binding("x", "app.reject_cluster", "Reject"),
+        Binding("u", "app.unreview_cluster", "Unreviewed", show=False),
+        Binding("space", "toggle_mark", "Mark", show=False),
+        Binding("M", "app.merge_clusters", "Merge"),
+        Binding("S", "app.split_cluster", "Split"),
+        Binding("s", "cycle_sort", "Sort", show=False),
     ]
 
     sort_key = "size"
@@ -45,37 +39,51 @@ class ClusterTable(DataTable):
             super().__init__()
             self.cluster_id = cluster_id
 
+    class MarksChanged(Message):
+        """The set of clusters marked for merging changed."""
+
     def __init__(self, **kwargs) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
-        self._rows: list[ClusterRow] = []
+        self._rows: list[ClusterLine] = []
+        self.marked: set[int] = set()
 
-    def _add_columns(self) -> tuple[int, int]:
-        """(Re)create the columns to fit the pane's width; returns (name, keywords) widths."""
+    def _add_columns(self) -> tuple[int, int, bool]:
+        """(Re)create the columns to fit the pane's width; returns (name, keywords widths, cohesion shown)."""
         self.clear(columns=True)
+        pad = 2 * self.cell_padding
         id_w = max(2, len(str(max((r.id for r in self._rows), default=0))))
         size_w = max(4, len(f"{max((r.size for r in self._rows), default=0):,}"))
-        fixed = id_w + size_w + 4 + 2 * self.cell_padding * 5 + 1
-        room = max(10, self.size.width - fixed)
-        name_w = room if room < 34 else max(16, min(36, room // 2))
-        keywords_w = room - name_w if room - name_w >= 8 else 0
+        width = self.scrollable_content_region.width or self.size.width
+        room = width - (id_w + size_w + 2 + 3 * pad) - pad  # '#', size, marks and the name's own padding
+        show_cohesion = room >= 24 + 4 + pad
+        if show_cohesion:
+            room -= 4 + pad
+        name_w = max(8, room if room < 34 else max(16, min(36, room // 2)))
+        keywords_w = room - name_w - pad if room - name_w - pad >= 8 else 0
         self.add_column("#", key="id", width=id_w)
         self.add_column("size", key="size", width=size_w)
-        self.add_column("coh.", key="cohesion", width=4)
+        if show_cohesion:
+            self.add_column("coh.", key="cohesion", width=4)
+        self.add_column("", key="marks", width=2)
         self.add_column("name", key="name", width=name_w)
         if keywords_w:
             self.add_column("keywords", key="keywords", width=keywords_w)
-        return name_w, keywords_w
+        return name_w, keywords_w, show_cohesion
 
     def on_resize(self) -> None:
         if self._rows:
             self._fill(self.current_cluster)
 
-    def show(self, rows: list[ClusterRow], keep: int | None = None) -> None:
+    def show(self, rows: list[ClusterLine], keep: int | None = None) -> None:
         """Replace the rows, keep the cursor on cluster ``keep`` if it is still there."""
         self._rows = rows
+        alive = {r.id for r in rows if r.id >= 0}
+        if self.marked - alive:
+            self.marked &= alive
+            self.post_message(self.MarksChanged())
         self._fill(keep)
 
-    def _ordered(self) -> list[ClusterRow]:
+    def _ordered(self) -> list[ClusterLine]:
         real = [r for r in self._rows if r.id >= 0]
         rest = sorted((r for r in self._rows if r.id < 0), key=lambda r: -r.id)
         if self.sort_key == "cohesion":
@@ -87,15 +95,20 @@ class ClusterTable(DataTable):
         return real + rest
 
     def _fill(self, keep: int | None) -> None:
-        name_w, keywords_w = self._add_columns()
+        name_w, keywords_w, show_cohesion = self._add_columns()
         target = 0
         for i, r in enumerate(self._ordered()):
             if r.id == keep:
                 target = i
             ident = Text(str(r.id) if r.id >= 0 else "–", style="dim" if r.id < 0 else "", justify="right")
-            name = Text(r.tag + fit(r.name, name_w - len(r.tag)), style="italic" if r.id < 0 else "")
-            cells = [ident, Text(f"{r.size:,}", justify="right"),
-                     Text(num(r.cohesion, 2).removeprefix("0"), justify="right"), name]
+            marks = Text()
+            marks.append("▸" if r.id in self.marked else " ", style="bold yellow")
+            marks.append(STATUS_MARK.get(r.status, " "), style="bold green" if r.status == "accepted" else "bold red")
+            name = Text(fit(r.name, name_w), style="italic" if r.id < 0 else ("bold" if r.named else ""))
+            cells = [ident, Text(f"{r.size:,}", justify="right")]
+            if show_cohesion:
+                cells.append(Text(num(r.cohesion, 2).removeprefix("0"), justify="right"))
+            cells += [marks, name]
             if keywords_w:
                 cells.append(Text(fit(r.keywords, keywords_w), style="dim"))
             self.add_row(*cells, key=str(r.id))
@@ -117,6 +130,23 @@ class ClusterTable(DataTable):
         except Exception:
             return
         self.move_cursor(row=index, animate=False, scroll=True)
+
+    def action_toggle_mark(self) -> None:
+        """Mark or unmark the cluster under the cursor for merging, then move down."""
+        cid = self.current_cluster
+        if cid is None or cid < 0:
+            return
+        self.marked.symmetric_difference_update({cid})
+        row = self.cursor_row
+        self._fill(cid)
+        self.move_cursor(row=min(row + 1, self.row_count - 1), animate=False)
+        self.post_message(self.MarksChanged())
+
+    def clear_marks(self) -> None:
+        if self.marked:
+            self.marked = set()
+            self._fill(self.current_cluster)
+            self.post_message(self.MarksChanged())
 
     def action_cycle_sort(self) -> None:
         """Sort by size → cohesion → name → size."""

@@ -31,14 +31,19 @@ class MemberList(ScrollView, can_focus=True):
         Binding("up,k", "cursor(-1)", "Up", show=False),
         Binding("down,j", "cursor(1)", "Down", show=False),
         Binding("pageup,ctrl+b", "page(-1)", "Page up", show=False),
-        Binding("pagedown,ctrl+f,space", "page(1)", "Page down", show=False),
+        Binding("pagedown,ctrl+f", "page(1)", "Page down", show=False),
         Binding("home,g", "jump(0)", "First", show=False),
         Binding("end,G", "jump(-1)", "Last", show=False),
+        Binding("space", "toggle_mark", "Mark"),
+        Binding("A", "mark_all", "Mark all", show=False),
+        Binding("I", "invert_marks", "Invert marks", show=False),
+        Binding("v", "app.move_members", "Move to…"),
+        Binding("d,delete", "app.members_to_noise", "To noise"),
         Binding("m", "app.more_like_this", "More like this"),
     ]
 
     COMPONENT_CLASSES = {"member-list--cursor", "member-list--score", "member-list--cluster",
-                         "member-list--dim"}
+                         "member-list--dim", "member-list--mark"}
 
     DEFAULT_CSS = """
     MemberList { background: $surface; overflow-x: hidden; }
@@ -49,9 +54,17 @@ class MemberList(ScrollView, can_focus=True):
     MemberList > .member-list--score { color: $text-muted; }
     MemberList > .member-list--cluster { color: $accent; }
     MemberList > .member-list--dim { color: $text-muted; }
+    MemberList > .member-list--mark { color: $warning; text-style: bold; }
     """
 
     cursor: reactive[int] = reactive(0, always_update=True)
+
+    class MarksChanged(Message):
+        """The set of marked rows changed."""
+
+        def __init__(self, member_list: "MemberList") -> None:
+            super().__init__()
+            self.member_list = member_list
 
     class Highlighted(Message):
         """The cursor moved to corpus ``row`` (or -1 when the list is empty)."""
@@ -68,6 +81,7 @@ class MemberList(ScrollView, can_focus=True):
         self.clusters: np.ndarray | None = None
         self.text_of: Callable[[int], str] = lambda row: ""
         self.empty_message = "Nothing to show."
+        self.marked: set[int] = set()
 
     # ------------------------------------------------------------------ data
 
@@ -75,6 +89,9 @@ class MemberList(ScrollView, can_focus=True):
                  clusters: np.ndarray | None = None, keep_row: int | None = None) -> None:
         """Show ``rows`` (corpus row numbers); ``scores``/``clusters`` aligned with them if given."""
         self.rows = np.asarray(rows, dtype=np.int64)
+        if self.marked:
+            self.marked &= set(self.rows.tolist())
+            self.post_message(self.MarksChanged(self))
         self.scores = scores
         self.clusters = clusters
         self.text_of = text_of
@@ -117,6 +134,41 @@ class MemberList(ScrollView, can_focus=True):
     def action_jump(self, index: int) -> None:
         self.cursor = index if index >= 0 else len(self.rows) - 1
 
+    def action_toggle_mark(self) -> None:
+        """Mark or unmark the row under the cursor, then move down."""
+        row = self.current_row
+        if row < 0:
+            return
+        self.marked.symmetric_difference_update({row})
+        self.refresh_line_at(self.cursor)
+        self.post_message(self.MarksChanged(self))
+        self.cursor += 1
+
+    def action_mark_all(self) -> None:
+        """Mark every row of the list."""
+        self.marked = set(self.rows.tolist())
+        self.refresh()
+        self.post_message(self.MarksChanged(self))
+
+    def action_invert_marks(self) -> None:
+        """Mark the unmarked rows and unmark the marked ones."""
+        self.marked = set(self.rows.tolist()) - self.marked
+        self.refresh()
+        self.post_message(self.MarksChanged(self))
+
+    def clear_marks(self) -> None:
+        if self.marked:
+            self.marked = set()
+            self.refresh()
+            self.post_message(self.MarksChanged(self))
+
+    def selected_rows(self) -> np.ndarray:
+        """The marked rows (in list order), or the row under the cursor when none is marked."""
+        if self.marked:
+            return np.asarray([r for r in self.rows.tolist() if r in self.marked], dtype=np.int64)
+        row = self.current_row
+        return np.asarray([row] if row >= 0 else [], dtype=np.int64)
+
     def on_click(self, event) -> None:
         index = event.y + self.scroll_offset.y
         if 0 <= index < len(self.rows):
@@ -140,7 +192,9 @@ class MemberList(ScrollView, can_focus=True):
         cursor = index == self.cursor
         line_style = self.get_component_rich_style("member-list--cursor") if cursor else Style()
         segments = []
-        used = 0
+        used = 2
+        mark = "● " if row in self.marked else "  "
+        segments.append(Segment(mark, self.get_component_rich_style("member-list--mark") + line_style))
         if self.scores is not None:
             score = self.scores[index]
             text = " –    " if np.isnan(score) else f"{score:5.2f} "

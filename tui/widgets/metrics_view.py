@@ -17,7 +17,9 @@ class MetricsView(VerticalScroll, can_focus=True):
     def compose(self):
         yield Static("", id="metrics-body")
 
-    def show(self, analysis, cluster_id: int | None) -> None:
+    def show(self, board, cluster_id: int | None) -> None:
+        """Figures of the clustering (``board.analysis``) and of cluster ``cluster_id`` as reviewed now."""
+        analysis = board.analysis
         m = analysis.metrics
         g = Table.grid(padding=(0, 2))
         g.add_column(style="dim", no_wrap=True)
@@ -36,22 +38,27 @@ class MetricsView(VerticalScroll, can_focus=True):
             g.add_row("V-measure", num(m.v_measure))
             g.add_row("purity", num(m.purity))
         settings = analysis.clustering.settings.describe()
-        parts = [Text(f"Whole clustering — {settings}", style="bold"), g]
-        info = analysis.cluster(cluster_id) if cluster_id is not None else None
-        if info is not None:
+        parts = [Text(f"The clustering — {settings}", style="bold"), g, Text("")]
+        progress = board.state.progress()
+        parts.append(Text(f"Review: {progress.describe()} reviewed, {len(board.state.done)} actions", style="bold"))
+        if cluster_id is not None and board.exists(cluster_id):
+            size = board.size(cluster_id)
             c = Table.grid(padding=(0, 2))
             c.add_column(style="dim", no_wrap=True)
             c.add_column()
-            c.add_row("size", f"{info.size:,} ({info.size / max(1, len(analysis.labels)):.1%} of rows)")
-            if info.cohesion is not None:
-                c.add_row("cohesion", f"{info.cohesion:.3f} (mean cosine to the centre)")
-            near = analysis.nearest_clusters(info.id)
+            c.add_row("size", f"{size:,} ({size / max(1, len(board.labels)):.1%} of rows)")
+            cohesion = board.cohesion(cluster_id)
+            if cohesion is not None:
+                c.add_row("cohesion", f"{cohesion:.3f} (mean cosine to the centre)")
+            if cluster_id >= 0:
+                c.add_row("status", board.state.status(cluster_id))
+            near = board.nearest(cluster_id)
             if near:
-                names = {x.id: x.name for x in analysis.clusters}
-                c.add_row("nearest", "\n".join(f"#{cid} {fit(names.get(cid, ''), 28)} ({s:.2f})" for cid, s in near))
-            mix = analysis.gold_mix(info.id)
+                c.add_row("nearest", "\n".join(f"#{cid} {fit(board.name(cid), 28)} ({s:.2f})" for cid, s in near))
+            mix = board.gold_mix(cluster_id)
             if mix:
                 c.add_row("gold labels", "\n".join(f"{fit(label, 28)} {p:.0%}" for label, p in mix))
-            label = f"#{info.id}" if info.id >= 0 else info.name
-            parts += [Text(""), Text(f"Cluster {label} — {fit(info.name, 40)}", style="bold"), c]
+            label = f"#{cluster_id}" if cluster_id >= 0 else ""
+            parts += [Text(""), Text(f"Cluster {label} {fit(board.name(cluster_id), 40)}".replace("  ", " "),
+                                     style="bold"), c]
         self.query_one("#metrics-body", Static).update(Group(*parts))

@@ -1,0 +1,129 @@
+"""What the panes show: the base clustering as the person has reviewed it so far.
+
+A :class:`Board` joins the base :class:`~engine.analysis.Analysis` (metrics of
+the clustering, map positions), the :class:`~engine.review.ReviewState` (current
+labels, names, statuses) and its :class:`~engine.review_view.ReviewView`
+(current sizes, centres, scores, keywords), and answers the panes' questions
+in their terms.  It holds no widgets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.analysis import EMPTY, EMPTY_NAME, NOISE_NAME, Analysis
+from engine.clustering import NOISE
+from engine.review import ACCEPTED, REJECTED, ReviewState
+from engine.review_view import ReviewView
+
+STATUS_MARK = {ACCEPTED: "✓", REJECTED: "✗"}
+
+
+@dataclass
+class ClusterLine:
+    """One row of the clusters pane."""
+
+    id: int
+    name: str
+    size: int
+    cohesion: float | None
+    keywords: str
+    status: str
+    named: bool
+
+
+class Board:
+    """The current clusters: base analysis + review decisions + their recomputed view."""
+
+    def __init__(self, analysis: Analysis, state: ReviewState, view: ReviewView) -> None:
+        self.analysis = analysis
+        self.state = state
+        self.view = view
+        self.corpus = analysis.corpus
+        self.version = state.version
+        counts = {int(c): int(s) for c, s in zip(view.ids.tolist(), view.sizes.tolist())}
+        self._sizes = counts
+        valid = ~np.isnan(view.scores)
+        sums = np.bincount(np.where(valid, np.maximum(state.labels, 0), 0),
+                           weights=np.where(valid, view.scores, 0.0), minlength=int(state.next_id) + 1)
+        self._cohesion = {c: float(sums[c] / n) for c, n in counts.items() if n}
+
+    # ------------------------------------------------------------------ clusters
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self.state.labels
+
+    @property
+    def scores(self) -> np.ndarray:
+        return self.view.scores
+
+    @property
+    def n_clusters(self) -> int:
+        return len(self.view.ids)
+
+    def name(self, cluster_id: int) -> str:
+        """The person's name, else the suggested name from keywords."""
+        return self.view.label(self.state, cluster_id)
+
+    def suggested(self, cluster_id: int) -> str:
+        return self.view.suggested.get(cluster_id, "")
+
+    def keywords(self, cluster_id: int) -> list[tuple[str, float]]:
+        if cluster_id == NOISE:
+            base = self.analysis.cluster(NOISE)
+            return base.keywords if base else []
+        return self.view.keywords.get(cluster_id, [])
+
+    def size(self, cluster_id: int) -> int:
+        if cluster_id >= 0:
+            return self._sizes.get(cluster_id, 0)
+        return int((self.state.labels == cluster_id).sum())
+
+    def cohesion(self, cluster_id: int) -> float | None:
+        return self._cohesion.get(cluster_id)
+
+    def lines(self) -> list[ClusterLine]:
+        """Every current cluster, then the unclustered and empty groups when they hold rows."""
+        out = []
+        for cid in self.view.ids.tolist():
+            out.append(ClusterLine(cid, self.name(cid), self._sizes[cid], self._cohesion.get(cid),
+                                   ", ".join(t for t, _ in self.keywords(cid)[:8]), self.state.status(cid),
+                                   self.state.name(cid) is not None))
+        for cid, name in ((NOISE, NOISE_NAME), (EMPTY, EMPTY_NAME)):
+            size = self.size(cid)
+            if size:
+                out.append(ClusterLine(cid, name, size, None, ", ".join(t for t, _ in self.keywords(cid)[:8]),
+                                       "", False))
+        return out
+
+    def exists(self, cluster_id: int) -> bool:
+        return cluster_id in self._sizes or (cluster_id < 0 and self.size(cluster_id) > 0)
+
+    def members(self, cluster_id: int) -> np.ndarray:
+        """Rows of ``cluster_id``, closest to its current centre first (file order for noise/empty)."""
+        rows = np.flatnonzero(self.state.labels == cluster_id)
+        if cluster_id < 0 or len(rows) == 0:
+            return rows
+        return rows[np.lexsort((rows, -self.view.scores[rows]))]
+
+    def nearest(self, cluster_id: int, k: int = 3) -> list[tuple[int, float]]:
+        """Clusters whose current centres are closest to ``cluster_id``'s."""
+        centre = self.view.centre(cluster_id)
+        if centre is None or len(self.view.ids) < 2:
+            return []
+        sims = self.view.centres @ centre
+        order = [i for i in np.argsort(-sims, kind="stable") if self.view.ids[i] != cluster_id][:k]
+        return [(int(self.view.ids[i]), float(sims[i])) for i in order]
+
+    def gold_mix(self, cluster_id: int, k: int = 3) -> list[tuple[str, float]]:
+        """Most common gold labels among the current members (empty without a gold column)."""
+        gold = self.corpus.gold
+        rows = np.flatnonzero(self.state.labels == cluster_id)
+        if gold is None or len(rows) == 0:
+            return []
+        values, counts = np.unique(np.asarray([gold[r] for r in rows], dtype=object), return_counts=True)
+        order = np.lexsort((values.astype(str), -counts))[:k]
+        return [(str(values[i]), float(counts[i] / len(rows))) for i in order]

@@ -1,0 +1,135 @@
+"""Near-duplicate groups at a cosine threshold the person can change; collapse them into one cluster each."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+from textual import work
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+from textual.worker import get_current_worker
+
+from tui.formatting import fit
+from tui.widgets.member_list import MemberList
+
+DEFAULT_THRESHOLD = 0.95
+
+
+class DuplicatesScreen(ModalScreen[list[np.ndarray] | None]):
+    """Returns the groups to collapse (each into the cluster most of its rows are in), or None."""
+
+    BINDINGS = [
+        Binding("c", "collapse", "Collapse group"),
+        Binding("C", "collapse_all", "Collapse all"),
+        Binding("ctrl+s", "apply", "Apply and close"),
+        Binding("escape", "cancel", "Close"),
+    ]
+
+    DEFAULT_CSS = """
+    DuplicatesScreen { align: center middle; }
+    DuplicatesScreen > Vertical { width: 140; max-width: 98%; height: 90%; border: round $primary;
+                                  background: $panel; padding: 0 1; }
+    DuplicatesScreen #dup-filter { height: 1; margin-bottom: 1; }
+    DuplicatesScreen #dup-filter Label { width: auto; padding-right: 1; }
+    DuplicatesScreen #dup-filter Input { width: 10; border: none; height: 1; padding: 0; }
+    DuplicatesScreen #dup-summary { width: 1fr; padding-left: 2; color: $text-muted; }
+    DuplicatesScreen #dup-panes { height: 1fr; }
+    DuplicatesScreen #dup-groups { width: 2fr; height: 1fr; }
+    DuplicatesScreen #dup-members { width: 3fr; height: 1fr; }
+    DuplicatesScreen #dup-hint { color: $text-muted; }
+    """
+
+    def __init__(self, finder, text_of: Callable[[int], str], labels: np.ndarray) -> None:
+        super().__init__()
+        self.finder = finder
+        self.text_of = text_of
+        self.labels = labels
+        self.threshold = DEFAULT_THRESHOLD
+        self.groups: list[np.ndarray] = []
+        self.collapse: set[int] = set()
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = "Near duplicates"
+            with Horizontal(id="dup-filter"):
+                yield Label("cosine at least")
+                yield Input(f"{self.threshold:.2f}", id="dup-threshold")
+                yield Static("searching…", id="dup-summary", markup=False)
+            with Horizontal(id="dup-panes"):
+                yield OptionList(id="dup-groups")
+                yield MemberList(id="dup-members")
+            yield Static("c collapses the group into the cluster most of it is in · C all groups · "
+                         "Ctrl+S applies · Esc closes without changes", id="dup-hint", markup=False)
+
+    def on_mount(self) -> None:
+        self.search(self.threshold)
+
+    @work(thread=True, exclusive=True, group="duplicates", exit_on_error=False)
+    def search(self, threshold: float) -> None:
+        found = self.finder.groups(threshold)
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._show, found)
+
+    def _show(self, found) -> None:
+        self.groups = found.groups
+        self.collapse = set()
+        self.query_one("#dup-summary", Static).update(f"{found.describe()} · {found.seconds:.2f} s")
+        options = self.query_one("#dup-groups", OptionList)
+        options.clear_options()
+        for i, group in enumerate(self.groups):
+            options.add_option(Option(Text(self._label(i)), id=str(i)))
+        if self.groups:
+            options.highlighted = 0
+            options.focus()
+        else:
+            self.query_one("#dup-members", MemberList).set_rows(np.empty(0, np.int64), self.text_of)
+
+    def _label(self, i: int) -> str:
+        group = self.groups[i]
+        clusters = len(set(self.labels[group].tolist()))
+        mark = "✓ " if i in self.collapse else "  "
+        spread = f" in {clusters} clusters" if clusters > 1 else ""
+        return f"{mark}{len(group):>4} × {fit(self.text_of(int(group[0])), 48)}{spread}"
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option.id is None:
+            return
+        group = self.groups[int(event.option.id)]
+        lst = self.query_one("#dup-members", MemberList)
+        lst.set_rows(group, self.text_of, clusters=self.labels[group])
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        try:
+            value = float(event.value)
+        except ValueError:
+            return
+        if 0.5 <= value <= 1.0 and value != self.threshold:
+            self.threshold = value
+            self.query_one("#dup-summary", Static).update("searching…")
+            self.search(value)
+
+    def action_collapse(self) -> None:
+        options = self.query_one("#dup-groups", OptionList)
+        i = options.highlighted
+        if i is None or not self.groups:
+            return
+        self.collapse.symmetric_difference_update({i})
+        options.replace_option_prompt_at_index(i, Text(self._label(i)))
+
+    def action_collapse_all(self) -> None:
+        self.collapse = set(range(len(self.groups)))
+        options = self.query_one("#dup-groups", OptionList)
+        for i in range(len(self.groups)):
+            options.replace_option_prompt_at_index(i, Text(self._label(i)))
+
+    def action_apply(self) -> None:
+        self.dismiss([self.groups[i] for i in sorted(self.collapse)] or None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
