@@ -49,7 +49,9 @@ def test_over_ssh(tmp_path, cache_root):
     if started.returncode != 0:
         pytest.skip(f"sshd could not be started on 127.0.0.1 (not installable here?): {started.stderr.strip()[-300:]}")
     try:
-        remote = ["env", f"QTUI_CACHE_DIR={cache_root}", "HF_HUB_OFFLINE=1", f"HOME={os.environ.get('HOME', '/root')}",
+        # sshd does not pass our environment on: name the test's cache and review directories
+        # explicitly, or the remote app would find reviews saved by earlier runs and ask to resume.
+        remote = ["env", f"QTUI_CACHE_DIR={cache_root}", f"QTUI_DATA_DIR={tmp_path / 'reviews'}", "HF_HUB_OFFLINE=1", f"HOME={os.environ.get('HOME', '/root')}",
                   qtui_binary(), "open", str(SAMPLE), *ARGS]
         term = Terminal([tool, "ssh", *remote], size="100x30", env={"SSH_LOOPBACK_DIR": str(tmp_path / "ssh"),
                                                                      "SSH_LOOPBACK_PORT": port})
