@@ -5,10 +5,29 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def printable(text: str) -> str:
+    """``text`` with every character that is not printable escaped (``\\x1b``, ``\\n``, ``\\u202e``…).
+
+    What it returns never moves the cursor, changes colours, sets a title or
+    rings a bell in a terminal, and stays on one line.
+    """
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
+def shorten(text: str, limit: int = 40) -> str:
+    """``text`` cut to ``limit`` characters, with an ellipsis when cut."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (at most 200 characters), or its type's name."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
 def show_path(path: str | Path) -> str:
     """A file name that is safe to print: control characters escaped, nothing interpreted."""
-    text = str(path)
-    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+    return printable(str(path))
 
 
 class QtuiError(Exception):
@@ -42,7 +61,7 @@ class InputError(QtuiError):
         msg = ": ".join(parts)
         if self.hint:
             msg += f" ({self.hint})"
-        return msg.replace("\n", " ")
+        return printable(msg.replace("\r\n", " ").replace("\n", " "))
 
 
 class UsageError(QtuiError):
