@@ -26,7 +26,8 @@ class ModelOptions:
     (``model`` is then the served model name; ``api_key_env`` names the variable
     holding its key; ``concurrency``, ``timeout`` and ``retries`` shape the
     requests); ``model="muse"`` is the multilingual USE; anything else is a
-    sentence-transformers model, run at ``precision`` (auto: fp16 on CUDA).
+    sentence-transformers model, run at ``precision`` (auto: fp16 on CUDA) with ``backend``
+    (None or "torch"; "onnx" or "onnx-int8" run it in onnxruntime on the CPU).
     """
 
     model: str | None = None
@@ -35,6 +36,7 @@ class ModelOptions:
     batch_size: int | None = None
     instruction: str | None = None
     precision: str | None = None
+    backend: str | None = None
     embed_url: str | None = None
     api_key_env: str | None = None
     concurrency: int = 4

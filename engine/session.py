@@ -38,6 +38,12 @@ def make_embedder(options: ModelOptions) -> Embedder:
 
     if is_muse(options.model):
         return MuseEmbedder(batch_size=options.batch_size, dim=options.dim)
+    if options.backend not in (None, "torch"):
+        from engine.onnx_embedder import OnnxEmbedder, check_backend
+
+        check_backend(options.backend, options.device)
+        return OnnxEmbedder(options.model, backend=options.backend, dim=options.dim, batch_size=options.batch_size,
+                            instruction=options.instruction)
     from engine.st_embedder import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(options.model, device=options.device, dim=options.dim,

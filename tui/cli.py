@@ -56,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
                      "default: the model's own query prompt if it has one); documents get no instruction")
     emb.add_argument("--precision", choices=("auto", "fp32", "fp16"), default="auto",
                      help="model weights' precision (default: auto = fp16 on CUDA, fp32 elsewhere)")
+    emb.add_argument("--backend", choices=("torch", "onnx", "onnx-int8"), default="torch",
+                     help="how a sentence-transformers model runs: torch, or onnxruntime on the CPU (exported once "
+                     "and cached; onnx-int8 quantizes the weights; pip install 'qtui[onnx]') (default: torch)")
     emb.add_argument("--embed-url", metavar="URL", help="embed through an OpenAI-compatible server instead of "
                      "locally, e.g. http://127.0.0.1:30000/v1 (sglang, vLLM, infinity, TEI)")
     emb.add_argument("--api-key-env", metavar="VAR", help="environment variable holding the server's API key "
@@ -125,7 +128,8 @@ def session_options(args: argparse.Namespace) -> SessionOptions:
         load=LoadOptions(text_col=args.text_col, id_col=args.id_col, label_col=args.label_col,
                          encoding=args.encoding, strict=args.strict),
         model=ModelOptions(model=args.model, dim=args.dim, device=args.device, batch_size=args.batch_size,
-                           instruction=args.instruction, precision=args.precision, embed_url=args.embed_url,
+                           instruction=args.instruction, precision=args.precision, backend=args.backend,
+                           embed_url=args.embed_url,
                            api_key_env=args.api_key_env, concurrency=args.concurrency, timeout=args.timeout,
                            retries=args.retries),
         cache_dir=args.cache_dir,
