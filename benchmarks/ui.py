@@ -10,6 +10,8 @@ Figures (per corpus size, corpus from :mod:`benchmarks.corpus`):
   same engine work headless;
 - cursor move: p50/p95 of one ``j`` press in the members pane through Textual's Pilot (key handled and
   screen refreshed), vs. Textual's stock OptionList holding 1,000 rows;
+- pane switch: p50/p95 of one ``tab`` press (focus to the next pane), vs. ``tab`` between two stock
+  OptionLists;
 - live query: p50/p95 from a keystroke in the search bar to results on screen (query embedding
   included), vs. the bare work: ``encode_query`` plus the exact top-k search.
 
@@ -72,7 +74,7 @@ def clusters_shown(path: Path) -> tuple[float, float]:
     return base, ours
 
 
-async def _pilot_figures(path: Path) -> dict[str, float]:
+async def _pilot_figures(path: Path, options=None, settings=None) -> dict[str, float]:
     from textual.app import App
     from textual.widgets import OptionList
 
@@ -80,10 +82,12 @@ async def _pilot_figures(path: Path) -> dict[str, float]:
     from tests.app_helpers import wait_opened, wait_until
     from tui.app import QtuiApp
 
-    app = QtuiApp(path, settings=ClusterSettings("kmeans", k=50))
+    app = QtuiApp(path, options=options, settings=settings or ClusterSettings("kmeans", k=50))
     figures: dict[str, float] = {}
+    start = time.perf_counter()
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_opened(pilot, timeout=1800)
+        figures["opened"] = time.perf_counter() - start - 0.1  # wait_opened pauses 0.1 s after
         largest = max(app.analysis.clusters, key=lambda c: c.size).id
         app.query_one("#clusters").select_cluster(largest)
         await pilot.pause(0.2)
@@ -94,6 +98,13 @@ async def _pilot_figures(path: Path) -> dict[str, float]:
             await pilot.press("j")
             moves.append(time.perf_counter() - t)
         figures["move_p50"], figures["move_p95"] = p(moves, 0.5), p(moves, 0.95)
+        switches = []
+        for _ in range(60):
+            t = time.perf_counter()
+            await pilot.press("tab")
+            switches.append(time.perf_counter() - t)
+        app.action_focus_members()
+        figures["switch_p50"], figures["switch_p95"] = p(switches, 0.5), p(switches, 0.95)
         session = app.session
         bare = []
         for word in ("card", "refund", "电池", "weather", "delivery late", "exchange rate"):
@@ -117,6 +128,7 @@ async def _pilot_figures(path: Path) -> dict[str, float]:
     class Stock(App):
         def compose(self):
             yield OptionList(*[f"option {i} some text to show" for i in range(1000)])
+            yield OptionList(*[f"other {i} some text to show" for i in range(1000)])
 
     stock = Stock()
     async with stock.run_test(size=(160, 48)) as pilot:
@@ -128,6 +140,12 @@ async def _pilot_figures(path: Path) -> dict[str, float]:
             await pilot.press("down")
             moves.append(time.perf_counter() - t)
         figures["stock_p50"], figures["stock_p95"] = p(moves, 0.5), p(moves, 0.95)
+        switches = []
+        for _ in range(60):
+            t = time.perf_counter()
+            await pilot.press("tab")
+            switches.append(time.perf_counter() - t)
+        figures["stock_switch_p50"], figures["stock_switch_p95"] = p(switches, 0.5), p(switches, 0.95)
     return figures
 
 

@@ -1,15 +1,48 @@
-"""Nearest texts by cosine similarity over unit vectors (exact, brute force)."""
+"""Nearest texts by cosine similarity over unit vectors.
+
+Up to :data:`EXACT_MAX_ROWS` rows the search is exact (one float32 matrix product).
+Above that, a full scan reads the whole matrix per keystroke, so an approximate
+index answers instead when faiss is installed (``pip install 'qtui[scale]'``): an
+inverted file over :data:`IVF_LISTS`-ish k-means cells with 8-bit scalar-quantized
+vectors, searched in :data:`IVF_PROBE` cells, its candidates re-ranked exactly from
+the (float16, possibly memory-mapped) vectors.  The index is built once and kept in
+``cache_dir`` (default: the user cache directory) under a hash of the vectors, so a
+reopen loads it.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import os
+import uuid
+from pathlib import Path
+
 import numpy as np
+
+#: Exact search up to this many rows; an approximate index above (when faiss is installed).
+EXACT_MAX_ROWS = 300_000
+#: Candidates taken from the approximate index per result wanted, re-ranked exactly.
+RERANK_FACTOR = 4
+IVF_PROBE = 24
+#: Rows per block of the exact scan of float16 vectors (float32 copies of one block at a time).
+SCAN_BLOCK = 65_536
 
 
 class SimilarityIndex:
-    """Exact top-k cosine search over the rows of a unit-vector matrix."""
+    """Top-k cosine search over the rows of a unit-vector matrix (float32, or float16 memory-mapped)."""
 
-    def __init__(self, vectors: np.ndarray) -> None:
-        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    def __init__(self, vectors: np.ndarray, cache_dir: Path | None = None, exact: bool | None = None) -> None:
+        n = len(vectors)
+        if n <= EXACT_MAX_ROWS:  # small enough for one float32 copy: the fastest exact scan
+            vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        self.vectors = vectors
+        self.exact = exact if exact is not None else (n <= EXACT_MAX_ROWS or not _has_faiss())
+        if not self.exact:
+            from engine.cache import default_cache_root
+
+            self._ann = _ivf_index(vectors, cache_dir or default_cache_root())
+        else:
+            self._ann = None
 
     def __len__(self) -> int:
         return len(self.vectors)
@@ -19,16 +52,91 @@ class SimilarityIndex:
         n = len(self.vectors)
         if n == 0 or k <= 0:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-        sims = self.vectors @ np.asarray(query, dtype=np.float32)
+        query = np.asarray(query, dtype=np.float32)
+        positions = self._candidates(query, k * RERANK_FACTOR + 1) if self._ann is not None else None
+        if positions is not None:  # approximate: re-rank the candidates exactly
+            sims = np.asarray(self.vectors[positions], dtype=np.float32) @ query
+        elif self.vectors.dtype == np.float32:
+            sims = self.vectors @ query
+        else:
+            sims = _blocked_scan(self.vectors, query)
         if exclude is not None:
-            sims[exclude] = -np.inf
-        k = min(k, n - (exclude is not None))
+            hit = np.flatnonzero(positions == exclude) if positions is not None else [exclude]
+            sims[hit] = -np.inf
+        k = min(k, len(sims) - int(exclude is not None and (positions is None or exclude in positions)))
         if k <= 0:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-        top = np.argpartition(-sims, k - 1)[:k] if k < n else np.arange(n)
-        top = top[np.lexsort((top, -sims[top]))]
-        return top.astype(np.int64), sims[top].astype(np.float32)
+        top = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
+        found = top if positions is None else positions[top]
+        order = np.lexsort((found, -sims[top]))
+        return found[order].astype(np.int64), sims[top][order].astype(np.float32)
+
+    def _candidates(self, query: np.ndarray, want: int) -> np.ndarray | None:
+        _, ids = self._ann.search(query[None, :], want)
+        ids = np.sort(ids[0][ids[0] >= 0])  # ascending: memory-mapped rows are read in file order
+        return ids if len(ids) else None
 
     def neighbours(self, position: int, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` rows nearest to row ``position`` (itself excluded)."""
-        return self.search(self.vectors[position], k, exclude=position)
+        return self.search(np.asarray(self.vectors[position], dtype=np.float32), k, exclude=position)
+
+
+def _has_faiss() -> bool:
+    try:
+        import faiss  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _blocked_scan(vectors: np.ndarray, query: np.ndarray) -> np.ndarray:
+    sims = np.empty(len(vectors), dtype=np.float32)
+    for lo in range(0, len(vectors), SCAN_BLOCK):
+        sims[lo: lo + SCAN_BLOCK] = np.asarray(vectors[lo: lo + SCAN_BLOCK], dtype=np.float32) @ query
+    return sims
+
+
+def vectors_digest(vectors: np.ndarray) -> str:
+    """A hash of the vectors' bytes (rounded to float16), naming their cached index."""
+    h = hashlib.blake2b(digest_size=12)
+    h.update(f"{vectors.shape}".encode())
+    for lo in range(0, len(vectors), SCAN_BLOCK):
+        h.update(np.ascontiguousarray(vectors[lo: lo + SCAN_BLOCK], dtype=np.float16).tobytes())
+    return h.hexdigest()
+
+
+def _ivf_index(vectors: np.ndarray, cache_dir: Path | None):
+    """An IVF index with 8-bit scalar quantization over ``vectors`` (loaded from ``cache_dir`` if built before)."""
+    import faiss
+
+    n, dim = vectors.shape
+    path = None
+    if cache_dir is not None:
+        path = Path(cache_dir) / "ann" / f"ivf-sq8-{vectors_digest(vectors)}.faiss"
+        if path.is_file():
+            try:
+                index = faiss.read_index(str(path))
+                index.nprobe = IVF_PROBE
+                if index.ntotal == n:
+                    return index
+            except RuntimeError:  # a damaged file: build again
+                pass
+    lists = int(min(4096, max(64, 2 * np.sqrt(n))))
+    quantizer = faiss.IndexFlatIP(dim)
+    index = faiss.IndexIVFScalarQuantizer(quantizer, dim, lists, faiss.ScalarQuantizer.QT_8bit,
+                                          faiss.METRIC_INNER_PRODUCT)
+    rng = np.random.default_rng(0)
+    train = np.sort(rng.choice(n, size=min(n, lists * 40), replace=False))
+    index.train(np.asarray(vectors[train], dtype=np.float32))
+    for lo in range(0, n, SCAN_BLOCK):
+        index.add(np.asarray(vectors[lo: lo + SCAN_BLOCK], dtype=np.float32))
+    index.nprobe = IVF_PROBE
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{uuid.uuid4().hex}.tmp")
+        try:
+            faiss.write_index(index, str(tmp))
+            os.replace(tmp, path)
+        except (OSError, RuntimeError):
+            tmp.unlink(missing_ok=True)
+    return index

@@ -1,0 +1,88 @@
+"""Embedding throughput: qtui's embed stage and its onnx backends beside a plain ``SentenceTransformer.encode``.
+
+    python -m benchmarks.embed_speed --size 100000 --sample 2000
+
+The sample is ``--sample`` texts drawn at random (seed 0) from the scale-up corpus
+(:mod:`benchmarks.corpus`), so short, long, English and Chinese texts are mixed as
+in the file.  Every figure embeds the same texts in the same process, cache off:
+
+- baseline: ``SentenceTransformer(bundled MiniLM, device="cpu").encode(texts, batch_size=32)``, run
+  before and after the others (the mean of both runs, so drift during the run cancels out);
+- qtui torch: :func:`engine.embedding.embed_texts` with the default embedder (the whole stage:
+  hashing, de-duplication, length ordering, float16 rounding);
+- qtui onnx / onnx-int8: the same stage with ``--backend onnx`` / ``onnx-int8``, and the mean and
+  minimum cosine of their vectors to the fp32 torch ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+import numpy as np
+
+from benchmarks.corpus import build_corpus
+
+
+def sample_texts(size: int, sample: int, seed: int = 0) -> list[str]:
+    """``sample`` distinct texts drawn at random from the ``size``-row scale-up corpus."""
+    with open(build_corpus(size), encoding="utf-8") as f:
+        texts = [json.loads(line)["text"] for line in f if line.strip()]
+    rng = np.random.default_rng(seed)
+    pick = rng.choice(len(texts), size=min(sample, len(texts)), replace=False)
+    return [texts[i] for i in sorted(pick)]
+
+
+def _rate(fn, texts: list[str]) -> tuple[float, np.ndarray]:
+    fn(texts[:64])  # warm-up: first-call allocations, thread pools
+    start = time.perf_counter()
+    out = fn(texts)
+    return len(texts) / (time.perf_counter() - start), np.asarray(out, dtype=np.float32)
+
+
+def measure(texts: list[str], backends=("onnx", "onnx-int8")) -> dict:
+    """Texts per second of each way of embedding ``texts``, and cosines of the onnx vectors to torch's."""
+    from engine.embedding import embed_texts
+    from engine.st_embedder import SentenceTransformerEmbedder
+
+    torch_embedder = SentenceTransformerEmbedder(device="cpu")
+    plain = torch_embedder.model  # the very SentenceTransformer a plain user would load
+
+    def baseline(batch):
+        return plain.encode(batch, batch_size=32, convert_to_numpy=True, show_progress_bar=False,
+                            normalize_embeddings=True)
+
+    figures: dict = {}
+    first, reference = _rate(baseline, texts)
+    figures["qtui torch"], _ = _rate(lambda b: embed_texts(b, torch_embedder)[0], texts)
+    for backend in backends:
+        from engine.onnx_embedder import OnnxEmbedder
+
+        embedder = OnnxEmbedder(backend=backend)
+        embedder.load()  # the one-off export is not part of the throughput
+        rate, vectors = _rate(lambda b, e=embedder: embed_texts(b, e)[0], texts)
+        cos = np.sum(vectors * reference, axis=1) / np.linalg.norm(vectors, axis=1)
+        figures[f"qtui {backend}"] = rate
+        figures[f"{backend} cosine"] = (float(cos.mean()), float(cos.min()))
+    second, _ = _rate(baseline, texts)
+    figures["baseline"] = (first + second) / 2
+    figures["baseline runs"] = (first, second)
+    figures["mean chars"] = float(np.mean([len(t) for t in texts]))
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", type=int, default=100_000)
+    parser.add_argument("--sample", type=int, default=2000)
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    figures = measure(sample_texts(args.size, args.sample))
+    for name, value in figures.items():
+        print(f"{name:<20} {value}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,205 @@
+"""Every performance figure of qtui beside its baseline, measured in one run, as one table.
+
+    python -m benchmarks.run --size 100000      # the issue's scale (about 10 min with a warm cache)
+    python -m benchmarks.run --size 20000       # quick mode (no 1M-row search unless --million)
+
+Steps (corpus from :mod:`benchmarks.corpus`; embeddings cached under ``$QTUI_BENCH_DIR/cache``):
+
+1. embedding throughput on a random sample of ``--sample`` texts (not the whole corpus), see
+   :mod:`benchmarks.embed_speed`: qtui's embed stage (torch, onnx, onnx-int8) vs. a plain
+   ``SentenceTransformer.encode`` of the same texts;
+2. the corpus is embedded once with ``--backend`` (default onnx, the fastest backend that keeps
+   cosine >= 0.99) into the bench cache — only when it is cold, and not counted as a figure;
+3. warm reopen, peak RSS and clustering in fresh subprocesses (:func:`benchmarks.scale.probe`);
+4. live query at ``--size`` rows (query embedding included) and at 1,000,000 synthetic float16
+   memory-mapped rows (:func:`benchmarks.scale.million_vectors`);
+5. the app through Textual's Pilot (:mod:`benchmarks.ui`): clusters on screen with a warm cache,
+   cursor moves, pane switches, live query from keystroke to results.
+
+Ratios are qtui / baseline (for throughput: qtui's rate / the baseline's rate).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import tempfile
+import time
+
+import numpy as np
+
+from benchmarks.corpus import bench_dir, build_corpus
+
+Row = tuple[str, float, float, str, bool, str]  # figure, baseline, qtui, target text, met, baseline is
+
+
+def _cosine_rows(figures: dict) -> list[Row]:
+    rows = []
+    for backend in ("onnx", "onnx-int8"):
+        if f"qtui {backend}" not in figures:
+            continue
+        mean, low = figures[f"{backend} cosine"]
+        rate = figures[f"qtui {backend}"]
+        rows.append((f"embed {backend} (texts/s)", figures["baseline"], rate, ">= 2.0x and cos >= 0.99",
+                     rate >= 2 * figures["baseline"] and mean >= 0.99, "plain ST encode (torch fp32)"))
+        rows.append((f"{backend} cosine to fp32 (mean/min)", 1.0, mean, f">= 0.99 (min {low:.3f})",
+                     mean >= 0.99, "fp32 torch vectors"))
+    return rows
+
+
+def embedding_rows(size: int, sample: int) -> list[Row]:
+    from benchmarks.embed_speed import measure, sample_texts
+
+    texts = sample_texts(size, sample)
+    figures = measure(texts)
+    print(f"  sample: {len(texts)} texts, mean {figures['mean chars']:.0f} chars; baseline runs "
+          f"{figures['baseline runs'][0]:.0f} and {figures['baseline runs'][1]:.0f} texts/s", flush=True)
+    rows: list[Row] = [("embed qtui torch (texts/s)", figures["baseline"], figures["qtui torch"], ">= 1.0x",
+                        figures["qtui torch"] >= 0.97 * figures["baseline"], "plain ST encode (torch fp32)")]
+    return rows + _cosine_rows(figures)
+
+
+def warm_cache(path, backend: str) -> None:
+    from engine.options import ModelOptions, SessionOptions
+    from engine.session import Session
+
+    t = time.perf_counter()
+    session = Session.open(path, SessionOptions(model=ModelOptions(backend=backend)))
+    stats = session.embed_stats
+    if stats.embedded:
+        print(f"  embedded {stats.embedded:,} rows with --backend {backend} in {time.perf_counter() - t:.0f} s "
+              f"({stats.rate:.0f} texts/s; {stats.cached:,} were cached)", flush=True)
+
+
+def engine_rows(path, size: int, backend: str, algo: str) -> tuple[list[Row], object, float]:
+    from benchmarks.scale import pct, probe, query_times, read_floor
+    from engine.options import ModelOptions, SessionOptions
+    from engine.session import Session
+
+    floor = probe(path, backend, floor=True)
+    ours = probe(path, backend, algo)
+    print(f"  probe: {ours}", flush=True)
+    session = Session.open(path, SessionOptions(model=ModelOptions(backend=backend)))
+    io_floor = read_floor(path, session.vectors)
+    rows: list[Row] = [
+        (f"reopen {size // 1000}k: open+cluster, engine (s)", io_floor, ours["open"] + ours["cluster_total"],
+         "< 3 s", ours["open"] + ours["cluster_total"] < 3, "read file (polars) + copy vectors"),
+        (f"peak RSS {size // 1000}k (MB)", floor["maxrss_mb"], ours["maxrss_mb"], "< 1500 MB",
+         ours["maxrss_mb"] < 1500, "imports + texts + one float32 copy"),
+    ]
+    t = time.perf_counter()
+    from sklearn.cluster import MiniBatchKMeans
+
+    k = max(2, len(set(session.corpus.gold))) if session.corpus.gold is not None else 100
+    MiniBatchKMeans(k, random_state=0, n_init=1, batch_size=4096).fit(session.vectors)
+    base_cluster = time.perf_counter() - t
+    rows.append((f"clustering {algo} {size // 1000}k (s)", base_cluster, ours["cluster"], "< 60 s",
+                 ours["cluster"] < 60, f"MiniBatchKMeans, true k={k}"))
+    session.embedder.load()
+    q_ours, q_base = query_times(session)
+    rows.append((f"live query p95 {size // 1000}k, engine (ms)", pct(q_base, 0.95) * 1e3, pct(q_ours, 0.95) * 1e3,
+                 "< 50 ms", pct(q_ours, 0.95) < 0.05, "ST encode + numpy top-k"))
+    return rows, session, io_floor
+
+
+def million_rows(session) -> list[Row]:
+    from benchmarks.scale import QUERIES, million_query_times, million_vectors, pct
+    from engine.search import SimilarityIndex
+
+    t = time.perf_counter()
+    big = million_vectors(session.vectors)
+    built = time.perf_counter() - t
+    t = time.perf_counter()
+    index = SimilarityIndex(big)
+    build_index = time.perf_counter() - t
+    queries = np.stack([session.embedder.encode_query(q) for q in QUERIES * 3])
+    embed_times = []
+    for q in QUERIES * 3:
+        t = time.perf_counter()
+        session.embedder.encode_query(q)
+        embed_times.append(time.perf_counter() - t)
+    got = million_query_times(big, queries, index)
+    print(f"  1M: vectors ready in {built:.1f} s, index in {build_index:.1f} s, recall@10 {got['recall10']:.3f}",
+          flush=True)
+    ours = [a + b for a, b in zip(got["ours"], embed_times)]
+    base = [a + b for a, b in zip(got["base"], embed_times)]
+    return [("live query p95 1M synthetic (ms)", pct(base, 0.95) * 1e3, pct(ours, 0.95) * 1e3,
+             f"< 150 ms (recall@10 {got['recall10']:.2f})", pct(ours, 0.95) < 0.15,
+             "query embed + exact numpy f32")]
+
+
+def pilot_rows(path, size: int, backend: str, algo: str, io_floor: float) -> list[Row]:
+    from benchmarks.ui import _pilot_figures
+    from engine.clustering import ClusterSettings
+    from engine.options import ModelOptions, SessionOptions
+
+    options = SessionOptions(model=ModelOptions(backend=backend))
+    f = asyncio.run(_pilot_figures(path, options, ClusterSettings(algo)))
+    tag = f"{size // 1000}k"
+    return [
+        (f"clusters on screen {tag}, warm (s)", io_floor, f["opened"], "< 3 s", f["opened"] < 3,
+         "read file (polars) + copy vectors"),
+        (f"cursor move p95 {tag} (ms)", f["stock_p95"] * 1e3, f["move_p95"] * 1e3, "< 50 ms",
+         f["move_p95"] < 0.05, "stock OptionList, 1k rows"),
+        (f"pane switch p95 {tag} (ms)", f["stock_switch_p95"] * 1e3, f["switch_p95"] * 1e3, "< 50 ms",
+         f["switch_p95"] < 0.05, "tab between 2 stock OptionLists"),
+        (f"live query p95 {tag}, keystroke (ms)", f["bare_p95"] * 1e3, f["query_p95"] * 1e3, "< 50 ms",
+         f["query_p95"] < 0.05, "encode_query + search, no UI"),
+    ]
+
+
+def print_table(rows: list[Row]) -> None:
+    print(f"\n{'figure':<40} {'baseline':>10} {'qtui':>10} {'ratio':>7}  {'target':<28} {'':4}  baseline is")
+    for name, base, ours, target, met, what in rows:
+        ratio = ours / base if base else float("nan")
+        print(f"{name:<40} {base:>10.3f} {ours:>10.3f} {ratio:>7.2f}  {target:<28} {'pass' if met else 'FAIL'}  {what}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", type=int, default=100_000)
+    parser.add_argument("--sample", type=int, default=2000, help="texts for the throughput figures")
+    parser.add_argument("--backend", default="onnx", help="backend the corpus is embedded and searched with")
+    parser.add_argument("--algo", default="auto", help="clustering the reopen figures run (the app's default)")
+    parser.add_argument("--million", action=argparse.BooleanOptionalAction, default=None,
+                        help="search figure at 1M synthetic rows (default: on at --size >= 100000)")
+    parser.add_argument("--skip", nargs="*", default=[], choices=("embed", "engine", "million", "pilot"))
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ["QTUI_CACHE_DIR"] = str(bench_dir() / "cache")
+    os.environ["QTUI_DATA_DIR"] = tempfile.mkdtemp(prefix="qtui-bench-data-")  # no saved review to resume
+    start = time.perf_counter()
+    path = build_corpus(args.size)
+    print(f"corpus: {path} ({args.size:,} rows)", flush=True)
+    rows: list[Row] = []
+    if "embed" not in args.skip:
+        print("[1] embedding throughput", flush=True)
+        rows += embedding_rows(args.size, args.sample)
+    print(f"[2] embedding the corpus with --backend {args.backend} (skipped when cached)", flush=True)
+    warm_cache(path, args.backend)
+    session, io_floor = None, float("nan")
+    if "engine" not in args.skip:
+        print("[3] reopen, memory, clustering, live query (engine)", flush=True)
+        got, session, io_floor = engine_rows(path, args.size, args.backend, args.algo)
+        rows += got
+    if (args.million if args.million is not None else args.size >= 100_000) and "million" not in args.skip:
+        print("[4] live query at 1M rows", flush=True)
+        if session is None:
+            from engine.options import ModelOptions, SessionOptions
+            from engine.session import Session
+
+            session = Session.open(path, SessionOptions(model=ModelOptions(backend=args.backend)))
+        rows += million_rows(session)
+    del session
+    if "pilot" not in args.skip:
+        print("[5] the app through Pilot", flush=True)
+        rows += pilot_rows(path, args.size, args.backend, args.algo, io_floor)
+    print_table(rows)
+    print(f"\n{args.size:,} rows, backend {args.backend}, clustering {args.algo}; "
+          f"whole run {time.perf_counter() - start:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""Similarity search: exact float32, exact over float16 memory-mapped rows, and the cached approximate index."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.search import SimilarityIndex
+
+
+def clustered(n: int, dim: int = 64, centres: int = 50, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    middle = rng.normal(size=(centres, dim))
+    vectors = middle[rng.integers(centres, size=n)] + rng.normal(scale=0.3, size=(n, dim))
+    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+
+
+def brute(vectors: np.ndarray, query: np.ndarray, k: int) -> np.ndarray:
+    return np.argsort(-(vectors.astype(np.float32) @ query), kind="stable")[:k]
+
+
+def test_exact_search_orders_by_cosine_and_excludes():
+    vectors = clustered(2000)
+    index = SimilarityIndex(vectors)
+    positions, scores = index.search(vectors[7], 10)
+    assert positions[0] == 7 and scores[0] == pytest.approx(1.0, abs=1e-5)
+    assert np.all(np.diff(scores) <= 0)
+    assert positions.tolist() == brute(vectors, vectors[7], 10).tolist()
+    near, _ = index.neighbours(7, 5)
+    assert 7 not in near.tolist() and near.tolist() == positions[1:6].tolist()
+    assert len(index.search(vectors[0], 5000)[0]) == 2000
+    assert len(SimilarityIndex(vectors[:0]).search(vectors[0], 3)[0]) == 0
+
+
+def test_float16_memory_mapped_rows_scan_exactly(tmp_path, monkeypatch):
+    import engine.search as search
+
+    vectors = clustered(3000).astype(np.float16)
+    np.save(tmp_path / "v.npy", vectors)
+    mapped = np.load(tmp_path / "v.npy", mmap_mode="r")
+    monkeypatch.setattr(search, "EXACT_MAX_ROWS", 1000)  # treat 3,000 rows as "large"
+    monkeypatch.setattr(search, "SCAN_BLOCK", 700)  # several blocks
+    index = SimilarityIndex(mapped, exact=True)
+    assert index.vectors is mapped  # no float32 copy of a large matrix
+    query = vectors[11].astype(np.float32)
+    positions, _ = index.search(query, 20)
+    assert positions.tolist() == brute(vectors, query, 20).tolist()
+
+
+def test_approximate_index_finds_the_true_neighbours_and_is_cached(tmp_path):
+    pytest.importorskip("faiss")
+    vectors = clustered(20_000, seed=1).astype(np.float16)
+    index = SimilarityIndex(vectors, cache_dir=tmp_path, exact=False)
+    assert index._ann is not None
+    rng = np.random.default_rng(2)
+    recall = []
+    for row in rng.choice(len(vectors), 30, replace=False):
+        query = vectors[row].astype(np.float32)
+        got, scores = index.search(query, 10)
+        assert np.all(np.diff(scores) <= 0)
+        recall.append(len(set(got.tolist()) & set(brute(vectors, query, 10).tolist())) / 10)
+        near, _ = index.neighbours(int(row), 10)
+        assert int(row) not in near.tolist() and len(near) == 10
+    assert np.mean(recall) >= 0.9
+    files = list((tmp_path / "ann").glob("*.faiss"))
+    assert len(files) == 1
+    stamp = files[0].stat().st_mtime_ns
+    again = SimilarityIndex(vectors, cache_dir=tmp_path, exact=False)
+    assert files[0].stat().st_mtime_ns == stamp and again._ann.ntotal == len(vectors)
+    assert again.search(vectors[5].astype(np.float32), 10)[0].tolist() == index.search(
+        vectors[5].astype(np.float32), 10)[0].tolist()
