@@ -18,8 +18,8 @@ from engine.progress import CancelToken, Progress, ProgressCallback, check
 
 ALGORITHMS = ("auto", "hdbscan", "kmeans")
 NOISE = -1
-#: HDBSCAN runs on a PCA projection with this many dimensions (trees are fast there, not in 384-d).
-HDBSCAN_DIMS = 32
+#: HDBSCAN's min_samples when none is given (smaller leaves fewer rows unclustered).
+DEFAULT_MIN_SAMPLES = 5
 
 
 @dataclass(frozen=True)
@@ -147,22 +147,12 @@ def _kmeans(X: np.ndarray, settings: ClusterSettings, cancel: CancelToken | None
 
 
 def _hdbscan(X: np.ndarray, settings: ClusterSettings, cancel: CancelToken | None):
-    import hdbscan
+    from engine.density_cluster import density_cluster
 
     n = len(X)
     mcs = min(settings.min_cluster_size or default_min_cluster_size(n), max(2, n // 2))
-    ms = settings.min_samples
-    Z = X
-    if X.shape[1] > HDBSCAN_DIMS and n > HDBSCAN_DIMS:
-        from sklearn.decomposition import PCA
-
-        check(cancel)
-        Z = PCA(n_components=HDBSCAN_DIMS, random_state=settings.seed).fit_transform(X)
-    check(cancel)
-    model = hdbscan.HDBSCAN(min_cluster_size=mcs, min_samples=ms, core_dist_n_jobs=1)
-    labels = model.fit_predict(Z.astype(np.float64))
-    conf = np.nan_to_num(model.probabilities_).astype(np.float32)
-    return labels, conf, {"min_cluster_size": mcs, "min_samples": ms or mcs, "dims": int(Z.shape[1])}
+    ms = settings.min_samples or DEFAULT_MIN_SAMPLES
+    return density_cluster(X, mcs, min(ms, mcs), seed=settings.seed, cancel=cancel)
 
 
 def softmax_confidence(X: np.ndarray, centers: np.ndarray, labels: np.ndarray, temperature: float = 0.05) -> np.ndarray:
