@@ -23,7 +23,8 @@ def test_banking77_clusters_scores_exports_and_reuses_the_cache(tmp_path, record
     record(f"banking77 auto: {m['clusters']} clusters, NMI {m['nmi']:.3f}, ARI {m['ari']:.3f}, "
            f"unclustered {m['noise_share']:.1%}, silhouette {m['silhouette']:.3f}; "
            f"embed {summary['timings'].get('embed', 0):.1f}s, cluster {summary['timings']['cluster']:.1f}s")
-    assert m["clusters"] >= 10 and m["nmi"] is not None and m["ari"] is not None
+    # the quality issue's bar for auto (not told k): KMeans told k=77 gives NMI 0.777, ARI 0.499
+    assert m["nmi"] >= 0.80 and m["ari"] >= 0.50 and m["noise_share"] <= 0.10
     frame = pl.read_csv(out, infer_schema=False)
     assert len(frame) == 13_083
     source = pl.read_ndjson(data)

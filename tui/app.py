@@ -417,12 +417,13 @@ class QtuiApp(ReviewActions, App):
         if b is None or s is None:
             return
         model = Path(str(s.embedder.name)).name
-        where = getattr(s.embedder, "device", "?") if getattr(s.embedder, "loaded", True) else "loading…"
+        loaded = getattr(s.embedder, "loaded", True)
+        where = f"on {getattr(s.embedder, 'device', '?')}" if loaded else "(loading…)"
         parts = [f"{len(s.corpus):,} texts", f"{b.n_clusters} clusters ({b.analysis.clustering.settings.describe()})",
                  f"reviewed {b.state.progress().describe()}"]
         if b.state.read_only:
             parts.append("read-only")
-        parts.append(f"{model} ({where})")
+        parts.append(f"{model} {where}")
         if busy:
             parts.append(busy)
         self.query_one("#status", Static).update(" · ".join(parts))

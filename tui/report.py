@@ -37,6 +37,7 @@ class ProgressPrinter:
         self.console = Console(stderr=True)
         self._bar: RichProgress | None = None
         self._tasks: dict[str, int] = {}
+        self._finished: set[tuple[str, int]] = set()  # (stage, total) already written as a line
 
     def __enter__(self) -> "ProgressPrinter":
         if self.enabled and self.console.is_terminal:
@@ -57,7 +58,8 @@ class ProgressPrinter:
         name = STAGE_NAMES.get(p.stage, p.stage)
         rate = f"{p.rate:,.0f}/s" if p.rate else ""
         if self._bar is None:
-            if p.total > 1 and p.done >= p.total:
+            if p.total > 1 and p.done >= p.total and (p.stage, p.total) not in self._finished:
+                self._finished.add((p.stage, p.total))  # a stage may report its last step twice
                 self.console.print(f"{name} {p.done:,}/{p.total:,} {rate}".rstrip(), highlight=False)
             return
         if p.stage not in self._tasks:
