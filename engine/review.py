@@ -32,6 +32,7 @@ import numpy as np
 from engine.analysis import EMPTY
 from engine.clustering import NOISE
 from engine.errors import QtuiError
+from engine.fuzzy import fuzzy_find
 
 UNREVIEWED, ACCEPTED, REJECTED = "unreviewed", "accepted", "rejected"
 STATUSES = (UNREVIEWED, ACCEPTED, REJECTED)
@@ -520,60 +521,3 @@ def _unique_ids(cluster_ids: Iterable[int]) -> list[int]:
     if not ids:
         raise ReviewError("no clusters selected")
     return ids
-
-
-def split_parts(vectors: np.ndarray, k: int | None = None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Parts and confidence for splitting one cluster: KMeans with ``k`` parts, or ``auto`` when k is None.
-
-    ``vectors`` are the unit vectors of the cluster's members.  Rows an auto
-    split leaves as noise join their nearest part, so a split never drops rows.
-    """
-    from engine.clustering import ClusterSettings, cluster
-    from engine.metrics import centroids
-
-    vectors = np.asarray(vectors, dtype=np.float32)
-    if len(vectors) < 2:
-        raise ReviewError("a cluster needs at least two rows to be split")
-    if k is not None:
-        if k < 2:
-            raise ReviewError("split into at least two parts")
-        settings = ClusterSettings("kmeans", k=min(k, len(vectors)), seed=seed)
-    else:
-        settings = ClusterSettings("auto", seed=seed)
-    result = cluster(vectors, settings)
-    parts, conf = result.labels.copy(), result.confidence.copy()
-    noise = parts < 0
-    if noise.any() and (~noise).any():
-        centres = centroids(vectors, parts, int(parts.max()) + 1)
-        parts[noise] = np.argmax(vectors[noise] @ centres.T, axis=1)
-        conf[noise] = 0.0
-    return parts, conf
-
-
-def fuzzy_find(query: str, names: dict[int, str], limit: int = 20) -> list[int]:
-    """Keys of ``names`` matching ``query``: the id itself, then substring, then in-order letters; best first."""
-    q = query.strip().lower()
-    if not q:
-        return list(names)[:limit]
-    scored = []
-    for cid, name in names.items():
-        text = (name or "").lower()
-        if q == str(cid):
-            score = 0.0
-        elif q in text:
-            score = 1.0 + text.index(q) / 1000
-        else:
-            pos, gaps, ok = -1, 0, True
-            for ch in q:
-                nxt = text.find(ch, pos + 1)
-                if nxt < 0:
-                    ok = False
-                    break
-                gaps += nxt - pos - 1
-                pos = nxt
-            if not ok:
-                continue
-            score = 2.0 + gaps / (len(text) + 1)
-        scored.append((score, cid))
-    scored.sort()
-    return [cid for _, cid in scored[:limit]]

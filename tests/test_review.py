@@ -10,8 +10,10 @@ from hypothesis import strategies as st
 from engine.analysis import EMPTY
 from engine.carry_over import carry_over
 from engine.clustering import NOISE
+from engine.fuzzy import fuzzy_find
 from engine.review import (ACCEPTED, CLASSIFIER, CLUSTER, MANUAL, MOVED, REJECTED, UNREVIEWED, ReviewError,
-                           ReviewState, fuzzy_find, same_snapshot, split_parts)
+                           ReviewState, same_snapshot)
+from engine.split import split_parts
 
 #   rows: 0 1 2 3 4 5 6 7 8 9 10 11
 BASE = [0, 0, 0, 1, 1, 1, 2, 2, -1, -2, 0, 1]

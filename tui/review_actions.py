@@ -150,7 +150,7 @@ class ReviewActions:
 
     @work(thread=True, exclusive=True, group="split", exit_on_error=False)
     def split_worker(self, cid: int, k: int | None) -> None:
-        from engine.review import split_parts
+        from engine.split import split_parts
 
         board, session = self.board, self.session
         rows = board.state.members(cid)

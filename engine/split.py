@@ -1,0 +1,35 @@
+"""Splitting one cluster into parts: KMeans with a chosen k, or ``auto``; no row is ever dropped."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.review import ReviewError
+
+
+def split_parts(vectors: np.ndarray, k: int | None = None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Parts and confidence for splitting one cluster: KMeans with ``k`` parts, or ``auto`` when k is None.
+
+    ``vectors`` are the unit vectors of the cluster's members.  Rows an auto
+    split leaves as noise join their nearest part, so a split never drops rows.
+    """
+    from engine.clustering import ClusterSettings, cluster
+    from engine.metrics import centroids
+
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if len(vectors) < 2:
+        raise ReviewError("a cluster needs at least two rows to be split")
+    if k is not None:
+        if k < 2:
+            raise ReviewError("split into at least two parts")
+        settings = ClusterSettings("kmeans", k=min(k, len(vectors)), seed=seed)
+    else:
+        settings = ClusterSettings("auto", seed=seed)
+    result = cluster(vectors, settings)
+    parts, conf = result.labels.copy(), result.confidence.copy()
+    noise = parts < 0
+    if noise.any() and (~noise).any():
+        centres = centroids(vectors, parts, int(parts.max()) + 1)
+        parts[noise] = np.argmax(vectors[noise] @ centres.T, axis=1)
+        conf[noise] = 0.0
+    return parts, conf
