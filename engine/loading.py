@@ -19,6 +19,10 @@ import difflib
 import hashlib
 import io
 import json
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -169,17 +173,41 @@ def _parse_txt(text: str) -> tuple[Parsed, int]:
     return Parsed(frame, line_array, line_array, [], {}), blank
 
 
+#: Reads a Parquet file from stdin in a child process: a damaged file can make polars abort the whole
+#: process (a failed allocation of an absurd size is no exception), so it is tried there first.
+_PARQUET_TRIAL = "import io, sys, polars; polars.read_parquet(io.BytesIO(sys.stdin.buffer.read()))"
+_PARQUET_HINT = "copy the file again, or export it anew"
+
+
 def _parse_parquet(path: Path, raw: bytes) -> Parsed:
+    if len(raw) < 12 or raw[:4] != b"PAR1" or raw[-4:] != b"PAR1":
+        what = "its end is missing" if raw[:4] == b"PAR1" else "it does not start as Parquet files do"
+        raise InputError(path, f"not a Parquet file ({what})", hint=_PARQUET_HINT)
+    trial = subprocess.run([sys.executable, "-c", _PARQUET_TRIAL], input=raw, capture_output=True, check=False,
+                           env={**os.environ, "RUST_BACKTRACE": "0"})
+    if trial.returncode != 0:
+        raise InputError(path, f"not a readable Parquet file ({_crash_reason(trial.stderr)})", hint=_PARQUET_HINT)
     try:
         frame = pl.read_parquet(io.BytesIO(raw))
-    except Exception as exc:  # polars raises several types for damaged files
-        raise InputError(path, f"not a readable Parquet file ({first_line(exc)})",
-                         hint="copy the file again, or export it anew") from None
+    except (Exception, pl.exceptions.PanicException) as exc:  # several types; a panic is no Exception
+        raise InputError(path, f"not a readable Parquet file ({first_line(exc)})", hint=_PARQUET_HINT) from None
     categorical = [c for c, t in frame.schema.items() if isinstance(t, (pl.Categorical, pl.Enum))]
     if categorical:
         frame = frame.with_columns(pl.col(c).cast(pl.String) for c in categorical)
     rows = np.arange(1, frame.height + 1, dtype=np.int64)
     return Parsed(frame, rows, rows, [], {})
+
+
+def _crash_reason(stderr: bytes) -> str:
+    """What the trial reader said before it failed: its exception, or the line of a Rust panic or abort."""
+    lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
+    for line in reversed(lines):
+        if re.match(r"[\w.]+(Error|Exception): ", line):
+            return line.split(": ", 1)[1][:200]
+    for line in lines:
+        if line.startswith(("memory allocation", "called `")) or "panicked" in line:
+            return line[:200]
+    return "the reader stopped"
 
 
 # --------------------------------------------------------------------------- columns

@@ -1,13 +1,23 @@
-"""Loader tests: every format, column detection, malformed and odd input, encodings."""
+"""Loader tests: every format, column detection, malformed and odd input, encodings, and fuzzing.
+
+The fuzzing (hypothesis) feeds random bytes, damaged real files and random
+CSV/JSON Lines structures to :func:`load`: it gives a consistent corpus or
+raises :class:`InputError`, never anything else; well-formed CSV reads back exactly.
+"""
 
 from __future__ import annotations
 
 import gzip
+import io
 import json
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from engine.errors import InputError
 from engine.loading import LoadOptions, load
@@ -164,3 +174,128 @@ def test_shared_sets_load(tmp_path):
     assert len(corpus) == 20_000 and not corpus.skipped
     assert len(set(corpus.gold)) == 15
     assert np.all(corpus.lines == np.arange(1, 20_001))
+
+
+# --------------------------------------------------------------------------- fuzzing
+
+
+FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SUFFIXES = [".csv", ".tsv", ".jsonl", ".json", ".txt", ".parquet", ".jsonl.gz", ".dat"]
+#: Text without lone surrogates (a file is bytes: those cannot be written as UTF-8).
+TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
+
+
+def load_or_input_error(data: bytes, suffix: str, options: LoadOptions | None = None):
+    """Load ``data`` written to a file named ``*suffix``: a corpus, or None after an InputError.
+
+    Any other exception fails the test; a corpus must be consistent.
+    """
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / f"fuzz{suffix}"
+        path.write_bytes(data)
+        try:
+            corpus = load(path, options)
+        except InputError as exc:
+            message = str(exc)
+            assert "\n" not in message and message.startswith(str(path))
+            return None
+    n = len(corpus)
+    assert n > 0 and len(corpus.ids) == len(corpus.lines) == corpus.frame.height == n
+    assert all(isinstance(t, str) for t in corpus.texts) and all(isinstance(i, str) for i in corpus.ids)
+    assert np.all(np.diff(corpus.lines) > 0)
+    assert corpus.id_col is not None or len(set(corpus.ids)) == n
+    if corpus.id_col is not None and len(set(corpus.ids)) < n:
+        assert any("repeat" in note for note in corpus.notices)
+    return corpus
+
+
+@FUZZ
+@given(data=st.binary(max_size=600), suffix=st.sampled_from(SUFFIXES),
+       prefix=st.sampled_from([b"", b"PAR1", b"\x1f\x8b\x08\x00", b"\xef\xbb\xbf", b"\xff\xfe", b"id,text\n",
+                               b'{"text": "a"}\n', b"["]))
+def test_random_bytes_load_or_raise_input_error(data, suffix, prefix):
+    load_or_input_error(prefix + data, suffix)
+
+
+@FUZZ
+@given(data=st.binary(max_size=300), encoding=st.sampled_from(["latin-1", "gb18030", "cp932", "utf-16",
+                                                                 "utf-8:replace", "utf-8:bogus", "nope"]))
+def test_random_bytes_with_an_encoding(data, encoding):
+    load_or_input_error(b"text\n" + data, ".csv", LoadOptions(encoding=encoding))
+
+
+@FUZZ
+@given(rows=st.lists(st.tuples(TEXT, TEXT, TEXT), min_size=1, max_size=12),
+       delimiter=st.sampled_from([",", "\t", ";"]), line_end=st.sampled_from(["\n", "\r\n", "\r"]),
+       quote_all=st.booleans())
+def test_well_formed_csv_round_trips_exactly(rows, delimiter, line_end, quote_all):
+    def field(value: str) -> str:
+        if quote_all or any(c in value for c in (delimiter, '"', "\r", "\n")):
+            return '"' + value.replace('"', '""') + '"'
+        return value
+
+    text = "".join(delimiter.join(map(field, row)) + line_end for row in [("id", "text", "other"), *rows])
+    corpus = load_or_input_error(text.encode("utf-8"), ".tsv" if delimiter == "\t" else ".csv")
+    if corpus is None:  # only when no text has anything in it, or NUL bytes make it look binary
+        assert not any(r[1].strip() for r in rows) or "\x00" in "".join("".join(r) for r in rows)
+        return
+    assert corpus.text_col == "text" and corpus.texts == [r[1] for r in rows]
+    assert corpus.id_col == "id" and corpus.ids == [r[0] for r in rows]
+    assert corpus.frame.get_column("other").to_list() == [r[2] for r in rows]
+    assert not corpus.skipped
+
+
+JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | TEXT,
+                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3),
+                           max_leaves=6)
+RECORDS = st.dictionaries(st.sampled_from(["text", "id", "label", "extra", "Text", ""]), JSON_VALUES, max_size=4)
+GARBAGE = st.sampled_from(['{"text": ', "not json", "[1, 2]", '"str"', "null", "{}", '{"text": "a"', "\x00", "}{"])
+
+
+@FUZZ
+@given(lines=st.lists(st.one_of(RECORDS.map(lambda r: json.dumps(r, ensure_ascii=False)), GARBAGE,
+                                TEXT.filter(lambda t: "\n" not in t and "\r" not in t)), min_size=1, max_size=15))
+def test_random_jsonl_loads_consistently(lines):
+    text = "\n".join(lines) + "\n"
+    corpus = load_or_input_error(text.encode("utf-8"), ".jsonl")
+    if corpus is None:
+        return
+    assert len(corpus) + len(corpus.skipped) <= len(lines)
+    strings = {i + 1: json.loads(line)["text"] for i, line in enumerate(lines)
+               if line.startswith("{") and _is_json(line) and isinstance(json.loads(line).get("text"), str)}
+    if corpus.text_col == "text":
+        for line, value in zip(corpus.lines.tolist(), corpus.texts):
+            if line in strings:
+                assert value == strings[line]
+
+
+def _is_json(line: str) -> bool:
+    try:
+        json.loads(line)
+    except ValueError:
+        return False
+    return True
+
+
+def _valid_files() -> dict[str, bytes]:
+    buffer = io.BytesIO()
+    pl.DataFrame({"id": ["a", "b", "c"], "text": [r["text"] for r in ROWS], "tags": [["x"], [], ["y", "z"]]}
+                 ).write_parquet(buffer)
+    jsonl = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in ROWS).encode()
+    return {".parquet": buffer.getvalue(), ".jsonl.gz": gzip.compress(jsonl), ".jsonl": jsonl,
+            ".csv": b'id,text\n1,"a, b"\n2,"line\nbreak"\n'}
+
+
+VALID_FILES = _valid_files()
+
+
+@FUZZ
+@given(suffix=st.sampled_from(sorted(VALID_FILES)), flips=st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)),
+                                                                  min_size=1, max_size=6),
+       cut=st.none() | st.integers(0, 10_000))
+def test_damaged_real_files_load_or_raise_input_error(suffix, flips, cut):
+    """A valid Parquet, gzip, JSONL or CSV file with bytes changed or its end cut off."""
+    data = bytearray(VALID_FILES[suffix])
+    for at, value in flips:
+        data[at % len(data)] = value
+    load_or_input_error(bytes(data[:cut] if cut is not None else data), suffix)
