@@ -162,6 +162,8 @@ class RemoteEmbedder:
             raise self._malformed(f"vectors of shape {vectors.shape}, expected {n} × {width or 'd'}")
         if not np.isfinite(vectors).all():
             raise self._malformed("vectors contain NaN or infinity")
+        if not np.abs(vectors).max(axis=1).all():
+            raise self._malformed("a vector is all zeros")
         return vectors
 
     def _only_model(self) -> str:
