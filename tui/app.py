@@ -3,22 +3,21 @@
 The window appears at once; reading, embedding and clustering run in thread
 workers that report progress back, so no keystroke waits on the model.  The
 engine is imported inside those workers, never at start-up.  Review actions
-live in :mod:`tui.review_actions`.
+live in :mod:`tui.review_actions`, search in
+:mod:`tui.search_actions`, moving around in :mod:`tui.navigation`.
 """
 
 from __future__ import annotations
 
 import itertools
-from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 from textual import work
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import ContentSwitcher, Footer, Header, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
@@ -27,9 +26,10 @@ from engine.clustering import ClusterSettings
 from engine.errors import QtuiError, show_path
 from engine.progress import CancelToken, Cancelled, Progress
 from tui.formatting import fit
+from tui.navigation import TABS, NavigationActions
 from tui.review_actions import ReviewActions
+from tui.search_actions import SearchActions
 from tui.screens.choice_screen import ChoiceScreen
-from tui.screens.help_screen import HelpScreen
 from tui.screens.message_screen import MessageScreen
 from tui.screens.prompt_screen import PromptScreen
 from tui.screens.recluster_screen import ReclusterScreen
@@ -48,14 +48,11 @@ if TYPE_CHECKING:
 
 #: Below this many columns the right-hand tabs replace the members pane instead of sitting beside it.
 NARROW_WIDTH = 130
-NEIGHBOURS = 8
-SEARCH_RESULTS = 200
-TABS = ("detail", "keywords", "metrics", "map")
 #: The selection is saved with the review once the cursor rests this long.
 UI_SAVE_DELAY = 0.6
 
 
-class QtuiApp(ReviewActions, App):
+class QtuiApp(ReviewActions, SearchActions, NavigationActions, App):
     """Explore and review the clusters of one text file."""
 
     CSS_PATH = "qtui.tcss"
@@ -516,159 +513,6 @@ class QtuiApp(ReviewActions, App):
         self.query_one("#left").border_subtitle = f"{n} marked · M merges · a/x accept/reject" if n else \
             f"sorted by {self.query_one('#clusters', ClusterTable).sort_key} (s)"
 
-    @work(thread=True, exclusive=True, group="neighbours", exit_on_error=False)
-    def find_neighbours(self, row: int) -> None:
-        session, board = self.session, self.board
-        if session is None or board is None:
-            return
-        rows, scores = session.similar_to_row(row, NEIGHBOURS)
-        items = [(float(s), int(board.labels[r]), session.corpus.texts[r]) for r, s in zip(rows, scores)]
-        if not get_current_worker().is_cancelled:
-            self.call_from_thread(self._show_neighbours, row, items)
-
-    def _show_neighbours(self, row: int, items: list) -> None:
-        if row == self.query_one("#members", MemberList).current_row:
-            self.query_one("#detail-view", DetailView).show_neighbours(items)
-            self.neighbours_shown_for = row
-
-    # ------------------------------------------------------------------ search
-
-    def on_query_bar_query(self, event: QueryBar.Query) -> None:
-        if not event.query:
-            self._pending_query = None
-            if self.search_mode is not None:
-                cid, self.selected_cluster = self.selected_cluster, None
-                self._select_cluster(cid)
-            return
-        if self._query_running:
-            self._pending_query = event.query  # latest wins: run when the current search is done
-        else:
-            self._start_search(event.query)
-
-    def _start_search(self, query: str) -> None:
-        self._query_running = True
-        self._pending_query = None
-        self.search(query, next(self._query_seq))
-
-    @work(thread=True, group="query", exit_on_error=False)
-    def search(self, query: str, seq: int) -> None:
-        """Embed ``query`` with the model's query prompt and show the nearest texts."""
-        session = self.session
-        try:
-            if session is None:
-                return
-            rows, scores = session.search_text(query, SEARCH_RESULTS)
-            self.call_from_thread(self._search_done, query, seq, rows, scores)
-        except Exception as exc:
-            self.call_from_thread(self._search_done, query, seq, None, None)
-            self.call_from_thread(self.notify, f"Search failed: {exc}", severity="error")
-
-    def _search_done(self, query: str, seq: int, rows, scores) -> None:
-        self._query_running = False
-        pending = self._pending_query
-        current = self.query_one("#query", QueryBar).value.strip()
-        if rows is not None and current:
-            self._show_results(f"Texts like “{fit(query, 40)}”", rows, scores)
-            self.last_query_shown = (seq, query)
-        if pending and pending != query:
-            self._start_search(pending)
-
-    def _show_results(self, title: str, rows: np.ndarray, scores: np.ndarray) -> None:
-        if self.board is None:
-            return
-        self.search_mode = title
-        lst = self.query_one("#members", MemberList)
-        lst.empty_message = "No similar texts."
-        lst.set_rows(rows, self._text_of, scores=scores, clusters=self.board.labels[rows])
-        self.query_one("#middle").border_title = title
-        self.query_one("#middle").border_subtitle = f"{len(rows):,} most similar · Esc returns to the cluster"
-
-    def action_more_like_this(self) -> None:
-        """Show the texts most similar to the selected member."""
-        session = self.session
-        row = self.query_one("#members", MemberList).current_row
-        if session is None or row < 0:
-            return
-        rows, scores = session.similar_to_row(row, SEARCH_RESULTS)
-        self._show_results(f"Texts like “{fit(session.corpus.texts[row], 40)}”", rows, scores)
-        self.query_one("#members", MemberList).focus()
-
-    # ------------------------------------------------------------------ navigation
-
-    def action_cycle_pane(self, step: int) -> None:
-        """Tab / Shift+Tab: clusters → members → the open tab on the right → search bar → clusters."""
-        if self.screen is not self.screen_stack[0]:
-            self.screen.focus_next() if step > 0 else self.screen.focus_previous()
-            return
-        if self.board is None:
-            return
-        panes = ["clusters", "members", "right", "query"]
-        focused = self.focused
-        current = 0
-        if focused is not None:
-            for i, pane in enumerate(panes):
-                if any(node.id == pane for node in focused.ancestors_with_self):
-                    current = i
-                    break
-        target = panes[(current + step) % len(panes)]
-        if target == "right":
-            self.action_show_tab(self.query_one("#right", TabbedContent).active or "detail")
-        elif target == "query":
-            self.action_focus_query()
-        else:
-            self.query_one(f"#{target}").focus()
-
-    def action_focus_query(self) -> None:
-        query = self.query_one("#query", QueryBar)
-        if not query.disabled:
-            query.focus()
-
-    def action_focus_members(self) -> None:
-        self.query_one("#members", MemberList).focus()
-
-    def action_focus_clusters(self) -> None:
-        self.query_one("#clusters", ClusterTable).focus()
-
-    def action_show_tab(self, tab: str) -> None:
-        """Open a tab on the right (in a narrow terminal it takes the members pane's place) and focus it."""
-        if tab not in TABS:
-            return
-        self.query_one("#right", TabbedContent).active = tab
-        self.screen.add_class("-info")
-        views = {"detail": "#detail-view", "keywords": "#keywords-view", "metrics": "#metrics-view",
-                 "map": "#map-view"}
-        self.call_after_refresh(self.query_one(views[tab]).focus)
-        self._remember_selection()
-
-    def action_sort_clusters(self) -> None:
-        self.query_one("#clusters", ClusterTable).action_cycle_sort()
-        self._remember_selection()
-
-    def action_escape(self) -> None:
-        """Cancel the opening of a file, leave search results, or go back to the clusters."""
-        if self.board is None:
-            self.cancel_token.cancel()
-            return
-        if self.search_mode is not None:
-            self.query_one("#query", QueryBar).action_clear_query()
-            return
-        self.screen.remove_class("-info")
-        self.action_focus_clusters()
-
-    def action_help(self) -> None:
-        self.push_screen(HelpScreen(self.binding_groups()))
-
-    def binding_groups(self) -> list[tuple[str, list[Binding]]]:
-        """Every binding the app has, by where it applies (the help screen shows these)."""
-        return [
-            ("Anywhere", [*self.BINDINGS, Binding("ctrl+p", "", "Command palette (every action)")]),
-            ("Clusters pane", [Binding("up,k", "", "Previous cluster"), Binding("down,j", "", "Next cluster"),
-                               Binding("space", "", "Mark for merging (or for accept/reject in bulk)"),
-                               *ClusterTable.BINDINGS]),
-            ("Members / results pane", MemberList.BINDINGS),
-            ("Search bar", [Binding("enter", "", "Browse the results"), *QueryBar.BINDINGS]),
-        ]
-
     # ------------------------------------------------------------------ re-cluster, export
 
     def action_recluster(self) -> None:
@@ -705,39 +549,3 @@ class QtuiApp(ReviewActions, App):
             self.call_from_thread(self.push_screen, MessageScreen("Export failed", str(exc)))
             return
         self.call_from_thread(self.notify, f"Exported {len(session.corpus):,} rows to {show_path(written)}")
-
-    # ------------------------------------------------------------------ command palette
-
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
-        commands = [
-            ("Search", "Find texts like a phrase (/)", self.action_focus_query),
-            ("Re-cluster", "Switch auto / HDBSCAN / KMeans, change k or min cluster size (c)", self.action_recluster),
-            ("Export", "Write every row with its cluster, label and status to a file (e)", self.action_export),
-            ("Name cluster", "Name the selected cluster; the keywords suggest a name (n)", self.action_name_cluster),
-            ("Accept cluster", "Mark the selected or marked clusters accepted (a)", self.action_accept_cluster),
-            ("Reject cluster", "Mark the selected or marked clusters rejected (x)", self.action_reject_cluster),
-            ("Mark unreviewed", "Clear the decision on the selected or marked clusters (u)",
-             self.action_unreview_cluster),
-            ("Merge clusters", "Merge the clusters marked with Space (M)", self.action_merge_clusters),
-            ("Split cluster", "Cluster the selected cluster's texts again, into k parts or auto (S)",
-             self.action_split_cluster),
-            ("Move texts", "Move the marked texts to another cluster, picked by name (v)", self.action_move_members),
-            ("Send texts to noise", "Move the marked texts to the unclustered group (d)",
-             self.action_members_to_noise),
-            ("Undo", "Undo the last review action (Ctrl+Z)", self.action_undo),
-            ("Redo", "Redo the last undone action (Ctrl+Y)", self.action_redo),
-            ("Classify the rest", "Learn the accepted clusters, propose labels for the other texts (L)",
-             self.action_classify_rest),
-            ("Near duplicates", "Groups of near-identical texts, to review or collapse once (D)",
-             self.action_near_duplicates),
-            ("Sort clusters", "Cycle the sort: size, cohesion, name (s)", self.action_sort_clusters),
-            ("More like this", "Texts most similar to the selected member (m)", self.action_more_like_this),
-            ("Help", "List every key binding (?)", self.action_help),
-            ("Go to clusters", "Focus the clusters pane", self.action_focus_clusters),
-            ("Go to members", "Focus the members pane", self.action_focus_members),
-        ]
-        commands += [(f"Show {tab}", f"Open the {tab} tab ({i})", partial(self.action_show_tab, tab))
-                     for i, tab in enumerate(TABS, start=1)]
-        for title, help_text, callback in commands:
-            yield SystemCommand(title, help_text, callback)

@@ -1,0 +1,99 @@
+"""Live search in the app: texts like a typed phrase (latest query wins), more like this, nearest neighbours.
+
+A mixin of :class:`tui.app.QtuiApp`.  Queries are embedded and searched in
+thread workers; while one runs, only the newest of the queries typed meanwhile
+is kept and runs next, so results never lag behind the keyboard.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from textual import work
+from textual.worker import get_current_worker
+
+from tui.formatting import fit
+from tui.widgets.detail_view import DetailView
+from tui.widgets.member_list import MemberList
+from tui.widgets.query_bar import QueryBar
+
+NEIGHBOURS = 8
+SEARCH_RESULTS = 200
+
+
+class SearchActions:
+    """Search bar, "more like this" and the detail pane's nearest neighbours (mixed into the app)."""
+
+    @work(thread=True, exclusive=True, group="neighbours", exit_on_error=False)
+    def find_neighbours(self, row: int) -> None:
+        session, board = self.session, self.board
+        if session is None or board is None:
+            return
+        rows, scores = session.similar_to_row(row, NEIGHBOURS)
+        items = [(float(s), int(board.labels[r]), session.corpus.texts[r]) for r, s in zip(rows, scores)]
+        if not get_current_worker().is_cancelled:
+            self.call_from_thread(self._show_neighbours, row, items)
+
+    def _show_neighbours(self, row: int, items: list) -> None:
+        if row == self.query_one("#members", MemberList).current_row:
+            self.query_one("#detail-view", DetailView).show_neighbours(items)
+            self.neighbours_shown_for = row
+
+    def on_query_bar_query(self, event: QueryBar.Query) -> None:
+        if not event.query:
+            self._pending_query = None
+            if self.search_mode is not None:
+                cid, self.selected_cluster = self.selected_cluster, None
+                self._select_cluster(cid)
+            return
+        if self._query_running:
+            self._pending_query = event.query  # latest wins: run when the current search is done
+        else:
+            self._start_search(event.query)
+
+    def _start_search(self, query: str) -> None:
+        self._query_running = True
+        self._pending_query = None
+        self.search(query, next(self._query_seq))
+
+    @work(thread=True, group="query", exit_on_error=False)
+    def search(self, query: str, seq: int) -> None:
+        """Embed ``query`` with the model's query prompt and show the nearest texts."""
+        session = self.session
+        try:
+            if session is None:
+                return
+            rows, scores = session.search_text(query, SEARCH_RESULTS)
+            self.call_from_thread(self._search_done, query, seq, rows, scores)
+        except Exception as exc:
+            self.call_from_thread(self._search_done, query, seq, None, None)
+            self.call_from_thread(self.notify, f"Search failed: {exc}", severity="error")
+
+    def _search_done(self, query: str, seq: int, rows, scores) -> None:
+        self._query_running = False
+        pending = self._pending_query
+        current = self.query_one("#query", QueryBar).value.strip()
+        if rows is not None and current:
+            self._show_results(f"Texts like “{fit(query, 40)}”", rows, scores)
+            self.last_query_shown = (seq, query)
+        if pending and pending != query:
+            self._start_search(pending)
+
+    def _show_results(self, title: str, rows: np.ndarray, scores: np.ndarray) -> None:
+        if self.board is None:
+            return
+        self.search_mode = title
+        lst = self.query_one("#members", MemberList)
+        lst.empty_message = "No similar texts."
+        lst.set_rows(rows, self._text_of, scores=scores, clusters=self.board.labels[rows])
+        self.query_one("#middle").border_title = title
+        self.query_one("#middle").border_subtitle = f"{len(rows):,} most similar · Esc returns to the cluster"
+
+    def action_more_like_this(self) -> None:
+        """Show the texts most similar to the selected member."""
+        session = self.session
+        row = self.query_one("#members", MemberList).current_row
+        if session is None or row < 0:
+            return
+        rows, scores = session.similar_to_row(row, SEARCH_RESULTS)
+        self._show_results(f"Texts like “{fit(session.corpus.texts[row], 40)}”", rows, scores)
+        self.query_one("#members", MemberList).focus()
