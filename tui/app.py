@@ -165,12 +165,7 @@ class QtuiApp(ReviewActions, SearchActions, NavigationActions, App):
     @work(thread=True, exclusive=True, group="open", exit_on_error=False)
     def open_file(self) -> None:
         """Load and embed in a thread; then offer to resume a saved review, or cluster afresh."""
-        worker = get_current_worker()
-
-        def report(p: Progress) -> None:
-            if not worker.is_cancelled:
-                self.call_from_thread(self._show_progress, p)
-
+        report = self._worker_progress()
         try:
             from engine.review_store import ReviewCorrupt, find_review
             from engine.session import Session, SessionOptions
@@ -182,22 +177,31 @@ class QtuiApp(ReviewActions, SearchActions, NavigationActions, App):
                 info = find_review(session.corpus)
             except ReviewCorrupt as exc:
                 info, problem = None, str(exc)
-        except Cancelled:
-            self.call_from_thread(self._opening_failed, "Cancelled.", None)
-            return
-        except QtuiError as exc:
-            self.call_from_thread(self._opening_failed, "Could not open the file", str(exc))
-            return
-        except Exception as exc:  # a bug: show it, keep the app alive, log the traceback
-            self.call_from_thread(self._opening_failed, "Internal error", self._crash_text(exc))
+        except Exception as exc:  # Cancelled, bad input, or a bug: say so and keep the app alive
+            self.call_from_thread(self._opening_failed, *self._failure(exc))
             return
         self.call_from_thread(self._loaded, session, info, problem)
 
+    def _worker_progress(self):
+        """A progress callback for the current worker that updates the progress panel until it is cancelled."""
+        worker = get_current_worker()
+
+        def report(p: Progress) -> None:
+            if not worker.is_cancelled:
+                self.call_from_thread(self._show_progress, p)
+
+        return report
+
     @staticmethod
-    def _crash_text(exc: Exception) -> str:
+    def _failure(exc: Exception) -> tuple[str, str | None]:
+        """(title, message) for an opening that stopped: cancelled, bad input, or a bug (traceback logged)."""
+        if isinstance(exc, Cancelled):
+            return "Cancelled.", None
+        if isinstance(exc, QtuiError):
+            return "Could not open the file", str(exc)
         from tui.cli import write_crash_log
 
-        return f"{type(exc).__name__}: {exc}\n(traceback in {write_crash_log()})"
+        return "Internal error", f"{type(exc).__name__}: {exc}\n(traceback in {write_crash_log()})"
 
     def _loaded(self, session: "Session", info, problem: str | None) -> None:
         self.session = session
@@ -219,12 +223,7 @@ class QtuiApp(ReviewActions, SearchActions, NavigationActions, App):
         from engine.review_view import restore_analysis
 
         session = self.session
-        worker = get_current_worker()
-
-        def report(p: Progress) -> None:
-            if not worker.is_cancelled:
-                self.call_from_thread(self._show_progress, p)
-
+        report = self._worker_progress()
         try:
             store = ReviewStore.for_corpus(session.corpus)
             writable = store.acquire()
@@ -245,14 +244,8 @@ class QtuiApp(ReviewActions, SearchActions, NavigationActions, App):
                     store.start(state, self._review_context(analysis))
             store.attach(state)
             board = self._make_board(analysis, state)
-        except Cancelled:
-            self.call_from_thread(self._opening_failed, "Cancelled.", None)
-            return
-        except QtuiError as exc:
-            self.call_from_thread(self._opening_failed, "Could not open the file", str(exc))
-            return
-        except Exception as exc:
-            self.call_from_thread(self._opening_failed, "Internal error", self._crash_text(exc))
+        except Exception as exc:  # Cancelled, bad input, or a bug: say so and keep the app alive
+            self.call_from_thread(self._opening_failed, *self._failure(exc))
             return
         self.call_from_thread(self._opened, board, xy, store)
 
