@@ -19,6 +19,7 @@ import json
 import os
 import struct
 import uuid
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -214,3 +215,55 @@ def parse_shard(data: bytes) -> tuple[np.ndarray, np.ndarray] | None:
     hashes = np.frombuffer(data, dtype=np.uint8, count=n * 16, offset=HEADER.size).reshape(n, 16)
     vectors = np.frombuffer(data, dtype="<f2", count=n * dim, offset=HEADER.size + n * 16).reshape(n, dim)
     return hashes, vectors
+
+
+#: Term-count matrices kept at most (the oldest are removed).
+TERMS_KEPT = 16
+
+
+def _terms_code_digest() -> bytes:
+    """Hash of the tokenizer and term-counting code: a change to either computes the terms again."""
+    h = hashlib.blake2b(digest_size=8)
+    here = Path(__file__).resolve().parent
+    for name in ("tokenize.py", "keywords.py"):
+        try:
+            h.update((here / name).read_bytes())
+        except OSError:
+            h.update(name.encode())
+    return h.digest()
+
+
+def cached_document_terms(texts: list[str], compute, root: Path | None):
+    """``compute(texts)`` — (csr term counts, vocabulary) — read from ``<root>/terms/`` when the same
+    texts were counted before, else computed and stored (atomically).  ``root`` None: no cache."""
+    if root is None:
+        return compute(texts)
+    import scipy.sparse as sp
+
+    h = hashlib.blake2b(text_hashes(list(texts)).tobytes(), digest_size=16)
+    h.update(_terms_code_digest())
+    folder = Path(root) / "terms"
+    path = folder / f"{h.hexdigest()}.npz"
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            matrix = sp.csr_matrix((data["data"], data["indices"], data["indptr"]), shape=tuple(data["shape"]))
+            vocabulary = data["vocabulary"].astype(object)
+        os.utime(path)  # recently used: kept when older entries are pruned
+        return matrix, vocabulary
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):  # absent or damaged: count again
+        pass
+    matrix, vocabulary = compute(texts)
+    try:
+        import io
+
+        buffer = io.BytesIO()
+        np.savez(buffer, data=matrix.data, indices=matrix.indices, indptr=matrix.indptr,
+                 shape=np.asarray(matrix.shape), vocabulary=np.asarray(vocabulary, dtype=str))
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, buffer.getvalue())
+        kept = sorted(folder.glob("*.npz"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in kept[TERMS_KEPT:]:
+            old.unlink(missing_ok=True)
+    except OSError:  # a read-only or full cache: the terms are still returned
+        pass
+    return matrix, vocabulary

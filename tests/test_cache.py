@@ -104,3 +104,31 @@ def test_compaction_merges_shards_without_losing_vectors(tmp_path):
     assert len(list(cache.dir.glob("*.qvec"))) == 1
     found, got = EmbeddingCache(tmp_path, "m", {"dim": 3}).lookup(hashes)
     assert found.all() and np.array_equal(got, vectors)
+
+
+def test_document_terms_are_kept_between_runs(tmp_path):
+    from engine.cache import cached_document_terms
+    from engine.keywords import document_terms
+
+    texts = TEXTS + ["退款什么时候到账", "手机电池续航太差了"]
+    calls = []
+
+    def counted(batch):
+        calls.append(len(batch))
+        return document_terms(batch)
+
+    first = cached_document_terms(texts, counted, tmp_path)
+    second = cached_document_terms(texts, counted, tmp_path)
+    assert calls == [len(texts)]  # the second run read the stored counts
+    assert (first[0] != second[0]).nnz == 0 and first[0].shape == second[0].shape
+    assert second[1].tolist() == first[1].tolist() and second[1].dtype == object
+    cached_document_terms(texts[:-1], counted, tmp_path)  # other texts: counted again
+    assert len(calls) == 2
+    stored = list((tmp_path / "terms").glob("*.npz"))
+    assert len(stored) == 2
+    for path in stored:
+        path.write_bytes(path.read_bytes()[:40])  # truncated: counted again, never trusted
+    again = cached_document_terms(texts, counted, tmp_path)
+    assert len(calls) == 3 and (again[0] != first[0]).nnz == 0
+    cached_document_terms(texts, counted, None)
+    assert len(calls) == 4
