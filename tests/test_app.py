@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import uuid
 from pathlib import Path
 
 import polars as pl
@@ -181,3 +182,26 @@ async def test_bad_file_shows_the_error_in_a_dialog(embedder, tmp_path):
         await pilot.press("escape")
         await pilot.press("q")
     assert app.return_code in (0, None)
+
+
+async def test_escape_cancels_the_opening_and_keeps_what_was_embedded(embedder, tmp_path):
+    """Esc while a file is being embedded stops the worker; the app stays alive and q quits; a reopen
+    embeds only the texts the first run did not finish."""
+    from engine.embedding import embed_texts, open_cache
+
+    run = uuid.uuid4().hex[:8]  # texts no earlier run has cached (QTUI_TEST_CACHE keeps caches between runs)
+    texts = [f"ticket {run}-{i}: order number {i * 7919 % 100003} arrived {['late', 'broken', 'early'][i % 3]}"
+             for i in range(6000)]
+    path = tmp_path / "tickets.txt"
+    path.write_text("\n".join(texts) + "\n", encoding="utf-8")
+    app = make_app(embedder, path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        stage = app.query_one("#progress-stage")
+        await wait_until(pilot, lambda: "Embedding texts" in str(stage.render()) and " / " in str(stage.render()),
+                         120, "embedding to start")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: "Cancelled." in str(stage.render()), 60, "the cancellation")
+        assert app.board is None
+        await pilot.press("q")
+    stats = embed_texts(texts, embedder, open_cache(embedder))[1]
+    assert 0 < stats.cached < len(texts) and stats.cached + stats.embedded == len(texts)
