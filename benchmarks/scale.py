@@ -89,27 +89,31 @@ def read_floor(path: Path, vectors: np.ndarray) -> float:
     return time.perf_counter() - t
 
 
-def query_times(session, repeats: int = 3) -> tuple[list[float], list[float]]:
-    """(qtui, baseline) seconds per query over :data:`QUERIES` × ``repeats``, interleaved."""
+def query_times(session, repeats: int = 3) -> tuple[list[float], list[float], float]:
+    """(qtui, baseline) seconds per query over :data:`QUERIES` × ``repeats``, interleaved, and qtui's
+    recall@10 against the exact top 10 (below 1 only when the approximate index answers)."""
     from engine.st_embedder import SentenceTransformerEmbedder
 
     plain = SentenceTransformerEmbedder(device="cpu").model
     matrix = np.ascontiguousarray(session.vectors, dtype=np.float32)
+    session.index.ready.wait()  # the approximate index, built or read in the background
     session.search_text("warm up")
     plain.encode(["warm up"])
-    ours, base = [], []
+    ours, base, recall = [], [], []
     for _ in range(repeats):
         for q in QUERIES:
             t = time.perf_counter()
-            session.search_text(q, 200)
+            rows, _ = session.search_text(q, 200)
             ours.append(time.perf_counter() - t)
             t = time.perf_counter()
             v = plain.encode([q], convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False)[0]
             sims = matrix @ v
             top = np.argpartition(-sims, 199)[:200]
-            top[np.argsort(-sims[top])]
+            top = top[np.argsort(-sims[top])]
             base.append(time.perf_counter() - t)
-    return ours, base
+            exact = np.argsort(-(matrix @ session.embedder.encode_query(q)))[:10]
+            recall.append(len(set(rows[:10].tolist()) & set(session.rows[exact].tolist())) / 10)
+    return ours, base, float(np.mean(recall))
 
 
 def million_vectors(vectors: np.ndarray, n: int = 1_000_000) -> np.ndarray:

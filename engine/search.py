@@ -1,26 +1,28 @@
 """Nearest texts by cosine similarity over unit vectors.
 
 Up to :data:`EXACT_MAX_ROWS` rows the search is exact (one float32 matrix product).
-Above that, a full scan reads the whole matrix per keystroke, so an approximate
-index answers instead when faiss is installed (``pip install 'qtui[scale]'``): an
+Above that, a full scan reads the whole matrix per keystroke (150 MB at 100k rows),
+so an approximate index answers instead when faiss is installed (``pip install 'qtui[scale]'``): an
 inverted file over :data:`IVF_LISTS`-ish k-means cells with 8-bit scalar-quantized
 vectors, searched in :data:`IVF_PROBE` cells, its candidates re-ranked exactly from
 the (float16, possibly memory-mapped) vectors.  The index is built once and kept in
 ``cache_dir`` (default: the user cache directory) under a hash of the vectors, so a
-reopen loads it.
+reopen loads it.  It is built (or read) in a background thread; until it is ready,
+searches scan exactly.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import threading
 import uuid
 from pathlib import Path
 
 import numpy as np
 
 #: Exact search up to this many rows; an approximate index above (when faiss is installed).
-EXACT_MAX_ROWS = 300_000
+EXACT_MAX_ROWS = 50_000
 #: Candidates taken from the approximate index per result wanted, re-ranked exactly.
 RERANK_FACTOR = 4
 IVF_PROBE = 24
@@ -31,18 +33,35 @@ SCAN_BLOCK = 65_536
 class SimilarityIndex:
     """Top-k cosine search over the rows of a unit-vector matrix (float32, or float16 memory-mapped)."""
 
-    def __init__(self, vectors: np.ndarray, cache_dir: Path | None = None, exact: bool | None = None) -> None:
+    def __init__(self, vectors: np.ndarray, cache_dir: Path | None = None, exact: bool | None = None,
+                 background: bool = True) -> None:
         n = len(vectors)
         if n <= EXACT_MAX_ROWS:  # small enough for one float32 copy: the fastest exact scan
             vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self.vectors = vectors
         self.exact = exact if exact is not None else (n <= EXACT_MAX_ROWS or not _has_faiss())
-        if not self.exact:
-            from engine.cache import default_cache_root
+        self._ann = None
+        #: Set once the approximate index is in use (at once for an exact index).
+        self.ready = threading.Event()
+        if self.exact:
+            self.ready.set()
+            return
+        from engine.cache import default_cache_root
 
-            self._ann = _ivf_index(vectors, cache_dir or default_cache_root())
-        else:
+        root = cache_dir or default_cache_root()
+        if not background:
+            self._build(root)
+            return
+        # Until the index is built (or read from the cache) searches scan exactly.
+        threading.Thread(target=self._build, args=(root,), name="ann-index", daemon=True).start()
+
+    def _build(self, root: Path) -> None:
+        try:
+            self._ann = _ivf_index(self.vectors, root)
+        except Exception:  # pragma: no cover - faiss failed (memory): exact search stays in use
             self._ann = None
+        finally:
+            self.ready.set()
 
     def __len__(self) -> int:
         return len(self.vectors)
@@ -53,7 +72,8 @@ class SimilarityIndex:
         if n == 0 or k <= 0:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
         query = np.asarray(query, dtype=np.float32)
-        positions = self._candidates(query, k * RERANK_FACTOR + 1) if self._ann is not None else None
+        ann = self._ann
+        positions = _candidates(ann, query, k * RERANK_FACTOR + 1) if ann is not None else None
         if positions is not None:  # approximate: re-rank the candidates exactly
             sims = np.asarray(self.vectors[positions], dtype=np.float32) @ query
         elif self.vectors.dtype == np.float32:
@@ -71,14 +91,15 @@ class SimilarityIndex:
         order = np.lexsort((found, -sims[top]))
         return found[order].astype(np.int64), sims[top][order].astype(np.float32)
 
-    def _candidates(self, query: np.ndarray, want: int) -> np.ndarray | None:
-        _, ids = self._ann.search(query[None, :], want)
-        ids = np.sort(ids[0][ids[0] >= 0])  # ascending: memory-mapped rows are read in file order
-        return ids if len(ids) else None
-
     def neighbours(self, position: int, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` rows nearest to row ``position`` (itself excluded)."""
         return self.search(np.asarray(self.vectors[position], dtype=np.float32), k, exclude=position)
+
+
+def _candidates(ann, query: np.ndarray, want: int) -> np.ndarray | None:
+    _, ids = ann.search(query[None, :], want)
+    ids = np.sort(ids[0][ids[0] >= 0])  # ascending: memory-mapped rows are read in file order
+    return ids if len(ids) else None
 
 
 def _has_faiss() -> bool:

@@ -50,8 +50,8 @@ def test_float16_memory_mapped_rows_scan_exactly(tmp_path, monkeypatch):
 def test_approximate_index_finds_the_true_neighbours_and_is_cached(tmp_path):
     pytest.importorskip("faiss")
     vectors = clustered(20_000, seed=1).astype(np.float16)
-    index = SimilarityIndex(vectors, cache_dir=tmp_path, exact=False)
-    assert index._ann is not None
+    index = SimilarityIndex(vectors, cache_dir=tmp_path, exact=False, background=False)
+    assert index._ann is not None and index.ready.is_set()
     rng = np.random.default_rng(2)
     recall = []
     for row in rng.choice(len(vectors), 30, replace=False):
@@ -65,7 +65,19 @@ def test_approximate_index_finds_the_true_neighbours_and_is_cached(tmp_path):
     files = list((tmp_path / "ann").glob("*.faiss"))
     assert len(files) == 1
     stamp = files[0].stat().st_mtime_ns
-    again = SimilarityIndex(vectors, cache_dir=tmp_path, exact=False)
+    again = SimilarityIndex(vectors, cache_dir=tmp_path, exact=False)  # read in the background
+    assert again.ready.wait(60)
     assert files[0].stat().st_mtime_ns == stamp and again._ann.ntotal == len(vectors)
     assert again.search(vectors[5].astype(np.float32), 10)[0].tolist() == index.search(
         vectors[5].astype(np.float32), 10)[0].tolist()
+
+
+def test_searches_before_the_background_index_is_ready_are_exact(tmp_path):
+    pytest.importorskip("faiss")
+    vectors = clustered(30_000, seed=3).astype(np.float16)
+    index = SimilarityIndex(vectors, cache_dir=tmp_path, exact=False)
+    query = vectors[9].astype(np.float32)
+    got, _ = index.search(query, 10)  # exact scan or the index, whichever is in use now
+    assert got[0] == 9
+    assert index.ready.wait(120) and index._ann is not None
+    assert index.search(query, 10)[0][0] == 9
