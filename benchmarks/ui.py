@@ -74,7 +74,7 @@ def clusters_shown(path: Path) -> tuple[float, float]:
     return base, ours
 
 
-async def _pilot_figures(path: Path, options=None, settings=None) -> dict[str, float]:
+async def _pilot_figures(path: Path, options=None, settings=None, figures=None) -> dict[str, float]:
     from textual.app import App
     from textual.widgets import OptionList
 
@@ -83,7 +83,7 @@ async def _pilot_figures(path: Path, options=None, settings=None) -> dict[str, f
     from tui.app import QtuiApp
 
     app = QtuiApp(path, options=options, settings=settings or ClusterSettings("kmeans", k=50))
-    figures: dict[str, float] = {}
+    figures = {} if figures is None else figures  # filled as measured (kept if the app fails at exit)
     start = time.perf_counter()
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_opened(pilot, timeout=1800)
