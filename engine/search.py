@@ -153,9 +153,9 @@ def _ivf_index(vectors: np.ndarray, cache_dir: Path | None):
         index.add(np.asarray(vectors[lo: lo + SCAN_BLOCK], dtype=np.float32))
     index.nprobe = IVF_PROBE
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{uuid.uuid4().hex}.tmp")
-        try:
+        try:  # a read-only or full cache: the index still serves this session
+            path.parent.mkdir(parents=True, exist_ok=True)
             faiss.write_index(index, str(tmp))
             os.replace(tmp, path)
         except (OSError, RuntimeError):
