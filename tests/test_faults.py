@@ -9,7 +9,11 @@ from __future__ import annotations
 import errno
 import json
 import os
+import random
+import shutil
 import subprocess
+import sys
+import textwrap
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from textual import events
 
 from engine.cache import EmbeddingCache, text_hashes
 from engine.clustering import ClusterSettings
@@ -25,7 +30,11 @@ from engine.options import ModelOptions
 from engine.remote_embedder import RemoteEmbedder, RemoteEmbedError
 from engine.review import ReviewState, same_snapshot
 from engine.review_store import ReviewContext, ReviewSaveError, ReviewStore
+from tests.app_helpers import wait_opened, wait_until
 from tests.bad_inputs import TEXTS
+from tests.cli import ROOT
+from tests.conftest import SAMPLE
+from tui.app import QtuiApp
 from tui.cli import main
 
 
@@ -254,3 +263,103 @@ def test_a_garbage_answering_server_gives_bounded_retries_one_line_and_caches_no
     fresh = EmbeddingCache(tmp_path, cache.dir.name, embedder.identity)
     found, _ = fresh.lookup(text_hashes(texts))
     assert not found.any()
+
+
+# --------------------------------------------------------------------------- the terminal: resized and mashed
+
+#: Every key the app binds, navigation and text keys; never q, ctrl+c or the command palette (they quit).
+MASH_KEYS = ("1 2 3 4 A C D G I L M S a c ctrl+b ctrl+f ctrl+s ctrl+y ctrl+z d delete down e end enter equals_sign "
+             "escape f1 g home j k m minus n pagedown pageup plus question_mark s shift+tab slash space tab u up v x "
+             "left right backspace b h o r t w y z 0 9 comma full_stop").split()
+SIZES = [(40, 12), (120, 36), (60, 20), (200, 60), (40, 12)]
+
+
+def key_event(key: str) -> events.Key:
+    """The event a terminal sends for ``key``, with its character when it has one."""
+    chars = {"full_stop": ".", "comma": ",", "minus": "-", "plus": "+", "equals_sign": "=", "question_mark": "?",
+             "slash": "/", "space": " "}
+    return events.Key(key, chars.get(key, key if len(key) == 1 else None))
+
+
+async def test_resizing_and_thousands_of_random_keys_keep_the_app_and_the_review_consistent(embedder, tmp_path,
+                                                                                             record):
+    """Keys arrive faster than the app handles them (posted 25 at a time, as a person mashing the keyboard
+    does), between resizes down to 40x12; the app never raises and its autosave equals what it shows."""
+    path = tmp_path / "comments.jsonl"  # a copy: an export chosen by the keys lands beside it, in tmp_path
+    shutil.copy(SAMPLE, path)
+    rng = random.Random(8)
+    keys = 0
+    app = QtuiApp(path, settings=ClusterSettings("kmeans", k=8), embedder=embedder)
+    t = time.perf_counter()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_opened(pilot)
+        for size in SIZES:
+            await pilot.resize_terminal(*size)
+            for _ in range(16):
+                for _ in range(25):
+                    app.post_message(key_event(rng.choice(MASH_KEYS)))
+                    keys += 1
+                await pilot.pause(0.02)
+            await pilot.pause()
+            assert app.return_code is None and app.board is not None
+        await pilot.resize_terminal(120, 36)
+        for _ in range(20):  # leave every dialog, let running workers finish
+            await pilot.press("escape")
+        await wait_until(pilot, lambda: not any(w.is_running for w in app.workers), 120, "the workers")
+        await pilot.pause(0.2)
+        state = app.board.state
+        assert len(state.labels) == len(app.session.corpus) == 320
+        assert set(np.unique(state.labels).tolist()) <= set(state.cluster_ids()) | {-1, -2}
+        saved = ReviewStore(app.store.directory).load(app.session.corpus).state
+        assert same_snapshot(saved.snapshot(), state.snapshot()), "the autosaved review differs from the screen"
+        actions = len(state.history()[0])
+    record(f"key mashing: {keys} random keys at 5 sizes down to 40x12, {actions} review actions, "
+           f"{time.perf_counter() - t:.0f} s, no exception, autosave identical to memory")
+
+
+# --------------------------------------------------------------------------- a second qtui on the same review
+
+HOLDER = textwrap.dedent("""
+    import sys, time
+    from engine.review_store import ReviewStore
+    store = ReviewStore(sys.argv[1])
+    print("locked" if store.acquire() else "busy", flush=True)
+    time.sleep(120)
+""")
+
+
+async def test_a_second_qtui_on_the_same_file_opens_read_only_and_changes_nothing(embedder, tmp_path):
+    """The first qtui (a real process holding the review) keeps its saved review byte for byte while a
+    second one opens the file, resumes read-only, and has every review key pressed."""
+    path = tmp_path / "comments.jsonl"
+    shutil.copy(SAMPLE, path)
+    first = QtuiApp(path, settings=ClusterSettings("kmeans", k=8), embedder=embedder)
+    async with first.run_test(size=(120, 36)) as pilot:
+        await wait_opened(pilot)
+        first.board.state.rename(first.board.state.cluster_ids()[0], "named by the first qtui")
+        directory = first.store.directory
+    saved = (directory / "state.json").read_bytes()
+    script = tmp_path / "holder.py"
+    script.write_text(HOLDER)
+    holder = subprocess.Popen([sys.executable, str(script), str(directory)], cwd=ROOT, stdout=subprocess.PIPE,
+                              text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        second = QtuiApp(path, settings=ClusterSettings("kmeans", k=8), embedder=embedder)
+        async with second.run_test(size=(120, 36)) as pilot:
+            await wait_until(pilot, lambda: type(second.screen).__name__ == "ChoiceScreen", 120, "resume?")
+            await pilot.press("enter")  # resume
+            await wait_opened(pilot)
+            assert second.board.state.read_only and second.store.read_only
+            assert second.board.state.name(second.board.state.cluster_ids()[0]) == "named by the first qtui"
+            for keys in (["n", *"renamed", "enter"], ["a"], ["x"], ["space", "j", "space", "M", "enter"],
+                         ["S", "enter"], ["ctrl+z"], ["enter", "A", "v", "enter"], ["escape", "escape"]):
+                await pilot.press(*keys)
+                await pilot.pause(0.1)
+            assert second.board.state.name(second.board.state.cluster_ids()[0]) == "named by the first qtui"
+            assert len(second.board.state.history()[0]) == 1  # only the first one's rename is in the log
+        assert (directory / "state.json").read_bytes() == saved
+    finally:
+        holder.kill()
+        holder.wait()
+    assert (directory / "state.json").read_bytes() == saved

@@ -5,13 +5,13 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from engine.display_text import safe_text
+from tui.screens.modal import Modal
 
 
-class ChoiceScreen(ModalScreen[str]):
+class ChoiceScreen(Modal[str]):
     """Returns the key of the chosen answer; Esc returns ``cancel`` (the last answer unless given)."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]

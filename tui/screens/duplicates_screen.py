@@ -5,23 +5,24 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
-from textual import work
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from tui.formatting import fit
+from tui.screens.modal import Modal
 from tui.widgets.member_list import MemberList
+from tui.widgets.page_safe_option_list import PageSafeOptionList
 
 DEFAULT_THRESHOLD = 0.95
 
 
-class DuplicatesScreen(ModalScreen[list[np.ndarray] | None]):
+class DuplicatesScreen(Modal[list[np.ndarray] | None]):
     """Returns the groups to collapse (each into the cluster most of its rows are in), or None."""
 
     BINDINGS = [
@@ -62,7 +63,7 @@ class DuplicatesScreen(ModalScreen[list[np.ndarray] | None]):
                 yield Input(f"{self.threshold:.2f}", id="dup-threshold")
                 yield Static("searching…", id="dup-summary", markup=False)
             with Horizontal(id="dup-panes"):
-                yield OptionList(id="dup-groups")
+                yield PageSafeOptionList(id="dup-groups")
                 yield MemberList(id="dup-members")
             yield Static("c collapses the group into the cluster most of it is in · C all groups · "
                          "Ctrl+S applies · Esc closes without changes", id="dup-hint", markup=False)

@@ -7,8 +7,9 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
+
+from tui.screens.modal import Modal
 
 ABOUT = ("qtui groups texts by meaning. Pick a cluster on the left, read its members in the middle, "
          "and see the selected text, keywords, metrics and the map on the right. Type / to find texts "
@@ -49,7 +50,7 @@ def bindings_table(groups: list[tuple[str, list[Binding]]]) -> Table:
     return table
 
 
-class HelpScreen(ModalScreen):
+class HelpScreen(Modal):
     """Lists every binding; Esc, q or ? closes it."""
 
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close help")]

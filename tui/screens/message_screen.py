@@ -5,13 +5,13 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from engine.display_text import safe_text
+from tui.screens.modal import Modal
 
 
-class MessageScreen(ModalScreen[None]):
+class MessageScreen(Modal[None]):
     """Shows ``title`` and ``message``; Enter, Esc or q closes it."""
 
     BINDINGS = [Binding("escape,enter,q", "dismiss", "Close")]

@@ -8,17 +8,18 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui.formatting import fit
+from tui.screens.modal import Modal
+from tui.widgets.page_safe_option_list import PageSafeOptionList
 
 NEW = "new"
 NOISE = "noise"
 
 
-class MoveScreen(ModalScreen[str | None]):
+class MoveScreen(Modal[str | None]):
     """Returns a cluster id as text, ``"noise"``, ``"new"``, or None when cancelled."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("down", "to_list", "Choose", show=False)]
@@ -42,7 +43,7 @@ class MoveScreen(ModalScreen[str | None]):
         with Vertical() as box:
             box.border_title = f"Move {self.count:,} text{'s' * (self.count != 1)} to…"
             yield Input(placeholder="type part of a cluster's name or its number", id="move-query")
-            yield OptionList(id="move-options")
+            yield PageSafeOptionList(id="move-options")
             yield Static("Enter moves · ↓ to the list · Esc cancels", id="move-hint")
 
     def on_mount(self) -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from tui.screens.modal import Modal
 
-class PromptScreen(ModalScreen[str | None]):
+
+class PromptScreen(Modal[str | None]):
     """Asks for one value; Enter returns it, Esc returns None."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]

@@ -8,15 +8,15 @@ import numpy as np
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
+from tui.screens.modal import Modal
 from tui.widgets.member_list import MemberList
 
 DEFAULT_THRESHOLD = 0.8
 
 
-class ProposalsScreen(ModalScreen[float | None]):
+class ProposalsScreen(Modal[float | None]):
     """Shows proposals at or above a confidence; returns that threshold to accept them, None to reject."""
 
     BINDINGS = [

@@ -5,13 +5,13 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
 from engine.clustering import ClusterSettings
+from tui.screens.modal import Modal
 
 
-class ReclusterScreen(ModalScreen[ClusterSettings | None]):
+class ReclusterScreen(Modal[ClusterSettings | None]):
     """Returns new :class:`ClusterSettings`, or None when cancelled."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "apply", "Apply")]
