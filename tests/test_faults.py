@@ -363,3 +363,33 @@ async def test_a_second_qtui_on_the_same_file_opens_read_only_and_changes_nothin
         holder.kill()
         holder.wait()
     assert (directory / "state.json").read_bytes() == saved
+
+
+async def test_the_app_on_a_full_disk_says_so_shows_the_change_and_saves_it_once_there_is_room(embedder, tmp_path,
+                                                                                                tiny_disk, monkeypatch):
+    monkeypatch.setenv("QTUI_DATA_DIR", str(tiny_disk))
+    app = QtuiApp(SAMPLE, settings=ClusterSettings("kmeans", k=8), embedder=embedder)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_opened(pilot)
+        first = app.board.state.cluster_ids()[0]
+        filler = fill(tiny_disk)
+        errors, shown = [], app.notify
+
+        def notify(message, **kw):  # the real notification still shows; the errors are also kept here
+            if kw.get("severity") == "error":
+                errors.append(message)
+            return shown(message, **kw)
+
+        app.notify = notify
+        await pilot.press("n")
+        app.screen.query_one("#prompt-input").value = "named on a full disk"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.board.version == app.board.state.version, 60, "the refreshed panes")
+        assert len(errors) == 1 and "No space left on device" in errors[0] and "kept in memory" in errors[0]
+        assert app.board.name(first) == "named on a full disk"  # shown, not only held in memory
+        filler.unlink()
+        await pilot.press("a")  # the next action saves both
+        await wait_until(pilot, lambda: app.board.version == app.board.state.version, 60, "the refreshed panes")
+        saved = ReviewStore(app.store.directory).load(app.session.corpus).state
+        assert saved.name(first) == "named on a full disk"
+        assert same_snapshot(saved.snapshot(), app.board.state.snapshot())

@@ -48,8 +48,14 @@ class ReviewActions:
 
     def _do(self, describe: str, change, recompute: bool = True) -> None:
         """Run ``change()`` on the review, report problems in one line, refresh the panes."""
+        from engine.review_store import ReviewSaveError
+
         try:
             change()
+        except ReviewSaveError as exc:  # the change is made, only not saved yet: show it
+            self.notify(str(exc), severity="error")
+            self.refresh_board(recompute)
+            return
         except QtuiError as exc:
             self.notify(str(exc), severity="error")
             return
