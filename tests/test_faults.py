@@ -393,3 +393,30 @@ async def test_the_app_on_a_full_disk_says_so_shows_the_change_and_saves_it_once
         saved = ReviewStore(app.store.directory).load(app.session.corpus).state
         assert saved.name(first) == "named on a full disk"
         assert same_snapshot(saved.snapshot(), app.board.state.snapshot())
+
+
+# --------------------------------------------------------------------------- hostile texts in a real terminal
+
+
+def test_escape_sequences_in_texts_and_file_names_are_shown_not_run_in_a_real_terminal(tmp_path, cache_root):
+    """Texts that would clear the screen, set the window title or ring the bell, in a file whose name holds
+    an escape too, are shown as visible escapes in a real terminal (tmux)."""
+    from tests.terminal import Terminal, qtui_binary
+
+    path = tmp_path / "evil\x1b[31mname.txt"
+    lines = [f"{kind} {topic} number {i}" for i, (kind, topic) in enumerate(
+        (kind, topic) for kind in ("red \x1b[31malert\x1b[0m", "clear\x1b[2J\x1b[H screen", "title \x1b]0;pwned\x07 set",
+                                   "bell\x07\x07 ring")
+        for topic in ("battery drains fast", "screen cracked"))]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    term = Terminal([qtui_binary(), "open", str(path), "--algo", "kmeans", "--k", "2"], size="150x40",
+                    env={"QTUI_CACHE_DIR": str(cache_root), "QTUI_DATA_DIR": str(tmp_path / "data")})
+    try:
+        screen = term.wait("Members of", timeout=300)
+        shown = [kind for kind in ("\\x1b[31malert", "\\x1b[2J", "\\x1b]0;pwned\\x07", "bell\\x07\\x07") if kind in screen]
+        assert shown, screen
+        assert "Clusters" in screen  # nothing cleared the screen
+        term.keys("q")
+        assert term.exit_status(15).startswith("exited 0")
+    finally:
+        term.stop()
