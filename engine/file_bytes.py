@@ -82,7 +82,7 @@ def gunzip(path: Path, raw: bytes) -> bytes:
         raise InputError(path, f"damaged or incomplete gzip data ({reason})",
                          hint="copy the file again; 'gzip -t' checks it") from None
     if len(data) > MAX_DECOMPRESSED:
-        raise InputError(path, f"more than {MAX_DECOMPRESSED >> 30} GiB once decompressed; not read",
+        raise InputError(path, f"more than {_mib(MAX_DECOMPRESSED)} once decompressed; not read",
                          hint="split the file into smaller ones")
     return data
 
@@ -103,3 +103,7 @@ def sniff_format(raw: bytes) -> str:
     if head[:1] == b"[":
         return "json"
     return "txt"
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1 << 30):g} GiB" if size >= 1 << 30 else f"{size / (1 << 20):g} MiB"

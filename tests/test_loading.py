@@ -299,3 +299,17 @@ def test_damaged_real_files_load_or_raise_input_error(suffix, flips, cut):
     for at, value in flips:
         data[at % len(data)] = value
     load_or_input_error(bytes(data[:cut] if cut is not None else data), suffix)
+
+
+def test_a_gzip_bomb_is_refused_not_read(tmp_path, monkeypatch):
+    """A small .gz that inflates past the limit (2 GiB; lowered to 1 MiB here so the test stays small)."""
+    import engine.file_bytes
+
+    monkeypatch.setattr(engine.file_bytes, "MAX_DECOMPRESSED", 1 << 20)
+    path = tmp_path / "bomb.jsonl.gz"
+    path.write_bytes(gzip.compress(b'{"text": "' + b"a" * (8 << 20) + b'"}\n', 9))
+    assert path.stat().st_size < 20_000
+    with pytest.raises(InputError, match="more than .* once decompressed; not read"):
+        load(path)
+    path.write_bytes(gzip.compress(b'{"text": "' + b"a" * 1000 + b'"}\n'))
+    assert len(load(path).texts[0]) == 1000
