@@ -20,7 +20,7 @@ _BINARY_MAGIC = (
     (b"\xd0\xcf\x11\xe0", "an old Office file (.xls or .doc?)", "save the sheet as CSV UTF-8 and open that"),
     (b"%PDF", "a PDF document", "export its text to a .txt file first"),
     (b"SQLite format 3\x00", "an SQLite database", "export a table as CSV first"),
-    (b"BZh", "bzip2-compressed", "decompress it first (bunzip2), or recompress it with gzip"),
+    (b"BZh?1AY&SY", "bzip2-compressed", "decompress it first (bunzip2), or recompress it with gzip"),
     (b"\xfd7zXZ\x00", "xz-compressed", "decompress it first (unxz), or recompress it with gzip"),
     (b"\x28\xb5\x2f\xfd", "zstd-compressed", "decompress it first (unzstd), or recompress it with gzip"),
     (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive", "extract the file from it first"),
@@ -30,10 +30,15 @@ _BINARY_MAGIC = (
 )
 
 
+def _matches(raw: bytes, magic: bytes) -> bool:
+    """Whether ``raw`` starts with ``magic``, where ``?`` stands for any byte (bzip2's block size digit)."""
+    return len(raw) >= len(magic) and all(m == ord("?") or r == m for r, m in zip(raw, magic))
+
+
 def refuse_binary(path: Path, raw: bytes, encoding: str | None) -> None:
     """Refuse spreadsheets, archives, images and other binary data with a message saying what they are."""
     for magic, what, hint in _BINARY_MAGIC:
-        if raw.startswith(magic):
+        if raw.startswith(magic) or (b"?" in magic and _matches(raw, magic)):
             raise InputError(path, f"is {what}, not text", hint=hint)
     if raw[:4] == b"PAR1":
         raise InputError(path, "is a Parquet file, not text", hint="name it .parquet")

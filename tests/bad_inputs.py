@@ -9,6 +9,7 @@ big to embed in a test (the million lines): those go through the loader only.
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import json
 from collections.abc import Callable
@@ -122,6 +123,10 @@ CASES: list[BadInput] = [
     BadInput("binary (mostly NUL)", _write("zeros.csv", b"id,text\n" + bytes(5000)), error=("binary data",)),
     BadInput("an .xlsx named .csv", _write("sheet.csv", b"PK\x03\x04" + bytes(200)),
              error=("zip archive", "CSV UTF-8")),
+    BadInput("bzip2 named .jsonl", _write("packed.jsonl", bz2.compress(_jsonl([{"text": t} for t in TEXTS]).encode())),
+             error=("bzip2-compressed", "bunzip2")),
+    BadInput("text that starts like bzip2", _write("bzh.txt", "BZh is how it starts\n" + "\n".join(TEXTS)), rows=7,
+             texts=("BZh is how it starts", *TEXTS)),
     BadInput("10 MB single line", _write("long.txt", ("word " * 2_000_000).strip() + "\n" + "\n".join(TEXTS)),
              rows=7, texts=(("word " * 2_000_000).strip(),)),
     BadInput("1,000,000 one-word lines", _write("million.txt", "".join(f"w{i}\n" for i in range(1_000_000))),
