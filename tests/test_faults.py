@@ -420,3 +420,45 @@ def test_escape_sequences_in_texts_and_file_names_are_shown_not_run_in_a_real_te
         assert term.exit_status(15).startswith("exited 0")
     finally:
         term.stop()
+
+
+# --------------------------------------------------------------------------- kill -9 while embedding
+
+
+def test_kill_minus_9_while_embedding_keeps_finished_batches_and_every_cached_vector_is_right(embedder, tmp_path,
+                                                                                               record):
+    """A real ``qtui cluster`` is killed (SIGKILL) once its first batches are in the cache; the rerun
+    embeds only the rest, and every cached vector equals what the model gives for its text."""
+    import signal
+
+    words = "battery screen delivery price sound refund courier charger speaker update".split()
+    texts = [f"{i} {words[i % 10]} {words[(i * 7) % 10]} comment number {i * 31 % 997}" for i in range(1200)]
+    path = tmp_path / "many.txt"
+    path.write_text("\n".join(texts) + "\n", encoding="utf-8")
+    cache = tmp_path / "cache"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "QTUI_CACHE_DIR": str(cache)}
+    command = [str(Path(sys.executable).parent / "qtui"), "cluster", str(path), "--algo", "kmeans", "--k", "2",
+               "--device", "cpu", "-q", "--json"]
+    child = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 300
+        while not list(cache.glob("embeddings/*/*.qvec")):
+            assert child.poll() is None, "the run ended before any batch was cached"
+            assert time.monotonic() < deadline, "no batch was cached in 300 s"
+            time.sleep(0.05)
+        child.send_signal(signal.SIGKILL)
+    finally:
+        child.wait(timeout=60)
+    assert child.returncode == -signal.SIGKILL
+    kept, vectors = open_cache(embedder, cache).lookup(text_hashes(texts))
+    assert 0 < kept.sum() < len(texts)
+    fresh = embedder.encode([t for t, k in zip(texts, kept) if k]).astype(np.float16).astype(np.float32)
+    cosine = np.sum(vectors.astype(np.float32) * fresh, axis=1)
+    assert cosine.min() > 0.999, f"a cached vector is wrong (cosine {cosine.min():.4f})"
+    rerun = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=900, check=False)
+    assert rerun.returncode == 0, rerun.stderr
+    embedding = json.loads(rerun.stdout)["embedding"]
+    assert embedding["cached"] == kept.sum() and embedding["embedded"] == len(texts) - kept.sum()
+    assert open_cache(embedder, cache).lookup(text_hashes(texts))[0].all()
+    record(f"kill -9 while embedding: {kept.sum()} of {len(texts)} texts kept, {embedding['embedded']} embedded "
+           f"on the rerun, every kept vector right (min cosine {cosine.min():.4f})")
