@@ -18,6 +18,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Self
 
 import numpy as np
 import pytest
@@ -26,6 +27,7 @@ from textual import events
 from engine.cache import EmbeddingCache, text_hashes
 from engine.clustering import ClusterSettings
 from engine.embedding import embed_texts, open_cache
+from engine.loading import load
 from engine.options import ModelOptions
 from engine.remote_embedder import RemoteEmbedder, RemoteEmbedError
 from engine.review import ReviewState, same_snapshot
@@ -229,7 +231,7 @@ class GarbageServer:
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
-    def __enter__(self) -> GarbageServer:
+    def __enter__(self) -> Self:
         self.thread.start()
         return self
 
@@ -268,9 +270,7 @@ def test_a_garbage_answering_server_gives_bounded_retries_one_line_and_caches_no
 # --------------------------------------------------------------------------- the terminal: resized and mashed
 
 #: Every key the app binds, navigation and text keys; never q, ctrl+c or the command palette (they quit).
-MASH_KEYS = ("1 2 3 4 A C D G I L M S a c ctrl+b ctrl+f ctrl+s ctrl+y ctrl+z d delete down e end enter equals_sign "
-             "escape f1 g home j k m minus n pagedown pageup plus question_mark s shift+tab slash space tab u up v x "
-             "left right backspace b h o r t w y z 0 9 comma full_stop").split()
+MASH_KEYS = ["1", "2", "3", "4", "A", "C", "D", "G", "I", "L", "M", "S", "a", "c", "ctrl+b", "ctrl+f", "ctrl+s", "ctrl+y", "ctrl+z", "d", "delete", "down", "e", "end", "enter", "equals_sign", "escape", "f1", "g", "home", "j", "k", "m", "minus", "n", "pagedown", "pageup", "plus", "question_mark", "s", "shift+tab", "slash", "space", "tab", "u", "up", "v", "x", "left", "right", "backspace", "b", "h", "o", "r", "t", "w", "y", "z", "0", "9", "comma", "full_stop"]
 SIZES = [(40, 12), (120, 36), (60, 20), (200, 60), (40, 12)]
 
 
@@ -431,7 +431,7 @@ def test_kill_minus_9_while_embedding_keeps_finished_batches_and_every_cached_ve
     embeds only the rest, and every cached vector equals what the model gives for its text."""
     import signal
 
-    words = "battery screen delivery price sound refund courier charger speaker update".split()
+    words = ["battery", "screen", "delivery", "price", "sound", "refund", "courier", "charger", "speaker", "update"]
     texts = [f"{i} {words[i % 10]} {words[(i * 7) % 10]} comment number {i * 31 % 997}" for i in range(1200)]
     path = tmp_path / "many.txt"
     path.write_text("\n".join(texts) + "\n", encoding="utf-8")
@@ -462,3 +462,47 @@ def test_kill_minus_9_while_embedding_keeps_finished_batches_and_every_cached_ve
     assert open_cache(embedder, cache).lookup(text_hashes(texts))[0].all()
     record(f"kill -9 while embedding: {kept.sum()} of {len(texts)} texts kept, {embedding['embedded']} embedded "
            f"on the rerun, every kept vector right (min cosine {cosine.min():.4f})")
+
+
+# --------------------------------------------------------------------------- kill -9 during review, in a real terminal
+
+
+def test_kill_minus_9_during_review_in_a_real_terminal_and_resume(tmp_path, cache_root):
+    """Name and accept a cluster in the real app in tmux, kill -9 it, open the file again: resuming
+    shows both decisions."""
+    import signal
+
+    from tests.terminal import Terminal, qtui_binary
+
+    path = tmp_path / "comments.jsonl"
+    shutil.copy(SAMPLE, path)
+    pid_file = tmp_path / "qtui.pid"
+    env = {"QTUI_CACHE_DIR": str(cache_root), "QTUI_DATA_DIR": str(tmp_path / "data")}
+    launch = f'echo $$ > "{pid_file}"; exec "{qtui_binary()}" open "{path}" --algo kmeans --k 8'
+    term = Terminal(["sh", "-c", launch], size="140x40", env=env)
+    try:
+        term.wait("Members of", timeout=300)
+        term.keys("n")
+        term.wait("Esc cancels", timeout=30)
+        term.keys("C-u")
+        term.type("killed-but-kept")
+        term.keys("Enter")
+        term.wait("killed-but-kept", timeout=30)
+        term.keys("a")
+        term.wait("1/8 clusters", timeout=30)
+        os.kill(int(pid_file.read_text()), signal.SIGKILL)
+    finally:
+        term.stop()
+    corpus = load(path)  # the review is saved in this test's data dir (QTUI_DATA_DIR, set above and by the fixture)
+    state = ReviewStore.for_corpus(corpus).load(corpus).state
+    named = [c for c in state.cluster_ids() if state.name(c) == "killed-but-kept"]
+    assert len(named) == 1 and state.status(named[0]) == "accepted"
+    term = Terminal([qtui_binary(), "open", str(path), "--algo", "kmeans", "--k", "8"], size="140x40", env=env)
+    try:
+        term.wait("Resume", timeout=300)
+        term.keys("Enter")
+        screen = term.wait("Members of", timeout=300)
+        assert "killed-but-kept" in screen and "1/8 clusters" in screen
+        term.keys("q")
+    finally:
+        term.stop()
