@@ -111,6 +111,9 @@ def write_table(frame: pl.DataFrame, path: str | Path) -> Path:
         frame = _flatten_nested(frame)
     if path.is_dir():
         raise QtuiError(f"{show_path(path)}: is a directory; give a file name for the export")
+    if not path.parent.is_dir():
+        raise QtuiError(f"{show_path(path)}: the folder {show_path(path.parent)} does not exist; create it or "
+                        f"export somewhere else")
     try:
         with atomic_target(path) as tmp:
             if fmt == "csv":

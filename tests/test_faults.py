@@ -506,3 +506,40 @@ def test_kill_minus_9_during_review_in_a_real_terminal_and_resume(tmp_path, cach
         term.keys("q")
     finally:
         term.stop()
+
+
+# --------------------------------------------------------------------------- permissions of what qtui writes
+
+
+def test_cache_review_and_export_files_follow_the_users_umask(tmp_path, capsys, monkeypatch):
+    """With umask 027, every file qtui writes (cache shards, review state, lock, blobs, export) is 0640 and
+    every directory it makes 0750: the user's default permissions, nothing wider, nothing executable."""
+    cache, data = tmp_path / "cache", tmp_path / "data"
+    monkeypatch.setenv("QTUI_CACHE_DIR", str(cache))
+    monkeypatch.setenv("QTUI_DATA_DIR", str(data))
+    source = tmp_path / "texts.txt"
+    source.write_text("\n".join(f"{t} (permissions {i})" for i, t in enumerate(TEXTS)) + "\n", encoding="utf-8")
+    previous = os.umask(0o027)
+    try:
+        code, _, err = cli(capsys, "cluster", source, "--algo", "kmeans", "--k", "2", "-q", "--export",
+                           tmp_path / "out" / "clusters.csv")
+        assert code == 1 and err == (f"qtui: error: {tmp_path / 'out' / 'clusters.csv'}: the folder "
+                                     f"{tmp_path / 'out'} does not exist; create it or export somewhere else\n")
+        (tmp_path / "out").mkdir()
+        code, _, err = cli(capsys, "cluster", source, "--algo", "kmeans", "--k", "2", "-q", "--export",
+                           tmp_path / "out" / "clusters.csv")
+        assert code == 0, err
+        corpus = FakeCorpus(300)
+        store = ReviewStore.for_corpus(corpus)
+        assert store.acquire()
+        state = ReviewState(np.arange(300) % 6, np.full(300, 0.5, dtype=np.float32))
+        store.start(state, ReviewContext.of(corpus, ClusterSettings("kmeans", k=6), ModelOptions(device="cpu"),
+                                            {"name": "m", "dim": 4}))
+        store.release()
+    finally:
+        os.umask(previous)
+    written = [p for root in (cache, data, tmp_path / "out") for p in [root, *root.rglob("*")]]
+    assert any(p.suffix == ".qvec" for p in written) and any(p.name == "state.json" for p in written)
+    for p in written:
+        mode = p.stat().st_mode & 0o777
+        assert mode == (0o750 if p.is_dir() else 0o640), f"{p}: {oct(mode)}"
