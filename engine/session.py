@@ -62,7 +62,7 @@ def embed_notes(texts, embedder: Embedder) -> tuple[np.ndarray, str | None]:
 
 def unit_rows(vectors: np.ndarray) -> np.ndarray:
     """float32 copy of ``vectors`` with every non-zero row scaled to length 1 (undoes float16 rounding)."""
-    out = np.asarray(vectors, dtype=np.float32).copy()
+    out = np.array(vectors, dtype=np.float32)  # one copy (asarray + copy made two from float16)
     norms = np.linalg.norm(out, axis=1, keepdims=True)
     out /= np.where(norms > 0, norms, 1.0)
     return out
