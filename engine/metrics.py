@@ -55,8 +55,12 @@ def compute_metrics(X: np.ndarray, labels: np.ndarray, gold: Sequence[str] | Non
     if 2 <= len(ids) < len(lc):
         size = min(sample, len(lc))
         m.silhouette_sample = size
-        m.silhouette = float(skm.silhouette_score(Xc, lc, metric="cosine", sample_size=size if size < len(lc) else None,
-                                                  random_state=seed))
+        from sklearn import config_context
+
+        # distances in 128 MB chunks (scikit-learn's default working memory is 1 GB: the peak RSS at 100k rows)
+        with config_context(working_memory=128):
+            m.silhouette = float(skm.silhouette_score(Xc, lc, metric="cosine", random_state=seed,
+                                                      sample_size=size if size < len(lc) else None))
         Xf = Xc.astype(np.float64, copy=False)
         m.calinski_harabasz = float(skm.calinski_harabasz_score(Xf, lc))
         m.davies_bouldin = float(skm.davies_bouldin_score(Xf, lc))
