@@ -7,11 +7,14 @@ The sample is ``--sample`` texts drawn at random (seed 0) from the scale-up corp
 in the file.  Every figure embeds the same texts in the same process, cache off:
 
 - baseline: ``SentenceTransformer(bundled MiniLM, device="cpu").encode(texts, batch_size=32)``, run
-  before and after the others (the mean of both runs, so drift during the run cancels out);
+  before and after the others (the mean of both runs);
 - qtui torch: :func:`engine.embedding.embed_texts` with the default embedder (the whole stage:
   hashing, de-duplication, length ordering, float16 rounding);
 - qtui onnx / onnx-int8: the same stage with ``--backend onnx`` / ``onnx-int8``, and the mean and
   minimum cosine of their vectors to the fp32 torch ones.
+
+The texts are embedded in four slices, each slice by every way in turn, so load changes on a
+shared machine hit every figure alike.
 """
 
 from __future__ import annotations
@@ -35,16 +38,14 @@ def sample_texts(size: int, sample: int, seed: int = 0) -> list[str]:
     return [texts[i] for i in sorted(pick)]
 
 
-def _rate(fn, texts: list[str]) -> tuple[float, np.ndarray]:
-    fn(texts[:64])  # warm-up: first-call allocations, thread pools
-    start = time.perf_counter()
-    out = fn(texts)
-    return len(texts) / (time.perf_counter() - start), np.asarray(out, dtype=np.float32)
+def measure(texts: list[str], backends=("onnx", "onnx-int8"), rounds: int = 4) -> dict:
+    """Texts per second of each way of embedding ``texts``, and cosines of the onnx vectors to torch's.
 
-
-def measure(texts: list[str], backends=("onnx", "onnx-int8")) -> dict:
-    """Texts per second of each way of embedding ``texts``, and cosines of the onnx vectors to torch's."""
+    The texts are cut into ``rounds`` slices and every way embeds each slice in turn (baseline
+    first and last), so a change of load on a shared machine hits all of them alike.
+    """
     from engine.embedding import embed_texts
+    from engine.onnx_embedder import OnnxEmbedder
     from engine.st_embedder import SentenceTransformerEmbedder
 
     torch_embedder = SentenceTransformerEmbedder(device="cpu")
@@ -54,21 +55,34 @@ def measure(texts: list[str], backends=("onnx", "onnx-int8")) -> dict:
         return plain.encode(batch, batch_size=32, convert_to_numpy=True, show_progress_bar=False,
                             normalize_embeddings=True)
 
-    figures: dict = {}
-    first, reference = _rate(baseline, texts)
-    figures["qtui torch"], _ = _rate(lambda b: embed_texts(b, torch_embedder)[0], texts)
+    ways = {"baseline": baseline, "qtui torch": lambda b: embed_texts(b, torch_embedder)[0]}
     for backend in backends:
-        from engine.onnx_embedder import OnnxEmbedder
-
         embedder = OnnxEmbedder(backend=backend)
         embedder.load()  # the one-off export is not part of the throughput
-        rate, vectors = _rate(lambda b, e=embedder: embed_texts(b, e)[0], texts)
-        cos = np.sum(vectors * reference, axis=1) / np.linalg.norm(vectors, axis=1)
-        figures[f"qtui {backend}"] = rate
+        ways[f"qtui {backend}"] = lambda b, e=embedder: embed_texts(b, e)[0]
+    ways["baseline again"] = baseline
+    for fn in ways.values():
+        fn(texts[:64])  # warm-up: first-call allocations, thread pools
+    seconds = dict.fromkeys(ways, 0.0)
+    vectors: dict[str, list] = {name: [] for name in ways}
+    step = -(-len(texts) // rounds)
+    for lo in range(0, len(texts), step):
+        part = texts[lo: lo + step]
+        for name, fn in ways.items():
+            t = time.perf_counter()
+            out = fn(part)
+            seconds[name] += time.perf_counter() - t
+            vectors[name].append(np.asarray(out, dtype=np.float32))
+    rates = {name: len(texts) / sec for name, sec in seconds.items()}
+    reference = np.concatenate(vectors["baseline"])
+    figures: dict = {"qtui torch": rates["qtui torch"]}
+    for backend in backends:
+        got = np.concatenate(vectors[f"qtui {backend}"])
+        cos = np.sum(got * reference, axis=1) / np.linalg.norm(got, axis=1)
+        figures[f"qtui {backend}"] = rates[f"qtui {backend}"]
         figures[f"{backend} cosine"] = (float(cos.mean()), float(cos.min()))
-    second, _ = _rate(baseline, texts)
-    figures["baseline"] = (first + second) / 2
-    figures["baseline runs"] = (first, second)
+    figures["baseline"] = (rates["baseline"] + rates["baseline again"]) / 2
+    figures["baseline runs"] = (rates["baseline"], rates["baseline again"])
     figures["mean chars"] = float(np.mean([len(t) for t in texts]))
     return figures
 
