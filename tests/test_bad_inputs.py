@@ -128,6 +128,10 @@ async def test_app_and_qtui_export(case, tmp_path, embedder, capsys):
                                    "--out", out, "-q")
     if not case.loads:
         assert code == 2 and stderr.count("\n") == 1 and show_path(path) in stderr, stderr
+        if not path.is_file():  # a missing file or a directory: the loader's words
+            assert all(part in stderr for part in case.error), stderr
+        else:  # a file qtui cannot read has no saved review to export
+            assert "no saved review of this file" in stderr, stderr
         assert not out.exists()
         return
     assert code == 0, stderr

@@ -178,7 +178,10 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
     path = Path(args.file)
     if not path.is_file():
-        raise InputError(path, "no such file" if not path.exists() else "is not a file")
+        if path.is_dir():
+            raise InputError(path, "is a directory", hint="give the file that was reviewed")
+        raise InputError(path, "no such file" if not path.exists() else "is not a regular file",
+                         hint="give the file that was reviewed")
     stores = find_reviews(path, args.text_col)
     if not stores:
         column = f" with text column {args.text_col!r}" if args.text_col else ""
