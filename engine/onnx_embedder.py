@@ -23,7 +23,7 @@ from typing import Sequence
 import numpy as np
 
 from engine.errors import ModelError, UsageError
-from engine.st_embedder import SentenceTransformerEmbedder, query_prompt
+from engine.st_embedder import SentenceTransformerEmbedder, clip_for_model, query_prompt
 
 BACKENDS = ("torch", "onnx", "onnx-int8")
 ONNX_BACKENDS = ("onnx", "onnx-int8")
@@ -187,7 +187,8 @@ class OnnxEmbedder(SentenceTransformerEmbedder):
         if self._session is None:
             self.load()
         step = self.batch_size
-        parts = [self._run(list(texts[lo: lo + step])) for lo in range(0, len(texts), step)]
+        texts = clip_for_model(texts, self.max_seq_length)
+        parts = [self._run(texts[lo: lo + step]) for lo in range(0, len(texts), step)]
         return self._finish(np.concatenate(parts))
 
     def encode_query(self, text: str) -> np.ndarray:

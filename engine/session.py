@@ -17,6 +17,7 @@ from engine.analysis import Analysis, explain
 from engine.cache import EmbeddingCache, cached_document_terms, default_cache_root
 from engine.clustering import ClusterSettings, cluster
 from engine.corpus import Corpus
+from engine.errors import UsageError
 from engine.embedding import EmbedStats, Embedder, embed_texts, open_cache
 from engine.keywords import document_terms
 from engine.loading import load
@@ -28,14 +29,17 @@ from engine.search import SimilarityIndex
 def make_embedder(options: ModelOptions) -> Embedder:
     """The embedder ``options`` asks for: a remote server when ``embed_url`` is set, the multilingual
     USE for ``--model muse``, else a sentence-transformers model (the bundled MiniLM by default)."""
+    from engine.muse_embedder import MuseEmbedder, is_muse
+
+    if options.backend not in (None, "torch") and (options.embed_url or is_muse(options.model)):
+        where = "--embed-url (the server runs the model)" if options.embed_url else "--model muse (it runs in numpy)"
+        raise UsageError(f"--backend {options.backend} does not apply to {where}; drop --backend")
     if options.embed_url:
         from engine.remote_embedder import RemoteEmbedder
 
         return RemoteEmbedder(options.embed_url, options.model, dim=options.dim, batch_size=options.batch_size,
                               concurrency=options.concurrency, timeout=options.timeout, retries=options.retries,
                               api_key_env=options.api_key_env, instruction=options.instruction)
-    from engine.muse_embedder import MuseEmbedder, is_muse
-
     if is_muse(options.model):
         return MuseEmbedder(batch_size=options.batch_size, dim=options.dim)
     if options.backend not in (None, "torch"):

@@ -123,3 +123,10 @@ def test_pooling_is_read_from_the_model_files(onnx_embedder, tmp_path):
     assert pool(hidden, mask, "mean").tolist() == [[2.0, 3.0, 4.0, 5.0]]
     assert pool(hidden, mask, "cls").tolist() == [[0.0, 1.0, 2.0, 3.0]]
     assert pool(hidden, mask, "max").tolist() == [[4.0, 5.0, 6.0, 7.0]]
+
+
+@pytest.mark.parametrize("options", [ModelOptions(backend="onnx", embed_url="http://127.0.0.1:9/v1", model="m"),
+                                     ModelOptions(backend="onnx-int8", model="muse")])
+def test_backend_that_does_not_apply_is_refused(options):
+    with pytest.raises(UsageError, match="--backend"):
+        make_embedder(options)

@@ -18,6 +18,7 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.timer import Timer
 from textual.widgets import ContentSwitcher, Footer, Header, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
@@ -155,6 +156,13 @@ class QtuiApp(ReviewActions, SearchActions, NavigationActions, App):
     def on_descendant_focus(self, event) -> None:
         in_right = any(node.id == "right" for node in event.widget.ancestors_with_self)
         self.screen.set_class(in_right, "-info")
+
+    async def action_quit(self) -> None:
+        """Quit; a selection still waiting to be saved is saved first (so a reopen returns to it)."""
+        if self._ui_timer is not None:
+            self._ui_timer.stop()
+            self._save_selection()
+        self.exit()
 
     def on_unmount(self) -> None:
         if self.store is not None:
@@ -487,11 +495,15 @@ class QtuiApp(ReviewActions, SearchActions, NavigationActions, App):
         b = self.board
         if b is None or b.state.read_only:
             return
-        row = self.query_one("#members", MemberList).current_row
         try:
-            b.state.set_ui(cluster=self.selected_cluster, row=row if row >= 0 else None,
-                           tab=self.query_one("#right", TabbedContent).active,
-                           sort=self.query_one("#clusters", ClusterTable).sort_key)
+            # the timer may fire while the app is closing, when the panes are already gone
+            row = self.query_one("#members", MemberList).current_row
+            tab = self.query_one("#right", TabbedContent).active
+            sort = self.query_one("#clusters", ClusterTable).sort_key
+        except NoMatches:
+            return
+        try:
+            b.state.set_ui(cluster=self.selected_cluster, row=row if row >= 0 else None, tab=tab, sort=sort)
         except QtuiError as exc:
             self.notify(str(exc), severity="error")
 
