@@ -39,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     inp.add_argument("--id-col", metavar="C", help="column holding the id (default: 'id', else the row number)")
     inp.add_argument("--label-col", metavar="C", help="gold-label column, used only to score the clusters "
                      "(ARI, NMI, V-measure, purity)")
-    inp.add_argument("--encoding", metavar="E", help="text encoding of the file (default: UTF-8, GB18030 detected)")
+    inp.add_argument("--encoding", metavar="E", help="text encoding of the file, NAME or NAME:replace (default: UTF-8; "
+                     "UTF-16 with a BOM, GB18030 and Shift-JIS detected)")
     inp.add_argument("--strict", action="store_true", help="stop at the first malformed record instead of skipping it")
     emb = common.add_argument_group("embedding")
     emb.add_argument("--model", metavar="M", help="sentence-transformers model name or directory, 'muse' for the "
