@@ -221,11 +221,11 @@ def parse_shard(data: bytes) -> tuple[np.ndarray, np.ndarray] | None:
 TERMS_KEPT = 16
 
 
-def _terms_code_digest() -> bytes:
-    """Hash of the tokenizer and term-counting code: a change to either computes the terms again."""
+def code_digest(*names: str) -> bytes:
+    """Hash of the named engine modules' source: results derived by that code are recomputed when it changes."""
     h = hashlib.blake2b(digest_size=8)
     here = Path(__file__).resolve().parent
-    for name in ("tokenize.py", "keywords.py"):
+    for name in names:
         try:
             h.update((here / name).read_bytes())
         except OSError:
@@ -241,7 +241,7 @@ def cached_document_terms(texts: list[str], compute, root: Path | None):
     import scipy.sparse as sp
 
     h = hashlib.blake2b(text_hashes(list(texts)).tobytes(), digest_size=16)
-    h.update(_terms_code_digest())
+    h.update(code_digest("tokenize.py", "keywords.py"))
     folder = Path(root) / "terms"
     path = folder / f"{h.hexdigest()}.npz"
     try:

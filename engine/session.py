@@ -15,7 +15,8 @@ import numpy as np
 
 from engine.analysis import Analysis, explain
 from engine.cache import EmbeddingCache, cached_document_terms, default_cache_root
-from engine.clustering import ClusterSettings, cluster
+from engine.clustering import ClusterSettings
+from engine.clustering_cache import cached_cluster
 from engine.corpus import Corpus
 from engine.errors import UsageError
 from engine.embedding import EmbedStats, Embedder, embed_texts, open_cache
@@ -88,7 +89,8 @@ class Session:
         self._row_position[rows] = np.arange(len(rows))
         self._terms = None
         #: Where computed term counts are kept between runs (None: not kept).
-        self.terms_cache_root: Path | None = None
+        #: Where term counts and clusterings derived from this corpus are kept between runs (None: not kept).
+        self.results_cache_root: Path | None = None
         #: Corpus rows longer than the model's token limit (embedded from their beginning only).
         self.truncated_rows = np.empty(0, dtype=np.int64)
         #: One line when most texts are not English and the model is English-only, else None.
@@ -122,7 +124,7 @@ class Session:
         timings["embed"] = time.perf_counter() - t
         session = cls(corpus, embedder, rows, unit_rows(vectors), stats, timings)
         if options.use_cache:
-            session.terms_cache_root = options.cache_dir or default_cache_root()
+            session.results_cache_root = options.cache_dir or default_cache_root()
         truncated, session.language_warning = embed_notes(texts, embedder)
         session.truncated_rows = rows[truncated]
         return session
@@ -130,14 +132,14 @@ class Session:
     def document_terms(self):
         """Term counts of every corpus row, computed on first use and kept for re-clustering."""
         if self._terms is None:
-            self._terms = cached_document_terms(self.corpus.texts, document_terms, self.terms_cache_root)
+            self._terms = cached_document_terms(self.corpus.texts, document_terms, self.results_cache_root)
         return self._terms
 
     def cluster(self, settings: ClusterSettings | None = None, progress: ProgressCallback | None = None,
                 cancel: CancelToken | None = None) -> Analysis:
         """Cluster the embedded rows and explain the result (keywords, scores, metrics)."""
         settings = settings or ClusterSettings()
-        clustering = cluster(self.vectors, settings, progress, cancel)
+        clustering = cached_cluster(self.vectors, settings, self.results_cache_root, progress, cancel)
         check(cancel)
         t = time.perf_counter()
         if progress:

@@ -132,3 +132,33 @@ def test_document_terms_are_kept_between_runs(tmp_path):
     assert len(calls) == 3 and (again[0] != first[0]).nnz == 0
     cached_document_terms(texts, counted, None)
     assert len(calls) == 4
+
+
+def test_clusterings_are_kept_between_runs_and_a_damaged_entry_is_recomputed(tmp_path):
+    from engine.clustering import ClusterSettings, cluster
+    from engine.clustering_cache import cached_cluster
+
+    rng = np.random.default_rng(0)
+    centres = rng.standard_normal((5, 32))
+    X = np.concatenate([c + 0.2 * rng.standard_normal((80, 32)) for c in centres]).astype(np.float32)
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    settings = ClusterSettings("auto")
+    first = cached_cluster(X, settings, tmp_path)
+    assert "from_cache" not in first.info
+    again = cached_cluster(X, settings, tmp_path)
+    assert again.info["from_cache"] and np.array_equal(again.labels, first.labels)
+    assert np.array_equal(again.confidence, first.confidence)
+    assert np.array_equal(first.labels, cluster(X, settings).labels)
+    other = cached_cluster(X, ClusterSettings("kmeans", k=3), tmp_path)
+    assert "from_cache" not in other.info and other.n_clusters == 3
+    moved = X.copy()
+    moved[0] = X[1]
+    assert "from_cache" not in cached_cluster(moved, settings, tmp_path).info  # other vectors, other entry
+
+    entries = sorted((tmp_path / "clusterings").glob("*.npz"))
+    assert len(entries) == 3
+    for entry in entries:
+        entry.write_bytes(entry.read_bytes()[:100])  # cut short, as by a crash or a full disk
+    healed = cached_cluster(X, settings, tmp_path)
+    assert "from_cache" not in healed.info and np.array_equal(healed.labels, first.labels)
+    assert cached_cluster(X, settings, tmp_path).info["from_cache"]

