@@ -145,6 +145,10 @@ class QtuiApp(ReviewActions, SearchActions, NavigationActions, App):
         self.query_one("#middle").border_title = "Members"
         self.query_one("#query", QueryBar).disabled = True
         self._apply_width(self.size.width)
+
+    def on_ready(self) -> None:
+        """The first frame is on screen: start reading the file.  (Started earlier, the worker's imports
+        of torch and scikit-learn hold the interpreter for seconds and delay that first frame.)"""
         self.open_file()
 
     def on_resize(self, event) -> None:

@@ -9,30 +9,14 @@ in their terms.  It holds no widgets.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import numpy as np
 
 from engine.analysis import EMPTY, EMPTY_NAME, NOISE_NAME, Analysis
 from engine.clustering import NOISE
-from engine.review import ACCEPTED, REJECTED, ReviewState
+from engine.review import ReviewState
 from engine.review_view import ReviewView
-
-STATUS_MARK = {ACCEPTED: "✓", REJECTED: "✗"}
-
-
-@dataclass
-class ClusterLine:
-    """One row of the clusters pane."""
-
-    id: int
-    name: str
-    size: int
-    cohesion: float | None
-    keywords: str
-    status: str
-    named: bool
-
+from tui.widgets.cluster_table import ClusterLine
 
 class Board:
     """The current clusters: base analysis + review decisions + their recomputed view."""

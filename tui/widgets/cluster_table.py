@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
 
-from tui.board import STATUS_MARK, ClusterLine
 from tui.formatting import fit, num
+
+#: The review status shown next to a cluster's name ("unreviewed" shows nothing).
+STATUS_MARK = {"accepted": "✓", "rejected": "✗"}
+
+
+@dataclass
+class ClusterLine:
+    """One row of the clusters pane."""
+
+    id: int
+    name: str
+    size: int
+    cohesion: float | None
+    keywords: str
+    status: str
+    named: bool
+
 
 SORTS = ("size", "cohesion", "name")
 
