@@ -201,6 +201,7 @@ class ReviewStore:
         self.context: ReviewContext | None = None
         self.read_only = False
         self.holder_pid: int | None = None
+        self.unwritable: str | None = None  # why the review directory cannot be written, if it cannot
         self.last_save_seconds = 0.0
         self._lock_fd: int | None = None
         self._blobs_known: set[str] = set()
@@ -220,8 +221,13 @@ class ReviewStore:
         """Take the write lock; False (and ``read_only`` set) when another process holds it."""
         if self._lock_fd is not None:
             return True
-        self.directory.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:  # a read-only or missing data directory: nothing could be saved
+            self.unwritable = f"{exc.strerror or exc}: {show_path(self.directory)}"
+            self.read_only = True
+            return False
         try:
             import fcntl
         except ImportError:  # pragma: no cover - no flock here: trust the single user
@@ -248,9 +254,12 @@ class ReviewStore:
 
     @property
     def read_only_reason(self) -> str | None:
-        """'opened read-only: another qtui has this review open (pid N)' when read-only, else None."""
+        """Why the review is read-only ('another qtui has this review open (pid N)', or the directory
+        cannot be written), else None."""
         if not self.read_only:
             return None
+        if self.unwritable:
+            return f"opened read-only: reviews cannot be saved ({self.unwritable}); set QTUI_DATA_DIR to a writable folder"
         who = f" (pid {self.holder_pid})" if self.holder_pid else ""
         return f"opened read-only: another qtui has this review open{who}"
 
@@ -379,7 +388,7 @@ class ReviewStore:
         """What the saved review is (without replaying it), or None when there is none."""
         try:
             raw = self.path.read_bytes()
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # no review (a folder on the way is missing or a file)
             return None
         except OSError as exc:
             return ReviewInfo(self.path, None, None, problem=exc.strerror or str(exc))

@@ -430,3 +430,19 @@ def test_random_reviews_survive_save_and_load_with_their_history(base, data, tmp
         assert loaded.undo()
     assert same_snapshot(loaded.snapshot(), state.snapshot())
     assert np.array_equal(loaded.labels, labels)
+
+
+def test_a_data_directory_that_cannot_be_written_opens_read_only_with_the_reason(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the data directory should be")
+    store = ReviewStore(blocker / "reviews" / "abc")
+    assert store.info() is None  # no saved review there (and none could be)
+    assert store.acquire() is False
+    assert store.read_only and "cannot be saved" in store.read_only_reason
+    assert "not-a-folder" in store.read_only_reason and "QTUI_DATA_DIR" in store.read_only_reason
+    state = ReviewState(np.array([0, 0, 1, 1]))
+    store.attach(state)
+    assert state.read_only and state.on_change is None
+    with pytest.raises(ReviewError):
+        state.rename(0, "x")  # nothing changes that could not be kept
+    assert blocker.read_text() == "a file where the data directory should be"

@@ -41,8 +41,8 @@ class ReviewActions:
         if self.board is None or self.session is None:
             return False
         if self.board.state.read_only:
-            self.notify("This review is open read-only (another qtui has it); changes are not possible here.",
-                        severity="warning")
+            reason = (self.store.read_only_reason if self.store is not None else None) or "opened read-only"
+            self.notify(f"No changes here: this review is {reason.removeprefix('opened ')}.", severity="warning")
             return False
         return True
 
