@@ -103,11 +103,14 @@ async def test_more_like_this_on_a_member(embedder):
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_opened(pilot)
         await pilot.press("enter", "j", "m")
-        await pilot.pause()
+        await wait_until(pilot, lambda: app.search_mode is not None, 30, "the similar texts")
         members = app.query_one("#members", MemberList)
-        assert app.search_mode is not None and members.clusters is not None
+        assert members.clusters is not None
         scores = members.scores.tolist()
         assert scores == sorted(scores, reverse=True)
+        await pilot.press("escape")  # back to the cluster's members
+        assert app.search_mode is None
+        assert members.rows.tolist() == app.analysis.members(app.selected_cluster).tolist()
 
 
 async def test_recluster_from_the_app_replaces_the_result(embedder):

@@ -79,7 +79,12 @@ class NavigationActions:
             self.cancel_token.cancel()
             return
         if self.search_mode is not None:
-            self.query_one("#query", QueryBar).action_clear_query()
+            query = self.query_one("#query", QueryBar)
+            if query.value:
+                query.action_clear_query()  # its change brings the cluster's members back
+            else:
+                self.leave_results()  # results of "more like this": no query to clear
+                self.action_focus_members()
             return
         self.screen.remove_class("-info")
         self.action_focus_clusters()

@@ -41,9 +41,7 @@ class SearchActions:
     def on_query_bar_query(self, event: QueryBar.Query) -> None:
         if not event.query:
             self._pending_query = None
-            if self.search_mode is not None:
-                cid, self.selected_cluster = self.selected_cluster, None
-                self._select_cluster(cid)
+            self.leave_results()
             return
         if self._query_running:
             self._pending_query = event.query  # latest wins: run when the current search is done
@@ -88,12 +86,25 @@ class SearchActions:
         self.query_one("#middle").border_title = title
         self.query_one("#middle").border_subtitle = f"{len(rows):,} most similar · Esc returns to the cluster"
 
+    def leave_results(self) -> None:
+        """Back from search or "more like this" results to the members of the selected cluster."""
+        if self.search_mode is not None:
+            cid, self.selected_cluster = self.selected_cluster, None
+            self._select_cluster(cid)
+
     def action_more_like_this(self) -> None:
-        """Show the texts most similar to the selected member."""
-        session = self.session
+        """Show the texts most similar to the selected member (searched in a worker, like the search bar)."""
         row = self.query_one("#members", MemberList).current_row
-        if session is None or row < 0:
-            return
+        if self.session is not None and row >= 0:
+            self.more_like(row)
+
+    @work(thread=True, exclusive=True, group="more-like", exit_on_error=False)
+    def more_like(self, row: int) -> None:
+        session = self.session
         rows, scores = session.similar_to_row(row, SEARCH_RESULTS)
-        self._show_results(f"Texts like “{fit(session.corpus.texts[row], 40)}”", rows, scores)
+        if not get_current_worker().is_cancelled:
+            self.call_from_thread(self._show_more_like, session.corpus.texts[row], rows, scores)
+
+    def _show_more_like(self, text: str, rows: np.ndarray, scores: np.ndarray) -> None:
+        self._show_results(f"Texts like “{fit(text, 40)}”", rows, scores)
         self.query_one("#members", MemberList).focus()
