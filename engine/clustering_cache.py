@@ -2,8 +2,8 @@
 
 :func:`~engine.clustering.cluster` is deterministic (same vectors, settings and
 seed give the same labels), so its result can be stored under a key made of a
-hash of the vectors, the settings and the source of the clustering code (a
-change to the code clusters again).  Entries are ``.npz`` files (no pickle)
+hash of the vectors (:func:`vectors_digest`), the settings and the source of
+the clustering code (a change to the code clusters again).  Entries are ``.npz`` files (no pickle)
 written atomically under ``<cache root>/clusterings/``; a damaged one is
 ignored and recomputed.  At 100k rows this turns the 14 s ``auto`` step of a
 warm reopen into one read.
@@ -33,12 +33,16 @@ _CODE = ("clustering.py", "auto_cluster.py", "graph_cluster.py", "density_cluste
 
 
 def cached_cluster(X: np.ndarray, settings: ClusterSettings, root: Path | None,
-                   progress: ProgressCallback | None = None, cancel: CancelToken | None = None) -> Clustering:
-    """``cluster(X, settings)``, read from ``<root>/clusterings/`` when it was computed before; ``root`` None: no cache."""
+                   progress: ProgressCallback | None = None, cancel: CancelToken | None = None,
+                   digest: bytes | None = None) -> Clustering:
+    """``cluster(X, settings)``, read from ``<root>/clusterings/`` when it was computed before; ``root`` None: no cache.
+
+    ``digest`` is :func:`vectors_digest` of ``X`` when the caller already has it (hashing 100k rows takes 0.1 s).
+    """
     if root is None:
         return cluster(X, settings, progress, cancel)
     start = time.perf_counter()
-    path = Path(root) / "clusterings" / f"{_key(X, settings)}.npz"
+    path = Path(root) / "clusterings" / f"{_key(digest or vectors_digest(X), settings)}.npz"
     found = _read(path, settings, len(X))
     if found is not None:
         found.seconds = time.perf_counter() - start  # what this run spent: the hash and the read
@@ -48,10 +52,15 @@ def cached_cluster(X: np.ndarray, settings: ClusterSettings, root: Path | None,
     return result
 
 
-def _key(X: np.ndarray, settings: ClusterSettings) -> str:
-    h = hashlib.blake2b(digest_size=16)
-    h.update(str(X.shape).encode())
+def vectors_digest(X: np.ndarray) -> bytes:
+    """SHA-256 of the shape and float32 bytes of ``X``: names results derived from exactly these vectors."""
+    h = hashlib.sha256(str(X.shape).encode())  # SHA-256 runs at twice BLAKE2b's speed here (CPU instructions)
     h.update(np.ascontiguousarray(X, dtype=np.float32).view(np.uint8).ravel())
+    return h.digest()
+
+
+def _key(digest: bytes, settings: ClusterSettings) -> str:
+    h = hashlib.blake2b(digest, digest_size=16)
     h.update(json.dumps(asdict(settings), sort_keys=True).encode())
     h.update(code_digest(*_CODE))
     return h.hexdigest()

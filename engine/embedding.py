@@ -65,11 +65,13 @@ def embed_texts(
     cache: EmbeddingCache | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
+    hashes: np.ndarray | None = None,
 ) -> tuple[np.ndarray, EmbedStats]:
     """Return (n, dim) float16 unit vectors for ``texts`` and what it took.
 
     Vectors are rounded to float16 whether they come from the cache or the
-    model, so a cold and a warm run give identical results.
+    model, so a cold and a warm run give identical results.  ``hashes``:
+    :func:`~engine.cache.text_hashes` of ``texts`` when the caller has them.
     """
     start = time.perf_counter()
     n = len(texts)
@@ -77,7 +79,7 @@ def embed_texts(
     out = np.zeros((n, embedder.dim), dtype=np.float16)
     if n == 0:
         return out, stats
-    hashes = text_hashes(list(texts))
+    hashes = text_hashes(list(texts)) if hashes is None else hashes
     keys = np.ascontiguousarray(hashes).view("V16").ravel()
     _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
     inverse = inverse.ravel()

@@ -8,15 +8,17 @@ This is the engine's front door for the CLI and the app::
 
 from __future__ import annotations
 
+import hashlib
 import time
 from pathlib import Path
 
 import numpy as np
 
-from engine.analysis import Analysis, explain
-from engine.cache import EmbeddingCache, cached_document_terms, default_cache_root
+from engine.analysis import Analysis
+from engine.analysis_cache import cached_explain
+from engine.cache import EmbeddingCache, cached_document_terms, default_cache_root, text_hashes
 from engine.clustering import ClusterSettings
-from engine.clustering_cache import cached_cluster
+from engine.clustering_cache import cached_cluster, vectors_digest
 from engine.corpus import Corpus
 from engine.errors import UsageError
 from engine.embedding import EmbedStats, Embedder, embed_texts, open_cache
@@ -88,8 +90,10 @@ class Session:
         self._row_position = np.full(len(corpus), -1, dtype=np.int64)
         self._row_position[rows] = np.arange(len(rows))
         self._terms = None
-        #: Where computed term counts are kept between runs (None: not kept).
-        #: Where term counts and clusterings derived from this corpus are kept between runs (None: not kept).
+        #: :func:`~engine.cache.text_hashes` of the texts of ``rows`` (computed when first needed if not given).
+        self.text_hashes: np.ndarray | None = None
+        self._digests: tuple[bytes, bytes] | None = None
+        #: Where term counts, clusterings and explanations derived from this corpus are kept between runs (None: not kept).
         self.results_cache_root: Path | None = None
         #: Corpus rows longer than the model's token limit (embedded from their beginning only).
         self.truncated_rows = np.empty(0, dtype=np.int64)
@@ -120,9 +124,11 @@ class Session:
         rows = np.flatnonzero(~corpus.empty)
         t = time.perf_counter()
         texts = [corpus.texts[i] for i in rows]
-        vectors, stats = embed_texts(texts, embedder, cache, progress, cancel)
+        hashes = text_hashes(texts)
+        vectors, stats = embed_texts(texts, embedder, cache, progress, cancel, hashes=hashes)
         timings["embed"] = time.perf_counter() - t
         session = cls(corpus, embedder, rows, unit_rows(vectors), stats, timings)
+        session.text_hashes = hashes
         if options.use_cache:
             session.results_cache_root = options.cache_dir or default_cache_root()
         truncated, session.language_warning = embed_notes(texts, embedder)
@@ -139,16 +145,32 @@ class Session:
                 cancel: CancelToken | None = None) -> Analysis:
         """Cluster the embedded rows and explain the result (keywords, scores, metrics)."""
         settings = settings or ClusterSettings()
-        clustering = cached_cluster(self.vectors, settings, self.results_cache_root, progress, cancel)
+        root = self.results_cache_root
+        vectors_key, inputs_key = self._inputs_digests() if root is not None else (None, b"")
+        clustering = cached_cluster(self.vectors, settings, root, progress, cancel, digest=vectors_key)
         check(cancel)
         t = time.perf_counter()
         if progress:
             progress(Progress("keywords", 0, 1))
-        terms, vocabulary = self.document_terms()
-        analysis = explain(self.corpus, self.rows, self.vectors, clustering, terms, vocabulary,
-                           self.corpus.gold, progress, cancel)
+        analysis = cached_explain(self.corpus, self.rows, self.vectors, clustering, self.document_terms, root,
+                                  inputs_key, progress, cancel)
         analysis.timings = {**self.timings, "cluster": clustering.seconds, "explain": time.perf_counter() - t}
         return analysis
+
+    def _inputs_digests(self) -> tuple[bytes, bytes]:
+        """(digest of the vectors, digest of the vectors and every corpus text): the keys of derived results."""
+        if self._digests is None:
+            if self.text_hashes is None:
+                self.text_hashes = text_hashes([self.corpus.texts[i] for i in self.rows])
+            vectors = vectors_digest(self.vectors)
+            h = hashlib.sha256(vectors)
+            h.update(np.ascontiguousarray(self.text_hashes).tobytes())
+            h.update(np.ascontiguousarray(self.rows, dtype="<i8").tobytes())
+            others = np.ones(len(self.corpus), dtype=bool)
+            others[self.rows] = False  # the empty texts, kept as they are
+            h.update(text_hashes([self.corpus.texts[i] for i in np.flatnonzero(others)]).tobytes())
+            self._digests = (vectors, h.digest())
+        return self._digests
 
     def position(self, row: int) -> int:
         """Position of corpus ``row`` in :attr:`vectors`, or -1 for an empty (unembedded) text."""
