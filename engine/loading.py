@@ -301,6 +301,8 @@ def _json_or_str(value: Any) -> str:
 
 
 def _note_duplicate_ids(ids: list[str], lines: np.ndarray, id_col: str, notices: list[str]) -> None:
+    if len(set(ids)) == len(ids):
+        return  # the usual case, told at C speed
     first: dict[str, int] = {}
     dupes = 0
     example = None

@@ -313,3 +313,37 @@ def test_a_gzip_bomb_is_refused_not_read(tmp_path, monkeypatch):
         load(path)
     path.write_bytes(gzip.compress(b'{"text": "' + b"a" * 1000 + b'"}\n'))
     assert len(load(path).texts[0]) == 1000
+
+
+TRICKY_LINES = st.sampled_from(['{"text": "a", "text": "b"}', '{"text": "x\\ud800y"}', '{"text": "\\ud83d\\ude00"}',
+                                '  {"text": "lead"}', '{"text": "trail"}  ', '{"text": "tab\tin"}', '{"text": "x"} !',
+                                '{"id": 1, "text": "t"}', '{"text": "t", "id": 2}', '{"text": 1e400}', '{"text": NaN}',
+                                '{"id": 123456789012345678901234567890, "text": "big"}', '{"text": "a"}{"text": "b"}',
+                                '{"a": ' + "[" * 3000 + "]" * 3000 + "}", "", "   ", "\u3000", "{}"])
+
+
+@FUZZ
+@given(lines=st.lists(st.one_of(RECORDS.map(lambda r: json.dumps(r, ensure_ascii=False)), GARBAGE, TRICKY_LINES),
+                      min_size=1, max_size=12), end=st.sampled_from(["\n", "\r\n", "\r"]))
+def test_jsonl_shortcuts_change_nothing(lines, end):
+    """One scanner call per line and whole columns for records with the same keys give what the general path gives."""
+    import engine.json_records as json_records
+
+    text = end.join(lines) + end
+
+    def parsed():
+        try:
+            got = json_records.parse_jsonl(Path("f.jsonl"), text, [])
+        except InputError as exc:
+            return str(exc)
+        return got.frame, (got.frame.schema, got.lines.tolist(), got.skipped, got.nested, got.records)
+
+    fast = parsed()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(json_records, "_plain_object", lambda line: None)
+        patch.setattr(json_records, "_same_keys", lambda records: None)
+        general = parsed()
+    if isinstance(fast, str):
+        assert general == fast
+    else:
+        assert general[1] == fast[1] and general[0].equals(fast[0])  # NaN equals NaN here
