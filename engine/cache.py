@@ -68,8 +68,9 @@ class EmbeddingCache:
         self.dir = Path(root) / "embeddings" / model_key
         self.meta = meta
         self._keys = np.empty(0, dtype=np.uint64)  # sorted first 8 bytes of each hash
-        self._hashes = np.empty((0, 16), dtype=np.uint8)
-        self._vectors: np.ndarray | None = None
+        self._hashes = np.empty((0, 16), dtype=np.uint8)  # in the order of _keys
+        self._order = np.empty(0, dtype=np.int64)  # row of _vectors for each of _keys
+        self._vectors: np.ndarray | None = None  # in shard order (never copied into key order: 77 MB at 100k)
         self._loaded = False
         self.corrupt: list[str] = []
 
@@ -88,13 +89,12 @@ class EmbeddingCache:
                 vectors.append(got[1])
         if not hashes:
             return
-        all_hashes = np.concatenate(hashes)
-        all_vectors = np.concatenate(vectors)
+        self._index(np.concatenate(hashes), vectors[0] if len(vectors) == 1 else np.concatenate(vectors))
+
+    def _index(self, all_hashes: np.ndarray, all_vectors: np.ndarray) -> None:
         keys = all_hashes[:, :8].copy().view("<u8").ravel()
         order = np.argsort(keys, kind="stable")
-        self._keys = keys[order]
-        self._hashes = all_hashes[order]
-        self._vectors = all_vectors[order]
+        self._keys, self._hashes, self._order, self._vectors = keys[order], all_hashes[order], order, all_vectors
 
     def _read_shard(self, shard: Path) -> tuple[np.ndarray, np.ndarray] | None:
         try:
@@ -134,7 +134,7 @@ class EmbeddingCache:
         pos = np.searchsorted(self._keys, keys)
         pos_c = np.minimum(pos, len(self._keys) - 1)
         found = (self._keys[pos_c] == keys) & (self._hashes[pos_c] == hashes).all(axis=1)
-        return found, self._vectors[pos_c[found]]
+        return found, self._vectors[self._order[pos_c[found]]]
 
     def __len__(self) -> int:
         if not self._loaded:
@@ -158,11 +158,10 @@ class EmbeddingCache:
     def _merge_in_memory(self, hashes: np.ndarray, vectors: np.ndarray) -> None:
         if not self._loaded:
             return
-        all_hashes = np.concatenate([self._hashes, hashes])
-        all_vectors = vectors if self._vectors is None else np.concatenate([self._vectors, vectors])
-        keys = all_hashes[:, :8].copy().view("<u8").ravel()
-        order = np.argsort(keys, kind="stable")
-        self._keys, self._hashes, self._vectors = keys[order], all_hashes[order], all_vectors[order]
+        known = np.empty_like(self._hashes)
+        known[self._order] = self._hashes  # back in the order of _vectors
+        self._index(np.concatenate([known, hashes]),
+                    vectors if self._vectors is None else np.concatenate([self._vectors, vectors]))
 
     def compact(self, force: bool = False) -> bool:
         """Merge all shards into one when there are many; returns whether it did."""

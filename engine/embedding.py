@@ -76,9 +76,8 @@ def embed_texts(
     start = time.perf_counter()
     n = len(texts)
     stats = EmbedStats(rows=n)
-    out = np.zeros((n, embedder.dim), dtype=np.float16)
     if n == 0:
-        return out, stats
+        return np.zeros((0, embedder.dim), dtype=np.float16), stats
     hashes = text_hashes(list(texts)) if hashes is None else hashes
     keys = np.ascontiguousarray(hashes).view("V16").ravel()
     _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
@@ -86,12 +85,16 @@ def embed_texts(
     unique_hashes = hashes[first]
     stats.duplicates = n - len(first)
 
-    unique_vectors = np.zeros((len(first), embedder.dim), dtype=np.float16)
     if cache is not None:
         found, vectors = cache.lookup(unique_hashes)
-        unique_vectors[found] = vectors
+        if found.all() and vectors.shape[1] == embedder.dim:
+            unique_vectors = vectors.astype(np.float16, copy=False)  # all cached: no second copy
+        else:
+            unique_vectors = np.zeros((len(first), embedder.dim), dtype=np.float16)
+            unique_vectors[found] = vectors
         stats.corrupt_shards = list(cache.corrupt)
     else:
+        unique_vectors = np.zeros((len(first), embedder.dim), dtype=np.float16)
         found = np.zeros(len(first), dtype=bool)
     missing = np.flatnonzero(~found)
     stats.cached = int(found.sum())
@@ -103,7 +106,7 @@ def embed_texts(
         stats.embedded = len(missing)
         if cache is not None:
             cache.compact()
-    out[:] = unique_vectors[inverse]
+    out = unique_vectors[inverse]
     stats.seconds = time.perf_counter() - start
     return out, stats
 

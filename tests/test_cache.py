@@ -162,3 +162,25 @@ def test_clusterings_are_kept_between_runs_and_a_damaged_entry_is_recomputed(tmp
     healed = cached_cluster(X, settings, tmp_path)
     assert "from_cache" not in healed.info and np.array_equal(healed.labels, first.labels)
     assert cached_cluster(X, settings, tmp_path).info["from_cache"]
+
+
+def test_lookups_after_adds_and_reloads_agree(tmp_path):
+    """Vectors stay in shard order behind a sorted index: a hash added twice gives its first vector in this
+    process; read back, every hash is found with one of its vectors."""
+    rng = np.random.default_rng(1)
+    hashes = text_hashes([f"t{i}" for i in range(30)])
+    first = rng.standard_normal((30, 4)).astype(np.float16)
+    second = rng.standard_normal((10, 4)).astype(np.float16)
+    cache = EmbeddingCache(tmp_path, "m", {"dim": 4})
+    cache.load()
+    cache.add(hashes[:20], first[:20])
+    cache.add(hashes[15:25], second)  # 15..19 again, with other vectors: the first ones stay
+    cache.add(hashes[25:], first[25:])
+    want = np.concatenate([first[:20], second[5:], first[25:]])
+    found, got = cache.lookup(hashes[::-1])
+    assert found.all() and np.array_equal(got, want[::-1])
+    found, got = EmbeddingCache(tmp_path, "m", {"dim": 4}).lookup(hashes)
+    assert found.all() and np.array_equal(np.delete(got, range(15, 20), 0), np.delete(want, range(15, 20), 0))
+    assert all(np.array_equal(got[i], first[i]) or np.array_equal(got[i], second[i - 15]) for i in range(15, 20))
+    found, _ = cache.lookup(text_hashes(["absent", "t3"]))
+    assert found.tolist() == [False, True]
