@@ -63,7 +63,7 @@ class NavigationActions:
         if tab not in TABS:
             return
         self.query_one("#right", TabbedContent).active = tab
-        self.screen.add_class("-info")
+        self.show_info(True)
         views = {"detail": "#detail-view", "keywords": "#keywords-view", "metrics": "#metrics-view",
                  "map": "#map-view"}
         self.call_after_refresh(self.query_one(views[tab]).focus)
@@ -86,7 +86,7 @@ class NavigationActions:
                 self.leave_results()  # results of "more like this": no query to clear
                 self.action_focus_members()
             return
-        self.screen.remove_class("-info")
+        self.show_info(False)
         self.action_focus_clusters()
 
     def action_help(self) -> None:

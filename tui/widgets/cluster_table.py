@@ -1,18 +1,30 @@
-"""The clusters pane: one row per cluster with id, name, size, cohesion and top keywords; sortable."""
+"""The clusters pane: one row per cluster with id, size, cohesion, review marks, name and top keywords.
+
+Drawn line by line (like :class:`tui.widgets.member_list.MemberList`): a cursor move repaints two
+lines, and a change of focus repaints only the cursor's line.  Textual's DataTable re-rendered
+every visible cell through Rich on each focus change, which made Tab between panes cost ~100 ms.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rich.text import Text
+from rich.segment import Segment
+from rich.style import Style
 from textual.binding import Binding
+from textual.geometry import Size
 from textual.message import Message
-from textual.widgets import DataTable
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
-from tui.formatting import fit, num
+from tui.formatting import fit, num, pad
+from tui.widgets.virtual_size import set_virtual_size
 
 #: The review status shown next to a cluster's name ("unreviewed" shows nothing).
 STATUS_MARK = {"accepted": "✓", "rejected": "✗"}
+
+SORTS = ("size", "cohesion", "name")
 
 
 @dataclass
@@ -28,15 +40,40 @@ class ClusterLine:
     named: bool
 
 
-SORTS = ("size", "cohesion", "name")
+@dataclass
+class Columns:
+    """Cell widths of the pane's columns (0: not shown)."""
+
+    id: int
+    size: int
+    cohesion: int
+    name: int
+    keywords: int
 
 
-class ClusterTable(DataTable):
+def layout(rows: list[ClusterLine], width: int) -> Columns:
+    """Column widths for ``rows`` in ``width`` cells: the name gets up to 36, keywords the rest."""
+    id_w = max(2, len(str(max((r.id for r in rows), default=0))))
+    size_w = max(4, len(f"{max((r.size for r in rows), default=0):,}"))
+    room = width - (1 + id_w + 1 + size_w + 1 + 2 + 1)  # gaps, id, size, marks
+    cohesion_w = 4 if room >= 24 + 5 else 0
+    if cohesion_w:
+        room -= cohesion_w + 1
+    name_w = max(8, room if room < 34 else max(16, min(36, room // 2)))
+    keywords_w = room - name_w - 1 if room - name_w - 1 >= 8 else 0
+    return Columns(id_w, size_w, cohesion_w, name_w, keywords_w)
+
+
+class ClusterTable(ScrollView, can_focus=True):
     """Clusters, largest first by default; the unclustered and empty groups always last."""
 
     BINDINGS = [
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
+        Binding("up,k", "cursor_up", "Up", show=False),
+        Binding("down,j", "cursor_down", "Down", show=False),
+        Binding("pageup,ctrl+b", "page(-1)", "Page up", show=False),
+        Binding("pagedown,ctrl+f", "page(1)", "Page down", show=False),
+        Binding("home,g", "jump(0)", "First", show=False),
+        Binding("end,G", "jump(-1)", "Last", show=False),
         Binding("enter", "open_members", "Members", show=False),
         Binding("n", "app.name_cluster", "Name"),
         Binding("a", "app.accept_cluster", "Accept"),
@@ -48,6 +85,23 @@ class ClusterTable(DataTable):
         Binding("s", "cycle_sort", "Sort", show=False),
     ]
 
+    COMPONENT_CLASSES = {"cluster-table--header", "cluster-table--cursor", "cluster-table--dim",
+                         "cluster-table--mark", "cluster-table--accepted", "cluster-table--rejected"}
+
+    DEFAULT_CSS = """
+    ClusterTable { background: $surface; overflow-x: hidden; }
+    ClusterTable > .cluster-table--header { color: $text-muted; text-style: bold; }
+    ClusterTable > .cluster-table--cursor { background: $block-cursor-background; color: $block-cursor-foreground;
+                                            text-style: $block-cursor-text-style; }
+    ClusterTable:blur > .cluster-table--cursor { background: $block-cursor-blurred-background;
+                                                 text-style: $block-cursor-blurred-text-style; }
+    ClusterTable > .cluster-table--dim { color: $text-muted; }
+    ClusterTable > .cluster-table--mark { color: $warning; text-style: bold; }
+    ClusterTable > .cluster-table--accepted { color: $success; text-style: bold; }
+    ClusterTable > .cluster-table--rejected { color: $error; text-style: bold; }
+    """
+
+    cursor: reactive[int] = reactive(0, always_update=True, repaint=False)  # watch_cursor repaints two lines
     sort_key = "size"
 
     class ClusterHighlighted(Message):
@@ -60,37 +114,14 @@ class ClusterTable(DataTable):
     class MarksChanged(Message):
         """The set of clusters marked for merging changed."""
 
-    def __init__(self, **kwargs) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
+    def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
         self._rows: list[ClusterLine] = []
+        self._order: list[ClusterLine] = []
+        self._columns = layout([], 0)
         self.marked: set[int] = set()
 
-    def _add_columns(self) -> tuple[int, int, bool]:
-        """(Re)create the columns to fit the pane's width; returns (name, keywords widths, cohesion shown)."""
-        self.clear(columns=True)
-        pad = 2 * self.cell_padding
-        id_w = max(2, len(str(max((r.id for r in self._rows), default=0))))
-        size_w = max(4, len(f"{max((r.size for r in self._rows), default=0):,}"))
-        width = self.scrollable_content_region.width or self.size.width
-        room = width - (id_w + size_w + 2 + 3 * pad) - pad  # '#', size, marks and the name's own padding
-        show_cohesion = room >= 24 + 4 + pad
-        if show_cohesion:
-            room -= 4 + pad
-        name_w = max(8, room if room < 34 else max(16, min(36, room // 2)))
-        keywords_w = room - name_w - pad if room - name_w - pad >= 8 else 0
-        self.add_column("#", key="id", width=id_w)
-        self.add_column("size", key="size", width=size_w)
-        if show_cohesion:
-            self.add_column("coh.", key="cohesion", width=4)
-        self.add_column("", key="marks", width=2)
-        self.add_column("name", key="name", width=name_w)
-        if keywords_w:
-            self.add_column("keywords", key="keywords", width=keywords_w)
-        return name_w, keywords_w, show_cohesion
-
-    def on_resize(self) -> None:
-        if self._rows:
-            self._fill(self.current_cluster)
+    # ------------------------------------------------------------------ data
 
     def show(self, rows: list[ClusterLine], keep: int | None = None) -> None:
         """Replace the rows, keep the cursor on cluster ``keep`` if it is still there."""
@@ -113,41 +144,92 @@ class ClusterTable(DataTable):
         return real + rest
 
     def _fill(self, keep: int | None) -> None:
-        name_w, keywords_w, show_cohesion = self._add_columns()
-        target = 0
-        for i, r in enumerate(self._ordered()):
-            if r.id == keep:
-                target = i
-            ident = Text(str(r.id) if r.id >= 0 else "–", style="dim" if r.id < 0 else "", justify="right")
-            marks = Text()
-            marks.append("▸" if r.id in self.marked else " ", style="bold yellow")
-            marks.append(STATUS_MARK.get(r.status, " "), style="bold green" if r.status == "accepted" else "bold red")
-            name = Text(fit(r.name, name_w), style="italic" if r.id < 0 else ("bold" if r.named else ""))
-            cells = [ident, Text(f"{r.size:,}", justify="right")]
-            if show_cohesion:
-                cells.append(Text(num(r.cohesion, 2).removeprefix("0"), justify="right"))
-            cells += [marks, name]
-            if keywords_w:
-                cells.append(Text(fit(r.keywords, keywords_w), style="dim"))
-            self.add_row(*cells, key=str(r.id))
-        if self.row_count:
-            self.move_cursor(row=target, animate=False, scroll=True)
+        self._order = self._ordered()
+        self._columns = layout(self._rows, self.scrollable_content_region.width or self.size.width)
+        set_virtual_size(self, Size(0, len(self._order) + 1))  # + the header line
+        target = next((i for i, r in enumerate(self._order) if r.id == keep), 0)
+        self.cursor = target
+        self.refresh()
+
+    def on_resize(self) -> None:
+        self._columns = layout(self._rows, self.scrollable_content_region.width or self.size.width)
+        self._scroll_to_cursor()
+        self.refresh()
+
+    @property
+    def row_count(self) -> int:
+        """Number of rows (clusters and the unclustered/empty groups)."""
+        return len(self._order)
+
+    @property
+    def cursor_row(self) -> int:
+        """Position of the cursor in the shown order."""
+        return self.cursor
 
     @property
     def current_cluster(self) -> int | None:
         """Id of the cluster under the cursor, or None when the table is empty."""
-        if not self.row_count:
-            return None
-        key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
-        return int(key.value) if key.value is not None else None
+        return self._order[self.cursor].id if 0 <= self.cursor < len(self._order) else None
 
     def select_cluster(self, cluster_id: int) -> None:
         """Move the cursor to ``cluster_id``."""
-        try:
-            index = self.get_row_index(str(cluster_id))
-        except Exception:
-            return
-        self.move_cursor(row=index, animate=False, scroll=True)
+        for i, r in enumerate(self._order):
+            if r.id == cluster_id:
+                self.cursor = i
+                return
+
+    # ------------------------------------------------------------------ cursor
+
+    def validate_cursor(self, value: int) -> int:
+        return max(0, min(value, len(self._order) - 1)) if self._order else 0
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        self._refresh_row(old)
+        self._refresh_row(new)
+        self._scroll_to_cursor()
+        cid = self.current_cluster
+        if cid is not None:
+            self.post_message(self.ClusterHighlighted(cid))
+
+    def _scroll_to_cursor(self) -> None:
+        top, visible = self.scroll_offset.y, max(1, self.size.height - 1)  # line 0 is the header
+        if self.cursor < top:
+            top = self.cursor
+        elif self.cursor >= top + visible:
+            top = self.cursor - visible + 1
+        if top != self.scroll_offset.y:
+            self.scroll_to(0, top, animate=False, immediate=True)
+
+    def _refresh_row(self, index: int) -> None:
+        y = index - self.scroll_offset.y + 1
+        if 1 <= y < self.size.height:
+            self.refresh_line(y)
+
+    def on_focus(self) -> None:
+        self._refresh_row(self.cursor)
+
+    def on_blur(self) -> None:
+        self._refresh_row(self.cursor)
+
+    def action_cursor_down(self) -> None:
+        self.cursor += 1
+
+    def action_cursor_up(self) -> None:
+        self.cursor -= 1
+
+    def action_page(self, direction: int) -> None:
+        self.cursor += direction * max(1, self.size.height - 2)
+
+    def action_jump(self, index: int) -> None:
+        self.cursor = index if index >= 0 else len(self._order) - 1
+
+    def on_click(self, event) -> None:
+        if event.y >= 1:
+            index = event.y - 1 + self.scroll_offset.y
+            if 0 <= index < len(self._order):
+                self.cursor = index
+
+    # ------------------------------------------------------------------ marks and sort
 
     def action_toggle_mark(self) -> None:
         """Mark or unmark the cluster under the cursor for merging, then move down."""
@@ -155,15 +237,14 @@ class ClusterTable(DataTable):
         if cid is None or cid < 0:
             return
         self.marked.symmetric_difference_update({cid})
-        row = self.cursor_row
-        self._fill(cid)
-        self.move_cursor(row=min(row + 1, self.row_count - 1), animate=False)
+        self._refresh_row(self.cursor)
+        self.cursor += 1
         self.post_message(self.MarksChanged())
 
     def clear_marks(self) -> None:
         if self.marked:
             self.marked = set()
-            self._fill(self.current_cluster)
+            self.refresh()
             self.post_message(self.MarksChanged())
 
     def action_cycle_sort(self) -> None:
@@ -171,13 +252,45 @@ class ClusterTable(DataTable):
         keep = self.current_cluster
         self.sort_key = SORTS[(SORTS.index(self.sort_key) + 1) % len(SORTS)]
         self._fill(keep)
-        self.border_subtitle = f"sorted by {self.sort_key} (s)"
         self.notify(f"Clusters sorted by {self.sort_key}", timeout=2)
 
     def action_open_members(self) -> None:
         self.app.action_focus_members()
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        event.stop()
-        if event.row_key.value is not None:
-            self.post_message(self.ClusterHighlighted(int(event.row_key.value)))
+    # ------------------------------------------------------------------ drawing
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        if y == 0:
+            return self._header(width, base)
+        index = y - 1 + self.scroll_offset.y
+        if index >= len(self._order):
+            return Strip.blank(width, base)
+        r = self._order[index]
+        c = self._columns
+        line = self.get_component_rich_style("cluster-table--cursor") if index == self.cursor else Style()
+        dim = self.get_component_rich_style("cluster-table--dim")
+        segments = [Segment(" " + ("–" if r.id < 0 else str(r.id)).rjust(c.id) + " ", (dim if r.id < 0 else base) + line),
+                    Segment(f"{r.size:,}".rjust(c.size) + " ", base + line)]
+        if c.cohesion:
+            segments.append(Segment(num(r.cohesion, 2).removeprefix("0").rjust(c.cohesion) + " ", base + line))
+        segments.append(Segment("▸" if r.id in self.marked else " ",
+                                self.get_component_rich_style("cluster-table--mark") + line))
+        status = STATUS_MARK.get(r.status, " ")
+        status_style = "cluster-table--accepted" if r.status == "accepted" else "cluster-table--rejected"
+        segments.append(Segment(status + " ", self.get_component_rich_style(status_style) + line))
+        name_style = Style(italic=True) if r.id < 0 else Style(bold=r.named)
+        segments.append(Segment(pad(r.name, c.name) + " ", base + name_style + line))
+        if c.keywords:
+            segments.append(Segment(fit(r.keywords, c.keywords), dim + line))
+        return Strip(segments).adjust_cell_length(width, base + line)
+
+    def _header(self, width: int, base: Style) -> Strip:
+        c = self._columns
+        text = " " + "#".rjust(c.id) + " " + "size".rjust(c.size) + " "
+        if c.cohesion:
+            text += "coh.".rjust(c.cohesion) + " "
+        text += "  " + pad("name", c.name) + " " + ("keywords" if c.keywords else "")
+        return Strip([Segment(fit(text, width), base + self.get_component_rich_style("cluster-table--header"))]) \
+            .adjust_cell_length(width, base)

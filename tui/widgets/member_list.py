@@ -19,6 +19,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from tui.formatting import fit, pad
+from tui.widgets.virtual_size import set_virtual_size
 
 SCORE_CELLS = 6
 CLUSTER_CELLS = 5
@@ -57,7 +58,7 @@ class MemberList(ScrollView, can_focus=True):
     MemberList > .member-list--mark { color: $warning; text-style: bold; }
     """
 
-    cursor: reactive[int] = reactive(0, always_update=True)
+    cursor: reactive[int] = reactive(0, always_update=True, repaint=False)  # watch_cursor repaints two lines
 
     class MarksChanged(Message):
         """The set of marked rows changed."""
@@ -95,7 +96,7 @@ class MemberList(ScrollView, can_focus=True):
         self.scores = scores
         self.clusters = clusters
         self.text_of = text_of
-        self.virtual_size = Size(0, len(self.rows))
+        set_virtual_size(self, Size(0, len(self.rows)))
         target = 0
         if keep_row is not None and len(self.rows):
             hit = np.flatnonzero(self.rows == keep_row)
