@@ -1,4 +1,7 @@
-"""The detail pane: the full text of one row, its original columns and its nearest neighbours."""
+"""The detail pane: the full text of one row, its original columns and its nearest neighbours.
+
+Drawn by :class:`tui.widgets.rendered_view.RenderedView`: a cursor move re-renders this pane only.
+"""
 
 from __future__ import annotations
 
@@ -7,44 +10,34 @@ import math
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
-from textual.containers import VerticalScroll
-from textual.widgets import Static
 
 from engine.display_text import safe_text
 from tui.formatting import fit
+from tui.widgets.rendered_view import RenderedView
 
 MAX_TEXT_CHARS = 20_000
+PLACEHOLDER = "Select a text to see it here."
 
 
-class DetailView(VerticalScroll, can_focus=True):
-    """Scrollable detail of the selected member."""
+class DetailView(RenderedView):
+    """Scrollable detail of the selected member: text, fields, nearest texts."""
 
-    DEFAULT_CSS = """
-    DetailView > Static { width: 1fr; height: auto; }
-    DetailView > #detail-text { padding: 0 1 1 1; }
-    DetailView > #detail-fields { padding: 0 1 1 1; }
-    DetailView > #detail-neighbours { padding: 0 1; }
-    """
-
-    def compose(self):
-        yield Static(Text("Select a text to see it here.", style="dim"), id="detail-text")
-        yield Static("", id="detail-fields")
-        yield Static("", id="detail-neighbours")
+    def on_mount(self) -> None:
+        self.clear()
 
     def show(self, text: str, fields: list[tuple[str, str]]) -> None:
         """Show ``text`` in full (control characters escaped) and its ``fields`` (name, value)."""
         body = safe_text(text[:MAX_TEXT_CHARS], one_line=False)
         if len(text) > MAX_TEXT_CHARS:
             body += f"\n… ({len(text) - MAX_TEXT_CHARS:,} more characters)"
-        self.query_one("#detail-text", Static).update(Text(body or "(empty text)"))
         table = Table.grid(padding=(0, 1))
         table.add_column(style="dim", no_wrap=True)
         table.add_column(overflow="fold")
         for name, value in fields:
             table.add_row(safe_text(name), Text(safe_text(value)))
-        self.query_one("#detail-fields", Static).update(table)
-        self.query_one("#detail-neighbours", Static).update(Text("Nearest texts: …", style="dim"))
-        self.scroll_home(animate=False)
+        self._text = Text(body or "(empty text)")
+        self._fields = table
+        self.set_parts((self._text, 1), (table, 1), (Text("Nearest texts: …", style="dim"), 0), scroll_home=True)
 
     def show_neighbours(self, items: list[tuple[float, int, str]], width: int | None = None) -> None:
         """Show nearest neighbours as (cosine, cluster id, text)."""
@@ -58,9 +51,8 @@ class DetailView(VerticalScroll, can_focus=True):
             line.append(f"{'#' + str(cid) if cid >= 0 else '–':>5} ", style="bold")
             line.append(fit(text, max(10, width - 11)))
             lines.append(line)
-        self.query_one("#detail-neighbours", Static).update(Group(*lines))
+        self.set_parts((self._text, 1), (self._fields, 1), (Group(*lines), 0))
 
-    def clear(self, message: str = "Select a text to see it here.") -> None:
-        self.query_one("#detail-text", Static).update(Text(message, style="dim"))
-        self.query_one("#detail-fields", Static).update("")
-        self.query_one("#detail-neighbours", Static).update("")
+    def clear(self, message: str = PLACEHOLDER) -> None:
+        self._text, self._fields = Text(message, style="dim"), Text("")
+        self.set_parts((self._text, 1))

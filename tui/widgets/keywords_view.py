@@ -5,10 +5,9 @@ from __future__ import annotations
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
-from textual.containers import VerticalScroll
-from textual.widgets import Static
 
 from tui.formatting import fit
+from tui.widgets.rendered_view import RenderedView
 
 BAR_CELLS = 16
 BLOCKS = " ▏▎▍▌▋▊▉█"
@@ -22,11 +21,8 @@ def bar(fraction: float, cells: int = BAR_CELLS) -> str:
     return ("█" * full + (BLOCKS[part] if part else "")).ljust(cells)
 
 
-class KeywordsView(VerticalScroll, can_focus=True):
+class KeywordsView(RenderedView):
     """Top keywords of the selected cluster with their c-TF-IDF weights as bars."""
-
-    def compose(self):
-        yield Static("", id="keywords-body")
 
     def show(self, title: str, keywords: list[tuple[str, float]]) -> None:
         table = Table.grid(padding=(0, 1))
@@ -37,4 +33,4 @@ class KeywordsView(VerticalScroll, can_focus=True):
         for term, weight in keywords:
             table.add_row(fit(term, 24), bar(weight / top if top else 0.0), f"{weight:.3f}")
         body = Group(Text(title, style="bold"), table) if keywords else Text(f"{title}\n(no keywords)", style="dim")
-        self.query_one("#keywords-body", Static).update(body)
+        self.set_parts((body, 0), scroll_home=True)

@@ -5,17 +5,13 @@ from __future__ import annotations
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
-from textual.containers import VerticalScroll
-from textual.widgets import Static
 
 from tui.formatting import fit, num, share
+from tui.widgets.rendered_view import RenderedView
 
 
-class MetricsView(VerticalScroll, can_focus=True):
+class MetricsView(RenderedView):
     """Global quality figures and the selected cluster's own."""
-
-    def compose(self):
-        yield Static("", id="metrics-body")
 
     def show(self, board, cluster_id: int | None) -> None:
         """Figures of the clustering (``board.analysis``) and of cluster ``cluster_id`` as reviewed now."""
@@ -61,4 +57,4 @@ class MetricsView(VerticalScroll, can_focus=True):
             label = f"#{cluster_id}" if cluster_id >= 0 else ""
             parts += [Text(""), Text(f"Cluster {label} {fit(board.name(cluster_id), 40)}".replace("  ", " "),
                                      style="bold"), c]
-        self.query_one("#metrics-body", Static).update(Group(*parts))
+        self.set_parts((Group(*parts), 0))
