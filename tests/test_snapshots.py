@@ -30,10 +30,11 @@ def app_for(embedder) -> QtuiApp:
 
 
 async def settled(pilot) -> None:
-    """Wait for the clusters and for the selected text's neighbours, so the picture is complete."""
+    """Wait for the clusters, the selected text's neighbours and the map, so the picture is complete."""
     app = pilot.app
     await wait_opened(pilot)
     await wait_until(pilot, lambda: app.neighbours_shown_for >= 0 or app.size.width < 130, 60, "the neighbours")
+    await wait_until(pilot, lambda: app.map_xy is not None, 60, "the map (laid out after the clusters are shown)")
     await pilot.pause(0.2)
 
 
