@@ -151,7 +151,7 @@ def pilot_rows(path, size: int, backend: str, algo: str, io_floor: float) -> lis
     try:
         asyncio.run(_pilot_figures(path, options, ClusterSettings(algo), f))
     except Exception as exc:  # an app error on the way out: the figures measured before it still count
-        if "stock_switch_p95" not in f:
+        if "query_p95" not in f:
             raise
         print(f"  note: the app raised {type(exc).__name__} while closing: {str(exc)[:120]}", flush=True)
     tag = f"{size // 1000}k"

@@ -4,7 +4,7 @@ Used by :mod:`benchmarks.run`; every function returns plain numbers.
 
 - :func:`probe` runs in a fresh subprocess what the app does on opening a file whose vectors are
   cached (``Session.open`` + ``Session.cluster``) and reports the stage times and the peak RSS
-  (``resource.getrusage``); ``floor=True`` instead only imports the same libraries and holds the
+  (VmHWM from ``/proc/self/status``); ``floor=True`` instead only imports the same libraries and holds the
   texts and one float32 copy of the vectors — the memory floor of the data itself.
 - :func:`query_times`: ``Session.search_text`` (query embedding included) vs. the plain way: the
   ``SentenceTransformer`` encode of the query, a numpy float32 matrix product and a top-k sort.
@@ -46,9 +46,22 @@ def probe(path: Path, backend: str, algo: str = "auto", floor: bool = False) -> 
     return json.loads(lines[-1])
 
 
-def _probe_main(path: str, backend: str, algo: str, floor: bool) -> None:
+def peak_rss_mb() -> float:
+    """This process's peak resident memory in MB: VmHWM, which starts afresh at exec.  (ru_maxrss does
+    not: a probe started from a benchmark process holding 1.4 GB reported 1.4 GB whatever it did.)"""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     import resource
 
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _probe_main(path: str, backend: str, algo: str, floor: bool) -> None:
     start = time.perf_counter()
     import sentence_transformers  # noqa: F401  - the same libraries the app imports
     import textual  # noqa: F401
@@ -75,7 +88,7 @@ def _probe_main(path: str, backend: str, algo: str, floor: bool) -> None:
         out["cluster"] = analysis.timings.get("cluster")
         out["explain"] = analysis.timings.get("explain")
         out["clusters"] = len(analysis.clusters)
-    out["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["maxrss_mb"] = peak_rss_mb()
     print(json.dumps(out), flush=True)
 
 

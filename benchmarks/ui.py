@@ -128,15 +128,35 @@ async def _pilot_figures(path: Path, options=None, settings=None, figures=None) 
     from textual.widgets import OptionList
 
     from engine.clustering import ClusterSettings
-    from tests.app_helpers import wait_opened
+    from tests.app_helpers import wait_opened, wait_until
     from tui.app import QtuiApp
 
-    app = QtuiApp(path, options=options, settings=settings or ClusterSettings("kmeans", k=50))
     figures = {} if figures is None else figures  # filled as measured (kept if the app fails at exit)
+
+    class Stock(App):
+        def compose(self):
+            yield OptionList(*[f"option {i} some text to show" for i in range(1000)])
+            yield OptionList(*[f"other {i} some text to show" for i in range(1000)])
+
+    stock = Stock()  # measured first, on a fresh process: the baseline's best case
+    async with stock.run_test(size=(160, 48)) as pilot:
+        timer = KeyTimer(stock)
+        stock.query_one(OptionList).focus()
+        await pilot.pause(0.3)
+        moves = [await timer.press("down") for _ in range(150)]
+        figures["stock_p50"], figures["stock_p95"] = p(moves, 0.5), p(moves, 0.95)
+        switches = [await timer.press("tab") for _ in range(60)]
+        figures["stock_switch_p50"], figures["stock_switch_p95"] = p(switches, 0.5), p(switches, 0.95)
+
+    app = QtuiApp(path, options=options, settings=settings or ClusterSettings("kmeans", k=50))
     start = time.perf_counter()
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_opened(pilot, timeout=1800)
         figures["opened"] = time.perf_counter() - start - 0.1  # wait_opened pauses 0.1 s after
+        # the keys are timed once the background work of the opening is done (the map's layout, the
+        # search index): steady state, not the first seconds after the clusters appear
+        await wait_until(pilot, lambda: app.map_xy is not None, 600, "the map")
+        await asyncio.to_thread(app.session.index.ready.wait, 600)
         timer = KeyTimer(app)
         largest = max(app.analysis.clusters, key=lambda c: c.size).id
         app.query_one("#clusters").select_cluster(largest)
@@ -168,21 +188,6 @@ async def _pilot_figures(path: Path, options=None, settings=None, figures=None) 
                                                      until=lambda: app.last_query_shown != before))
         figures["query_p50"], figures["query_p95"] = p(query_times, 0.5), p(query_times, 0.95)
         figures["bare_p50"], figures["bare_p95"] = p(bare, 0.5), p(bare, 0.95)
-
-    class Stock(App):
-        def compose(self):
-            yield OptionList(*[f"option {i} some text to show" for i in range(1000)])
-            yield OptionList(*[f"other {i} some text to show" for i in range(1000)])
-
-    stock = Stock()
-    async with stock.run_test(size=(160, 48)) as pilot:
-        timer = KeyTimer(stock)
-        stock.query_one(OptionList).focus()
-        await pilot.pause(0.3)
-        moves = [await timer.press("down") for _ in range(150)]
-        figures["stock_p50"], figures["stock_p95"] = p(moves, 0.5), p(moves, 0.95)
-        switches = [await timer.press("tab") for _ in range(60)]
-        figures["stock_switch_p50"], figures["stock_switch_p95"] = p(switches, 0.5), p(switches, 0.95)
     return figures
 
 
