@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import uuid
 from pathlib import Path
 
@@ -200,8 +201,11 @@ async def test_escape_cancels_the_opening_and_keeps_what_was_embedded(embedder, 
     app = make_app(embedder, path)
     async with app.run_test(size=(100, 30)) as pilot:
         stage = app.query_one("#progress-stage")
-        await wait_until(pilot, lambda: "Embedding texts" in str(stage.render()) and " / " in str(stage.render()),
-                         120, "embedding to start")
+        def embedded_some() -> bool:  # at least one batch done (and cached): "Embedding texts · 256 / 6,000"
+            found = re.search(r"Embedding texts\D*([\d,]+) / ", str(stage.render()))
+            return found is not None and int(found.group(1).replace(",", "")) > 0
+
+        await wait_until(pilot, embedded_some, 120, "the first batch to be embedded")
         await pilot.press("escape")
         await wait_until(pilot, lambda: "Cancelled." in str(stage.render()), 60, "the cancellation")
         assert app.board is None
