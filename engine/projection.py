@@ -11,6 +11,8 @@ positions inside a cluster only roughly.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from engine.progress import CancelToken, check
@@ -59,7 +61,9 @@ def _layout_centres(centres: np.ndarray, seed: int) -> np.ndarray:
         np.fill_diagonal(distances, 0.0)
         mds = MDS(n_components=2, dissimilarity="precomputed", random_state=seed, n_init=1, max_iter=300,
                   normalized_stress="auto")
-        return mds.fit_transform((distances + distances.T) / 2)
+        with warnings.catch_warnings():  # scikit-learn 1.8 announces new defaults on stderr, over the app
+            warnings.simplefilter("ignore", FutureWarning)
+            return mds.fit_transform((distances + distances.T) / 2)
     from sklearn.manifold import TSNE
 
     perplexity = float(max(2.0, min(30.0, (k - 1) / 3)))
