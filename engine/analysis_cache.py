@@ -14,7 +14,6 @@ reopen (most of it the silhouette) into one read.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import zipfile
@@ -26,7 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from engine.analysis import EMPTY, Analysis, ClusterInfo, explain
-from engine.atomic import atomic_write
+from engine.atomic import store_npz
 from engine.cache import code_digest
 from engine.clustering import Clustering
 from engine.corpus import Corpus
@@ -108,14 +107,5 @@ def _read(path: Path, corpus: Corpus, rows: np.ndarray, vectors: np.ndarray, clu
 def _write(path: Path, analysis: Analysis) -> None:
     clusters = [{"id": c.id, "size": c.size, "name": c.name, "keywords": c.keywords, "cohesion": c.cohesion,
                  "examples": c.examples} for c in analysis.clusters]
-    buffer = io.BytesIO()
-    np.savez(buffer, scores=analysis.scores[analysis.rows].astype(np.float32), centres=analysis.centres,
-             clusters=np.asarray(json.dumps(clusters)), metrics=np.asarray(json.dumps(analysis.metrics.to_dict())))
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, buffer.getvalue())
-        kept = sorted(path.parent.glob("*.npz"), key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in kept[KEPT:]:
-            old.unlink(missing_ok=True)
-    except OSError:  # a read-only or full cache: the explanation is still returned
-        pass
+    store_npz(path, KEPT, scores=analysis.scores[analysis.rows].astype(np.float32), centres=analysis.centres,
+              clusters=np.asarray(json.dumps(clusters)), metrics=np.asarray(json.dumps(analysis.metrics.to_dict())))

@@ -12,7 +12,6 @@ warm reopen into one read.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import time
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.atomic import atomic_write
+from engine.atomic import store_npz
 from engine.cache import code_digest
 from engine.clustering import Clustering, ClusterSettings, cluster
 from engine.progress import CancelToken, ProgressCallback
@@ -84,14 +83,5 @@ def _read(path: Path, settings: ClusterSettings, n: int) -> Clustering | None:
 
 
 def _write(path: Path, result: Clustering) -> None:
-    buffer = io.BytesIO()
-    np.savez(buffer, labels=result.labels, confidence=result.confidence, seconds=np.float64(result.seconds),
-             info=np.asarray(json.dumps(result.info, default=str)))
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, buffer.getvalue())
-        kept = sorted(path.parent.glob("*.npz"), key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in kept[KEPT:]:
-            old.unlink(missing_ok=True)
-    except OSError:  # a read-only or full cache: the clustering is still returned
-        pass
+    store_npz(path, KEPT, labels=result.labels, confidence=result.confidence, seconds=np.float64(result.seconds),
+              info=np.asarray(json.dumps(result.info, default=str)))
