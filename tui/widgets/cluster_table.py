@@ -52,15 +52,15 @@ class Columns:
 
 
 def layout(rows: list[ClusterLine], width: int) -> Columns:
-    """Column widths for ``rows`` in ``width`` cells: the name gets up to 36, keywords the rest."""
+    """Column widths for ``rows`` in ``width`` cells: the name gets up to 36, keywords the rest (from 12)."""
     id_w = max(2, len(str(max((r.id for r in rows), default=0))))
     size_w = max(4, len(f"{max((r.size for r in rows), default=0):,}"))
     room = width - (1 + id_w + 1 + size_w + 1 + 2 + 1)  # gaps, id, size, marks
     cohesion_w = 4 if room >= 24 + 5 else 0
     if cohesion_w:
         room -= cohesion_w + 1
-    name_w = max(8, room if room < 34 else max(16, min(36, room // 2)))
-    keywords_w = room - name_w - 1 if room - name_w - 1 >= 8 else 0
+    name_w = max(8, min(36, room))  # names come first: they are made from the top keywords anyway
+    keywords_w = room - name_w - 1 if room - name_w - 1 >= 12 else 0
     return Columns(id_w, size_w, cohesion_w, name_w, keywords_w)
 
 

@@ -17,6 +17,8 @@ from tui.widgets.rendered_view import RenderedView
 
 MAX_TEXT_CHARS = 20_000
 PLACEHOLDER = "Select a text to see it here."
+#: A neighbour's text is cut to this many cells first (then to the pane's width when drawn).
+NEIGHBOUR_CELLS = 400
 
 
 class DetailView(RenderedView):
@@ -39,17 +41,17 @@ class DetailView(RenderedView):
         self._fields = table
         self.set_parts((self._text, 1), (table, 1), (Text("Nearest texts: …", style="dim"), 0), scroll_home=True)
 
-    def show_neighbours(self, items: list[tuple[float, int, str]], width: int | None = None) -> None:
-        """Show nearest neighbours as (cosine, cluster id, text)."""
-        width = width or max(20, self.size.width - 4)
+    def show_neighbours(self, items: list[tuple[float, int, str]]) -> None:
+        """Show nearest neighbours as (cosine, cluster id, text), one line each, cut to the pane's width
+        when drawn (the pane may be hidden, and so have no width, when they arrive)."""
         lines = [Text("Nearest texts in the whole corpus", style="bold")]
         if not items:
             lines.append(Text("none (empty text)", style="dim"))
         for score, cid, text in items:
-            line = Text()
+            line = Text(no_wrap=True, overflow="ellipsis")
             line.append("–    " if math.isnan(score) else f"{score:4.2f} ", style="dim")
             line.append(f"{'#' + str(cid) if cid >= 0 else '–':>5} ", style="bold")
-            line.append(fit(text, max(10, width - 11)))
+            line.append(fit(text, NEIGHBOUR_CELLS))
             lines.append(line)
         self.set_parts((self._text, 1), (self._fields, 1), (Group(*lines), 0))
 
