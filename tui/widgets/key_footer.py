@@ -16,6 +16,8 @@ from textual.screen import Screen
 from textual.strip import Strip
 from textual.widget import Widget
 
+from tui.widgets.base_style import BaseStyleCache
+
 
 class FooterItem(NamedTuple):
     """One key shown in the footer."""
@@ -26,7 +28,7 @@ class FooterItem(NamedTuple):
     enabled: bool
 
 
-class KeyFooter(Widget):
+class KeyFooter(BaseStyleCache, Widget):
     """The bindings of the focused widget, its ancestors and the app (those with ``show=True``)."""
 
     ALLOW_SELECT = False
@@ -72,7 +74,7 @@ class KeyFooter(Widget):
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
-        base = self.rich_style
+        base = self.base_style
         if y != 0:
             return Strip.blank(width, base)
         key_style = base + self.get_component_rich_style("key-footer--key")

@@ -25,6 +25,11 @@ class KeywordsView(RenderedView):
     """Top keywords of the selected cluster with their c-TF-IDF weights as bars."""
 
     def show(self, title: str, keywords: list[tuple[str, float]]) -> None:
+        """Show ``keywords`` (term, weight) under ``title`` (laid out when the pane is drawn)."""
+        self.set_builder(lambda: self._parts(title, keywords), scroll_home=True)
+
+    @staticmethod
+    def _parts(title: str, keywords: list[tuple[str, float]]) -> list:
         table = Table.grid(padding=(0, 1))
         table.add_column(no_wrap=True)
         table.add_column(no_wrap=True, style="green")
@@ -33,4 +38,4 @@ class KeywordsView(RenderedView):
         for term, weight in keywords:
             table.add_row(fit(term, 24), bar(weight / top if top else 0.0), f"{weight:.3f}")
         body = Group(Text(title, style="bold"), table) if keywords else Text(f"{title}\n(no keywords)", style="dim")
-        self.set_parts((body, 0), scroll_home=True)
+        return [(body, 0)]

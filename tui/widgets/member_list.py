@@ -19,13 +19,14 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from tui.formatting import fit, pad
+from tui.widgets.base_style import BaseStyleCache
 from tui.widgets.virtual_size import set_virtual_size
 
 SCORE_CELLS = 6
 CLUSTER_CELLS = 5
 
 
-class MemberList(ScrollView, can_focus=True):
+class MemberList(BaseStyleCache, ScrollView, can_focus=True):
     """Rows of texts with a cursor; the app supplies the rows and how to read their text."""
 
     BINDINGS = [
@@ -181,7 +182,7 @@ class MemberList(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         index = y + self.scroll_offset.y
-        base = self.rich_style
+        base = self.base_style
         if not len(self.rows):
             if y == 0:
                 dim = self.get_component_rich_style("member-list--dim")

@@ -14,7 +14,12 @@ class MetricsView(RenderedView):
     """Global quality figures and the selected cluster's own."""
 
     def show(self, board, cluster_id: int | None) -> None:
-        """Figures of the clustering (``board.analysis``) and of cluster ``cluster_id`` as reviewed now."""
+        """Figures of the clustering (``board.analysis``) and of cluster ``cluster_id`` as reviewed now
+        (gathered when the pane is drawn: a cluster move with another tab shown costs nothing here)."""
+        self.set_builder(lambda: self._parts(board, cluster_id))
+
+    @staticmethod
+    def _parts(board, cluster_id: int | None) -> list:
         analysis = board.analysis
         m = analysis.metrics
         g = Table.grid(padding=(0, 2))
@@ -57,4 +62,4 @@ class MetricsView(RenderedView):
             label = f"#{cluster_id}" if cluster_id >= 0 else ""
             parts += [Text(""), Text(f"Cluster {label} {fit(board.name(cluster_id), 40)}".replace("  ", " "),
                                      style="bold"), c]
-        self.set_parts((Group(*parts), 0))
+        return [(Group(*parts), 0)]

@@ -3,10 +3,13 @@
 The detail, keywords and metrics panes are built on it.  Textual's auto-height Static lays out the
 whole screen on every update; at 100k rows that was ~35-45 ms of each cursor or cluster move.  Here a
 new content costs one render of itself, and a pane that is not on screen (a hidden tab) renders when
-it is next shown.
+it is next shown.  A pane whose content takes work to gather (the metrics) passes a builder to
+:meth:`RenderedView.set_builder`, which runs only when the pane is drawn.
 """
 
 from __future__ import annotations
+
+from typing import Callable
 
 from rich.console import RenderableType
 from rich.padding import Padding
@@ -28,6 +31,7 @@ class RenderedView(ScrollView, can_focus=True):
     def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.parts: list[tuple[RenderableType, int]] = []  # (renderable, blank lines below it)
+        self._builder: Callable[[], list[tuple[RenderableType, int]]] | None = None
         self._lines: list[Strip] = []
         self._width = -1
         self._stale = True
@@ -35,6 +39,15 @@ class RenderedView(ScrollView, can_focus=True):
     def set_parts(self, *parts: tuple[RenderableType, int], scroll_home: bool = False) -> None:
         """Show ``parts``: (renderable, blank lines after it) pairs; empty Texts are left out."""
         self.parts = list(parts)
+        self._builder = None
+        self._changed(scroll_home)
+
+    def set_builder(self, builder: Callable[[], list[tuple[RenderableType, int]]], scroll_home: bool = False) -> None:
+        """Show what ``builder()`` returns (as for :meth:`set_parts`), built when the pane is next drawn."""
+        self._builder = builder
+        self._changed(scroll_home)
+
+    def _changed(self, scroll_home: bool) -> None:
         if scroll_home:
             self.scroll_to(0, 0, animate=False, immediate=True)
         if self.is_on_screen:
@@ -50,6 +63,8 @@ class RenderedView(ScrollView, can_focus=True):
         return "\n".join(strip.text.rstrip() for strip in self._lines)
 
     def _render_parts(self) -> None:
+        if self._builder is not None:
+            self.parts, self._builder = list(self._builder()), None
         width = self.scrollable_content_region.width
         self._width, self._stale = width, False
         if width <= 0:
