@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from textual.content import Content
 
 from engine.clustering import ClusterSettings
 from engine.review import ACCEPTED, REJECTED, UNREVIEWED
@@ -84,6 +85,24 @@ async def test_name_accept_reject_and_undo(embedder):
         await pilot.press("ctrl+y")
         await settle(pilot, app)
         assert app.board.state.name(first) == "电池 battery life"
+
+
+async def test_names_and_searches_with_brackets_show_literally(embedder):
+    """A name or a search that looks like markup ("[/x]", "[bold]") is shown as typed, not parsed."""
+    app = make_app(embedder)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_opened(pilot)
+        first = app.query_one("#clusters", ClusterTable).current_cluster
+        await pilot.press("n")
+        app.screen.query_one("#prompt-input").value = "[/x] refunds [bold]"
+        await pilot.press("enter")
+        await settle(pilot, app)
+        assert app.board.name(first) == "[/x] refunds [bold]"
+        middle = app.query_one("#middle")
+        assert "[/x] refunds [bold]" in Content.from_markup(middle.border_title).plain
+        await pilot.press("slash", *"[/b] battery")
+        await wait_until(pilot, lambda: app.search_mode is not None, 30, "search results")
+        assert len(app.query_one("#members", MemberList).rows) > 0
 
 
 async def test_merge_marked_clusters_and_undo(embedder):

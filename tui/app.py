@@ -35,6 +35,7 @@ from tui.screens.board_screen import BoardScreen
 from tui.screens.message_screen import MessageScreen
 from tui.screens.prompt_screen import PromptScreen
 from tui.screens.recluster_screen import ReclusterScreen
+from tui.widgets.border_titles import set_border_titles
 from tui.widgets.cluster_map import ClusterMap
 from tui.widgets.cluster_table import ClusterTable
 from tui.widgets.detail_view import DetailView
@@ -53,6 +54,9 @@ if TYPE_CHECKING:
 NARROW_WIDTH = 130
 #: The selection is saved with the review once the cursor rests this long.
 UI_SAVE_DELAY = 0.6
+#: While a search is typed, the detail pane shows the top result once the typing rests this long
+#: (each keystroke then repaints the results only, not also the detail and its nearest texts).
+DETAIL_TYPING_DELAY = 0.25
 
 
 class QtuiApp(OpeningActions, ReviewActions, SearchActions, NavigationActions, App):
@@ -103,6 +107,7 @@ class QtuiApp(OpeningActions, ReviewActions, SearchActions, NavigationActions, A
         self._select_after_refresh: int | None = None
         self._pending_row: int | None = None
         self._ui_timer: Timer | None = None
+        self._detail_timer: Timer | None = None
         self._info_shown = False
         self.sub_title = show_path(self.path)
 
@@ -147,8 +152,8 @@ class QtuiApp(OpeningActions, ReviewActions, SearchActions, NavigationActions, A
 
     def on_mount(self) -> None:
         self.query_one("#loading", ProgressPanel).set_title(f"Opening {show_path(self.path)}")
-        self.query_one("#left").border_title = "Clusters"
-        self.query_one("#middle").border_title = "Members"
+        set_border_titles(self.query_one("#left"), "Clusters")
+        set_border_titles(self.query_one("#middle"), "Members")
         self.query_one("#query", QueryBar).disabled = True
         self._apply_width(self.size.width)
 
@@ -204,7 +209,7 @@ class QtuiApp(OpeningActions, ReviewActions, SearchActions, NavigationActions, A
             self.map_xy = xy
         table = self.query_one("#clusters", ClusterTable)
         table.show(board.lines(), keep=keep_cluster)
-        table.border_subtitle = f"sorted by {table.sort_key} (s)"
+        self._show_clusters_subtitle()
         self._show_map()
         self.selected_cluster = None
         self._select_cluster(table.current_cluster, keep_row=keep_row)
@@ -296,9 +301,8 @@ class QtuiApp(OpeningActions, ReviewActions, SearchActions, NavigationActions, A
         label = f"#{cluster_id}" if cluster_id >= 0 else ""
         name = b.name(cluster_id)
         middle = self.query_one("#middle")
-        middle.border_title = fit(f"Members of {label} {name}".replace("  ", " "), 60)
-        middle.border_subtitle = f"{len(members):,} · closest to the centre first" if cluster_id >= 0 \
-            else f"{len(members):,}"
+        set_border_titles(middle, fit(f"Members of {label} {name}".replace("  ", " "), 60),
+                          f"{len(members):,} · closest to the centre first" if cluster_id >= 0 else f"{len(members):,}")
         self.query_one("#keywords-view", KeywordsView).show(f"Keywords of {label} {fit(name, 40)}".strip(),
                                                             b.keywords(cluster_id))
         self.query_one("#metrics-view", MetricsView).show(b, cluster_id)
@@ -311,12 +315,29 @@ class QtuiApp(OpeningActions, ReviewActions, SearchActions, NavigationActions, A
     def on_member_list_highlighted(self, event: MemberList.Highlighted) -> None:
         if event.member_list.id != "members":
             return
+        if self._detail_timer is not None:
+            self._detail_timer.stop()
+            self._detail_timer = None
+        if self.search_mode is not None and isinstance(self.focused, QueryBar):
+            self._detail_timer = self.set_timer(DETAIL_TYPING_DELAY, self._show_current_detail)
+            return
+        self._show_detail(event.row)
+
+    def _show_current_detail(self) -> None:
+        self._detail_timer = None
+        try:
+            self._show_detail(self.query_one("#members", MemberList).current_row)
+        except NoMatches:  # the app is closing
+            pass
+
+    def _show_detail(self, row: int) -> None:
+        """The detail pane for corpus ``row`` (its text, fields and nearest texts; -1 clears it)."""
         detail = self.query_one("#detail-view", DetailView)
         b = self.board
-        if event.row < 0 or self.session is None or b is None:
+        if row < 0 or self.session is None or b is None:
             detail.clear()
             return
-        corpus, row = self.session.corpus, event.row
+        corpus = self.session.corpus
         cid = int(b.labels[row])
         state = b.state
         fields = [("id", corpus.ids[row]), ("line", str(int(corpus.lines[row]))),
@@ -355,13 +376,20 @@ class QtuiApp(OpeningActions, ReviewActions, SearchActions, NavigationActions, A
     def on_member_list_marks_changed(self, event: MemberList.MarksChanged) -> None:
         n = len(event.member_list.marked)
         if event.member_list.id == "members":
-            self.query_one("#middle").border_subtitle = (f"{n:,} marked · v moves · d sends to noise" if n else
+            set_border_titles(self.query_one("#middle"), subtitle=f"{n:,} marked · v moves · d sends to noise" if n else
                                                          f"{len(event.member_list.rows):,}")
 
     def on_cluster_table_marks_changed(self, event: ClusterTable.MarksChanged) -> None:
-        n = len(self.query_one("#clusters", ClusterTable).marked)
-        self.query_one("#left").border_subtitle = f"{n} marked · M merges · a/x accept/reject" if n else \
-            f"sorted by {self.query_one('#clusters', ClusterTable).sort_key} (s)"
+        self._show_clusters_subtitle()
+
+    def on_cluster_table_sorted(self, event: ClusterTable.Sorted) -> None:
+        self._show_clusters_subtitle()
+
+    def _show_clusters_subtitle(self) -> None:
+        table = self.query_one("#clusters", ClusterTable)
+        n = len(table.marked)
+        set_border_titles(self.query_one("#left"), subtitle=f"{n} marked · M merges · a/x accept/reject" if n
+                          else f"sorted by {table.sort_key} (s)")
 
     # ------------------------------------------------------------------ re-cluster, export
 

@@ -12,12 +12,16 @@ from textual import work
 from textual.worker import get_current_worker
 
 from tui.formatting import fit
+from tui.widgets.border_titles import set_border_titles
 from tui.widgets.detail_view import DetailView
 from tui.widgets.member_list import MemberList
 from tui.widgets.query_bar import QueryBar
 
 NEIGHBOURS = 8
 SEARCH_RESULTS = 200
+#: The members pane's title while it shows search results (the query itself is in the search bar
+#: above; a title that changed with every keystroke repainted the whole pane each time).
+SEARCH_TITLE = "Texts like the search"
 
 
 class SearchActions:
@@ -71,7 +75,7 @@ class SearchActions:
         pending = self._pending_query
         current = self.query_one("#query", QueryBar).value.strip()
         if rows is not None and current:
-            self._show_results(f"Texts like “{fit(query, 40)}”", rows, scores)
+            self._show_results(SEARCH_TITLE, rows, scores)
             self.last_query_shown = (seq, query)
         if pending and pending != query:
             self._start_search(pending)
@@ -83,8 +87,8 @@ class SearchActions:
         lst = self.query_one("#members", MemberList)
         lst.empty_message = "No similar texts."
         lst.set_rows(rows, self._text_of, scores=scores, clusters=self.board.labels[rows])
-        self.query_one("#middle").border_title = title
-        self.query_one("#middle").border_subtitle = f"{len(rows):,} most similar · Esc returns to the cluster"
+        set_border_titles(self.query_one("#middle"), title,
+                          f"{len(rows):,} most similar · Esc returns to the cluster")
 
     def leave_results(self) -> None:
         """Back from search or "more like this" results to the members of the selected cluster."""

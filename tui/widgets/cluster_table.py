@@ -19,6 +19,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from tui.formatting import fit, num, pad
+from tui.widgets.base_style import BaseStyleCache
 from tui.widgets.virtual_size import set_virtual_size
 
 #: The review status shown next to a cluster's name ("unreviewed" shows nothing).
@@ -64,7 +65,7 @@ def layout(rows: list[ClusterLine], width: int) -> Columns:
     return Columns(id_w, size_w, cohesion_w, name_w, keywords_w)
 
 
-class ClusterTable(ScrollView, can_focus=True):
+class ClusterTable(BaseStyleCache, ScrollView, can_focus=True):
     """Clusters, largest first by default; the unclustered and empty groups always last."""
 
     BINDINGS = [
@@ -113,6 +114,9 @@ class ClusterTable(ScrollView, can_focus=True):
 
     class MarksChanged(Message):
         """The set of clusters marked for merging changed."""
+
+    class Sorted(Message):
+        """The clusters are now sorted by :attr:`ClusterTable.sort_key`."""
 
     def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
@@ -252,6 +256,7 @@ class ClusterTable(ScrollView, can_focus=True):
         keep = self.current_cluster
         self.sort_key = SORTS[(SORTS.index(self.sort_key) + 1) % len(SORTS)]
         self._fill(keep)
+        self.post_message(self.Sorted())
         self.notify(f"Clusters sorted by {self.sort_key}", timeout=2)
 
     def action_open_members(self) -> None:
@@ -261,7 +266,7 @@ class ClusterTable(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
-        base = self.rich_style
+        base = self.base_style
         if y == 0:
             return self._header(width, base)
         index = y - 1 + self.scroll_offset.y
