@@ -34,6 +34,7 @@ import contextlib
 import hashlib
 import json
 import os
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -206,6 +207,7 @@ class ReviewStore:
         self._lock_fd: int | None = None
         self._blobs_known: set[str] = set()
         self._attached: list[ReviewState] = []
+        self._saving = threading.RLock()  # one save at a time (the app saves the selection from a thread)
 
     @classmethod
     def for_corpus(cls, corpus, root: Path | None = None) -> "ReviewStore":
@@ -265,7 +267,11 @@ class ReviewStore:
 
     def release(self) -> None:
         """Give the write lock back and stop saving attached states (the lock also goes when the process
-        ends, however it ends)."""
+        ends, however it ends).  A save in progress in another thread finishes first."""
+        with self._saving:
+            self._release()
+
+    def _release(self) -> None:
         for state in self._attached:
             if state.on_change == self.save:
                 state.on_change = None
@@ -309,7 +315,15 @@ class ReviewStore:
         self._attached.append(state)
 
     def save(self, state: ReviewState) -> float:
-        """Write ``state`` now (atomically); returns the seconds it took."""
+        """Write ``state`` now (atomically); returns the seconds it took.
+
+        Thread-safe: saves run one at a time, each writing the state as it is when it starts, so the
+        last save to finish holds the latest state (the app saves the selection from a thread).
+        """
+        with self._saving:
+            return self._save(state)
+
+    def _save(self, state: ReviewState) -> float:
         t = time.perf_counter()
         self._need_writable()
         if self.context is None:

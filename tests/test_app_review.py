@@ -229,7 +229,9 @@ async def test_near_duplicates_are_listed_and_collapsed(embedder):
         assert isinstance(app.screen, DuplicatesScreen)
         screen = app.screen
         screen.query_one("#dup-threshold").value = "0.80"
-        await wait_until(pilot, lambda: screen.threshold == 0.8 and len(screen.groups) > 0, 60, "groups")
+        # the groups at 0.80: the search is done (the groups of the first search, at 0.95, are shown until then)
+        await wait_until(pilot, lambda: screen.threshold == 0.8 and len(screen.groups) > 0
+                         and "searching" not in str(screen.query_one("#dup-summary").render()), 60, "groups")
         await pilot.press("C")
         spread = [g for g in screen.groups if len(set(app.board.labels[g].tolist())) > 1]
         await pilot.press("ctrl+s")

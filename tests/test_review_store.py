@@ -73,6 +73,43 @@ def some_actions(state: ReviewState, rng: np.random.Generator, count: int, start
             state.to_noise(rng.choice(movable, 3, replace=False))
 
 
+def test_selection_saved_from_a_thread_never_overwrites_newer_actions(data_dir, monkeypatch):
+    """The app saves the selection from a thread while the person keeps acting.  On a slow disk that
+    save (the state before the action) would finish after the action's own save and undo it on disk;
+    saves run one at a time, so the file ends with the action and the selection."""
+    import engine.review_store as review_store
+
+    corpus = Corpus(3000)
+    state = make_state(3000)
+    store = ReviewStore.for_corpus(corpus)
+    assert store.acquire()
+    store.start(state, context_for(corpus))
+    store.attach(state)
+    writing = threading.Event()
+    real_write = review_store.atomic_write
+
+    def slow_disk(path, data):
+        if threading.current_thread() is not threading.main_thread():
+            writing.set()
+            time.sleep(0.3)
+        real_write(path, data)
+
+    monkeypatch.setattr(review_store, "atomic_write", slow_disk)
+    thread = threading.Thread(target=lambda: state.set_ui(cluster=5, row=99))
+    thread.start()
+    assert writing.wait(10)
+    some_actions(state, np.random.default_rng(2), 1)  # a rename, saved while the selection is being written
+    thread.join()
+    expected = state.snapshot()
+    store.release()
+    again = ReviewStore.for_corpus(corpus)
+    assert again.acquire()
+    saved = again.load(corpus).state
+    assert same_snapshot(saved.snapshot(), expected)
+    assert len(saved.done) == 1 and saved.ui == {"cluster": 5, "row": 99}
+    again.release()
+
+
 def test_round_trip_restores_state_history_and_ui(data_dir):
     corpus = Corpus(3000)
     state = make_state(3000)

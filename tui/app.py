@@ -182,7 +182,7 @@ class QtuiApp(OpeningActions, ReviewActions, SearchActions, NavigationActions, A
         """Quit; a selection still waiting to be saved is saved first (so a reopen returns to it)."""
         if self._ui_timer is not None:
             self._ui_timer.stop()
-            self._save_selection()
+            self._save_selection(wait=True)
         self.exit()
 
     def on_unmount(self) -> None:
@@ -357,7 +357,9 @@ class QtuiApp(OpeningActions, ReviewActions, SearchActions, NavigationActions, A
             self._ui_timer.stop()
         self._ui_timer = self.set_timer(UI_SAVE_DELAY, self._save_selection)
 
-    def _save_selection(self) -> None:
+    def _save_selection(self, wait: bool = False) -> None:
+        """Save the selection with the review: in a thread (a save waits for the disk, ~30 ms here, and
+        keys must not), or now with ``wait`` (on quitting)."""
         b = self.board
         if b is None or b.state.read_only:
             return
@@ -368,10 +370,21 @@ class QtuiApp(OpeningActions, ReviewActions, SearchActions, NavigationActions, A
             sort = self.query_one("#clusters", ClusterTable).sort_key
         except NoMatches:
             return
+        values = dict(cluster=self.selected_cluster, row=row if row >= 0 else None, tab=tab, sort=sort)
+        if wait:
+            try:
+                b.state.set_ui(**values)
+            except QtuiError as exc:
+                self.notify(str(exc), severity="error")
+        else:
+            self._write_selection(b.state, values)
+
+    @work(thread=True, group="save-ui", exit_on_error=False)
+    def _write_selection(self, state, values: dict) -> None:
         try:
-            b.state.set_ui(cluster=self.selected_cluster, row=row if row >= 0 else None, tab=tab, sort=sort)
+            state.set_ui(**values)
         except QtuiError as exc:
-            self.notify(str(exc), severity="error")
+            self.call_from_thread(self.notify, str(exc), severity="error")
 
     def on_member_list_marks_changed(self, event: MemberList.MarksChanged) -> None:
         n = len(event.member_list.marked)
