@@ -3,7 +3,8 @@
 The detail, keywords and metrics panes are built on it.  Textual's auto-height Static lays out the
 whole screen on every update; at 100k rows that was ~35-45 ms of each cursor or cluster move.  Here a
 new content costs one render of itself, and a pane that is not on screen (a hidden tab) renders when
-it is next shown.  A pane whose content takes work to gather (the metrics) passes a builder to
+it is next shown; a part shown again (the detail's text when its nearest texts arrive) keeps its
+lines.  A pane whose content takes work to gather (the metrics) passes a builder to
 :meth:`RenderedView.set_builder`, which runs only when the pane is drawn.
 """
 
@@ -33,6 +34,7 @@ class RenderedView(ScrollView, can_focus=True):
         self.parts: list[tuple[RenderableType, int]] = []  # (renderable, blank lines below it)
         self._builder: Callable[[], list[tuple[RenderableType, int]]] | None = None
         self._lines: list[Strip] = []
+        self._part_lines: dict[int, tuple] = {}  # id(part) -> (part, (below, width, style), its lines)
         self._width = -1
         self._stale = True
 
@@ -72,12 +74,22 @@ class RenderedView(ScrollView, can_focus=True):
             return
         console = self.app.console
         options = console.options.update(width=width, height=None, highlight=False)
+        style = self.rich_style
         lines: list[Strip] = []
+        kept: dict[int, tuple] = {}
         for part, below in self.parts:
             if isinstance(part, Text) and not part.plain:
                 continue
-            rendered = console.render_lines(Padding(part, (0, 1, below, 1)), options, style=self.rich_style, pad=True)
-            lines.extend(Strip(line, width) for line in rendered)
+            key = (below, width, style)
+            hit = self._part_lines.get(id(part))
+            if hit is not None and hit[0] is part and hit[1] == key:
+                strips = hit[2]
+            else:
+                rendered = console.render_lines(Padding(part, (0, 1, below, 1)), options, style=style, pad=True)
+                strips = [Strip(line, width) for line in rendered]
+            kept[id(part)] = (part, key, strips)
+            lines.extend(strips)
+        self._part_lines = kept
         self._lines = lines
         set_virtual_size(self, Size(width, len(lines)))
         self.refresh()
