@@ -19,6 +19,7 @@ from engine.review_store import ReviewContext, ReviewStore
 from engine.review_view import restore_analysis, review_view
 from engine.session import Session
 from tests.cli import run_qtui
+from tests.conftest import SAMPLE
 
 NASTY = [
     ("plain-1", "The battery lasts two days"),
@@ -140,6 +141,33 @@ def test_restore_analysis_rebuilds_the_base_without_clustering(reviewed):
     assert np.array_equal(analysis.labels, state.base_labels)
     again = session.cluster(settings)
     assert [c.name for c in analysis.clusters] == [c.name for c in again.clusters]
+
+
+def test_a_new_reviews_view_is_its_analysis_and_changes_are_recomputed(embedder):
+    """A review that changed no label shows its analysis' figures as they are (no second c-TF-IDF);
+    they are what recomputing gives.  After a move, the figures are recomputed."""
+    session = Session.open(SAMPLE, SessionOptions(), embedder=embedder)
+    analysis = session.cluster(ClusterSettings("kmeans", k=8))
+    state = ReviewState.from_analysis(analysis)
+    terms, vocabulary = session.document_terms()
+    recomputed = review_view(state, session.rows, session.vectors, terms, vocabulary)
+    reused = review_view(state, session.rows, session.vectors, terms, vocabulary, base=analysis)
+    assert reused.scores is analysis.scores
+    assert reused.ids.tolist() == recomputed.ids.tolist() and reused.sizes.tolist() == recomputed.sizes.tolist()
+    assert np.allclose(reused.centres, recomputed.centres, atol=1e-5)
+    assert np.allclose(reused.scores, recomputed.scores, atol=1e-5, equal_nan=True)
+    assert reused.suggested == recomputed.suggested
+    for cid in reused.ids.tolist():
+        assert [t for t, _ in reused.keywords[cid]] == [t for t, _ in recomputed.keywords[cid]]
+    state.rename(int(reused.ids[0]), "named, labels unchanged")
+    assert review_view(state, session.rows, session.vectors, terms, vocabulary, base=analysis).scores \
+        is analysis.scores
+    a, b = (int(c) for c in reused.ids[:2])
+    state.move(state.members(a)[:3], b)
+    moved = review_view(state, session.rows, session.vectors, terms, vocabulary, base=analysis)
+    assert moved.scores is not analysis.scores
+    sizes = dict(zip(moved.ids.tolist(), moved.sizes.tolist()))
+    assert sizes[b] == dict(zip(reused.ids.tolist(), reused.sizes.tolist()))[b] + 3
 
 
 def save_review(session, settings, state, embedder) -> ReviewStore:

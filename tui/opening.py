@@ -142,7 +142,7 @@ class OpeningActions:
         from tui.board import Board
 
         terms, vocabulary = self.session.document_terms()
-        view = review_view(state, self.session.rows, self.session.vectors, terms, vocabulary)
+        view = review_view(state, self.session.rows, self.session.vectors, terms, vocabulary, base=analysis)
         return Board(analysis, state, view)
 
     def _cluster_and_map(self, session: "Session", settings: ClusterSettings, report):
