@@ -57,6 +57,9 @@ UI_SAVE_DELAY = 0.6
 #: While a search is typed, the detail pane shows the top result once the typing rests this long
 #: (each keystroke then repaints the results only, not also the detail and its nearest texts).
 DETAIL_TYPING_DELAY = 0.25
+#: The detail pane waits this long for its nearest texts (a search of a few ms in a worker) to show
+#: both in one paint; when they are later it shows the text first and adds them when they come.
+NEIGHBOURS_WAIT = 0.1
 
 
 class QtuiApp(OpeningActions, ReviewActions, SearchActions, NavigationActions, App):
@@ -108,6 +111,8 @@ class QtuiApp(OpeningActions, ReviewActions, SearchActions, NavigationActions, A
         self._pending_row: int | None = None
         self._ui_timer: Timer | None = None
         self._detail_timer: Timer | None = None
+        self._pending_detail: tuple[int, str, list] | None = None  # (row, text, fields) awaiting neighbours
+        self._neighbours_timer: Timer | None = None
         self._info_shown = False
         self.sub_title = show_path(self.path)
 
@@ -335,6 +340,7 @@ class QtuiApp(OpeningActions, ReviewActions, SearchActions, NavigationActions, A
         detail = self.query_one("#detail-view", DetailView)
         b = self.board
         if row < 0 or self.session is None or b is None:
+            self._pending_detail = None
             detail.clear()
             return
         corpus = self.session.corpus
@@ -347,9 +353,27 @@ class QtuiApp(OpeningActions, ReviewActions, SearchActions, NavigationActions, A
         for col in corpus.extra_columns:
             value = corpus.frame.get_column(col)[row]
             fields.append((col, "" if value is None else str(value)))
-        detail.show(corpus.texts[row], fields)
+        # shown with its nearest texts in one paint when they come within NEIGHBOURS_WAIT (a few ms)
+        self._pending_detail = (row, corpus.texts[row], fields)
+        if self._neighbours_timer is not None:
+            self._neighbours_timer.stop()
+        self._neighbours_timer = self.set_timer(NEIGHBOURS_WAIT, self._show_pending_detail)
         self.find_neighbours(row)
         self._remember_selection()
+
+    def _show_pending_detail(self, neighbours: list | None = None) -> None:
+        """Show the detail waiting for its nearest texts (with them, or with a placeholder when late)."""
+        if self._neighbours_timer is not None:
+            self._neighbours_timer.stop()
+            self._neighbours_timer = None
+        if self._pending_detail is None:
+            return
+        _, text, fields = self._pending_detail
+        self._pending_detail = None
+        try:
+            self.query_one("#detail-view", DetailView).show(text, fields, neighbours)
+        except NoMatches:  # the app is closing
+            pass
 
     def _remember_selection(self) -> None:
         """Save the selection with the review once the cursor rests (so a reopen returns here)."""

@@ -38,9 +38,13 @@ class SearchActions:
             self.call_from_thread(self._show_neighbours, row, items)
 
     def _show_neighbours(self, row: int, items: list) -> None:
-        if row == self.query_one("#members", MemberList).current_row:
+        if row != self.query_one("#members", MemberList).current_row:
+            return
+        if self._pending_detail is not None and self._pending_detail[0] == row:
+            self._show_pending_detail(items)  # the text, its fields and its neighbours in one paint
+        else:
             self.query_one("#detail-view", DetailView).show_neighbours(items)
-            self.neighbours_shown_for = row
+        self.neighbours_shown_for = row
 
     def on_query_bar_query(self, event: QueryBar.Query) -> None:
         if not event.query:

@@ -27,8 +27,9 @@ class DetailView(RenderedView):
     def on_mount(self) -> None:
         self.clear()
 
-    def show(self, text: str, fields: list[tuple[str, str]]) -> None:
-        """Show ``text`` in full (control characters escaped) and its ``fields`` (name, value)."""
+    def show(self, text: str, fields: list[tuple[str, str]], neighbours: list | None = None) -> None:
+        """Show ``text`` in full (control characters escaped), its ``fields`` (name, value) and, if given,
+        its ``neighbours`` (as for :meth:`show_neighbours`; else a placeholder until they come)."""
         body = safe_text(text[:MAX_TEXT_CHARS], one_line=False)
         if len(text) > MAX_TEXT_CHARS:
             body += f"\n… ({len(text) - MAX_TEXT_CHARS:,} more characters)"
@@ -39,11 +40,16 @@ class DetailView(RenderedView):
             table.add_row(safe_text(name), Text(safe_text(value)))
         self._text = Text(body or "(empty text)")
         self._fields = table
-        self.set_parts((self._text, 1), (table, 1), (Text("Nearest texts: …", style="dim"), 0), scroll_home=True)
+        below = Text("Nearest texts: …", style="dim") if neighbours is None else self._neighbour_lines(neighbours)
+        self.set_parts((self._text, 1), (table, 1), (below, 0), scroll_home=True)
 
     def show_neighbours(self, items: list[tuple[float, int, str]]) -> None:
         """Show nearest neighbours as (cosine, cluster id, text), one line each, cut to the pane's width
         when drawn (the pane may be hidden, and so have no width, when they arrive)."""
+        self.set_parts((self._text, 1), (self._fields, 1), (self._neighbour_lines(items), 0))
+
+    @staticmethod
+    def _neighbour_lines(items: list[tuple[float, int, str]]) -> Group:
         lines = [Text("Nearest texts in the whole corpus", style="bold")]
         if not items:
             lines.append(Text("none (empty text)", style="dim"))
@@ -53,7 +59,7 @@ class DetailView(RenderedView):
             line.append(f"{'#' + str(cid) if cid >= 0 else '–':>5} ", style="bold")
             line.append(fit(text, NEIGHBOUR_CELLS))
             lines.append(line)
-        self.set_parts((self._text, 1), (self._fields, 1), (Group(*lines), 0))
+        return Group(*lines)
 
     def clear(self, message: str = PLACEHOLDER) -> None:
         self._text, self._fields = Text(message, style="dim"), Text("")
