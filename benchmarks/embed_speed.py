@@ -1,6 +1,6 @@
 """Embedding throughput: qtui's embed stage and its onnx backends beside a plain ``SentenceTransformer.encode``.
 
-    python -m benchmarks.embed_speed --size 100000 --sample 2000
+    python -m benchmarks.embed_speed --size 100000 --sample 2000 [--threads 1]
 
 The sample is ``--sample`` texts drawn at random (seed 0) from the scale-up corpus
 (:mod:`benchmarks.corpus`), so short, long, English and Chinese texts are mixed as
@@ -14,7 +14,10 @@ in the file.  Every figure embeds the same texts in the same process, cache off:
   minimum cosine of their vectors to the fp32 torch ones.
 
 The texts are embedded in four slices, each slice by every way in turn, so load changes on a
-shared machine hit every figure alike.
+shared machine hit every figure alike.  Still, other processes slow torch's two threads
+more than onnxruntime's (measured: onnx fp32 at 1.1x quiet, 2x at load 9), so on a loaded
+machine the onnx ratios come out high; the 1-minute load average before and after is printed beside them,
+and ``--threads 1`` (every way on one thread) gives ratios that load barely moves.
 """
 
 from __future__ import annotations
@@ -38,16 +41,22 @@ def sample_texts(size: int, sample: int, seed: int = 0) -> list[str]:
     return [texts[i] for i in sorted(pick)]
 
 
-def measure(texts: list[str], backends=("onnx", "onnx-int8"), rounds: int = 4) -> dict:
+def measure(texts: list[str], backends=("onnx", "onnx-int8"), rounds: int = 4, threads: int | None = None) -> dict:
     """Texts per second of each way of embedding ``texts``, and cosines of the onnx vectors to torch's.
 
     The texts are cut into ``rounds`` slices and every way embeds each slice in turn (baseline
-    first and last), so a change of load on a shared machine hits all of them alike.
+    first and last), so a change of load on a shared machine hits all of them alike.  ``threads``:
+    torch's and onnxruntime's threads (default: theirs, one a core).
     """
     from engine.embedding import embed_texts
     from engine.onnx_embedder import OnnxEmbedder
     from engine.st_embedder import SentenceTransformerEmbedder
 
+    load_before = os.getloadavg()[0]
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
     torch_embedder = SentenceTransformerEmbedder(device="cpu")
     plain = torch_embedder.model  # the very SentenceTransformer a plain user would load
 
@@ -57,7 +66,7 @@ def measure(texts: list[str], backends=("onnx", "onnx-int8"), rounds: int = 4) -
 
     ways = {"baseline": baseline, "qtui torch": lambda b: embed_texts(b, torch_embedder)[0]}
     for backend in backends:
-        embedder = OnnxEmbedder(backend=backend)
+        embedder = OnnxEmbedder(backend=backend, threads=threads)
         embedder.load()  # the one-off export is not part of the throughput
         ways[f"qtui {backend}"] = lambda b, e=embedder: embed_texts(b, e)[0]
     ways["baseline again"] = baseline
@@ -84,6 +93,8 @@ def measure(texts: list[str], backends=("onnx", "onnx-int8"), rounds: int = 4) -
     figures["baseline"] = (rates["baseline"] + rates["baseline again"]) / 2
     figures["baseline runs"] = (rates["baseline"], rates["baseline again"])
     figures["mean chars"] = float(np.mean([len(t) for t in texts]))
+    figures["load"] = (load_before, os.getloadavg()[0])
+    figures["threads"] = threads or os.cpu_count()
     return figures
 
 
@@ -91,11 +102,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=int, default=100_000)
     parser.add_argument("--sample", type=int, default=2000)
+    parser.add_argument("--threads", type=int, default=None, help="threads of every way (default: one a core)")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    figures = measure(sample_texts(args.size, args.sample))
+    figures = measure(sample_texts(args.size, args.sample), threads=args.threads)
     for name, value in figures.items():
-        print(f"{name:<20} {value}")
+        ratio = f"  {value / figures['baseline']:.2f}x plain" if name.startswith("qtui") else ""
+        print(f"{name:<20} {value}{ratio}")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,12 @@ the onnx/onnxruntime versions; ``onnx-int8`` adds onnxruntime's dynamic int8
 quantization of the weights.  Texts are tokenized with the model's fast
 ``tokenizer.json`` (``tokenizers``), cut at the model's ``max_seq_length``, pooled as
 its Pooling module says (mean, CLS or max) and L2-normalized, as the
-sentence-transformers model does.  The backend is part of :attr:`identity`, so
+sentence-transformers model does.  The texts of one :meth:`~OnnxEmbedder.encode` call
+(:data:`CHUNK` of them from :func:`engine.embedding.embed_texts`) are run in batches of
+:data:`BATCH` cut from them sorted by token count, so a batch pads little: sorting by
+characters, as ``SentenceTransformer.encode`` does, leaves a Chinese text (a token a
+character) beside an English one of four times fewer tokens, and 2,000 texts of the
+benchmark corpus ran as 1.7 times their real tokens in batches of 32, 1.06 times this way.  The backend is part of :attr:`identity`, so
 the cached vectors of one backend never serve another.
 """
 
@@ -33,6 +38,12 @@ OPSET = 17
 #: in fp32 (quantizing them too costs ~0.005 of mean cosine to fp32, enough to fall under 0.99).
 INT8_RECIPE = "dynamic-qint8-per-channel-matmul-ffn-out-fp32"
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+#: Texts per onnxruntime run unless ``batch_size`` is given: with texts sorted by token count,
+#: small batches pad least and their activations stay in the CPU's cache (16 ran ~1.2x faster than 32).
+BATCH = 16
+#: Texts :func:`engine.embedding.embed_texts` hands one ``encode`` call (at least two batches): the
+#: more there are to sort by token count, the less a batch pads (~1 s of work between progress ticks).
+CHUNK = 256
 #: Modules of a sentence-transformers pipeline this backend reproduces (anything else: use torch).
 _KNOWN_MODULES = ("Transformer", "Pooling", "Normalize")
 
@@ -105,6 +116,7 @@ class OnnxEmbedder(SentenceTransformerEmbedder):
         self._cache_root = cache_root
         self._session = None
         self._tokenizer = None
+        self._pad_id = 0
         self._input_names: tuple[str, ...] = ()
         self._query_prefix = ""
         self._onnx_lock = threading.Lock()
@@ -120,6 +132,14 @@ class OnnxEmbedder(SentenceTransformerEmbedder):
     @property
     def loaded(self) -> bool:
         return self._session is not None
+
+    @property
+    def batch_size(self) -> int:
+        return self._wanted_batch or BATCH
+
+    @property
+    def chunk_size(self) -> int:
+        return max(CHUNK, 2 * self.batch_size)
 
     @property
     def device(self) -> str:
@@ -169,11 +189,11 @@ class OnnxEmbedder(SentenceTransformerEmbedder):
             if self.pooling is None:
                 self.pooling, self.normalize = read_pooling(self.spec.path)
             self._input_names = tuple(i.name for i in session.get_inputs())
-            self._tokenizer = _tokenizer(self.spec.path, self.max_seq_length, Tokenizer)
+            self._tokenizer, self._pad_id = _tokenizer(self.spec.path, self.max_seq_length, Tokenizer)
             prompts = read_st_metadata(self.spec.path).prompts or {}
             self._query_prefix = query_prompt(self.instruction) if self.instruction else prompts.get("query") or ""
             if self.native_dim is None:  # the files do not say: one text tells
-                self.native_dim = int(self._run(["dimension"], session).shape[1])
+                self.native_dim = int(self._run(self._tokenizer.encode_batch(["dimension"]), session).shape[1])
             self._session = session
 
     @property
@@ -187,9 +207,16 @@ class OnnxEmbedder(SentenceTransformerEmbedder):
         if self._session is None:
             self.load()
         step = self.batch_size
-        texts = clip_for_model(texts, self.max_seq_length)
-        parts = [self._run(texts[lo: lo + step]) for lo in range(0, len(texts), step)]
-        return self._finish(np.concatenate(parts))
+        encoded = self._tokenizer.encode_batch(clip_for_model(texts, self.max_seq_length))
+        order = np.argsort([-len(e.ids) for e in encoded], kind="stable")  # longest first
+        vectors = None
+        for lo in range(0, len(order), step):
+            rows = order[lo: lo + step]
+            part = self._run([encoded[i] for i in rows])
+            if vectors is None:
+                vectors = np.empty((len(encoded), part.shape[1]), dtype=np.float32)
+            vectors[rows] = part
+        return self._finish(vectors)
 
     def encode_query(self, text: str) -> np.ndarray:
         """Embed one query with the given instruction or the model's own query prompt."""
@@ -201,14 +228,18 @@ class OnnxEmbedder(SentenceTransformerEmbedder):
     def max_seq_length(self) -> int:
         return int(self._file_limit or 512)
 
-    def _run(self, texts: list[str], session=None) -> np.ndarray:
+    def _run(self, encoded: list, session=None) -> np.ndarray:
+        """Pooled vectors of one batch of tokenized texts, padded to the longest of them."""
         session = session or self._session
-        encoded = self._tokenizer.encode_batch(texts)
-        ids = np.array([e.ids for e in encoded], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
-        feed = {"input_ids": ids, "attention_mask": mask}
-        if "token_type_ids" in self._input_names:
-            feed["token_type_ids"] = np.array([e.type_ids for e in encoded], dtype=np.int64)
+        width = max(len(e.ids) for e in encoded)
+        ids = np.full((len(encoded), width), self._pad_id, dtype=np.int64)
+        mask = np.zeros((len(encoded), width), dtype=np.int64)
+        types = np.zeros((len(encoded), width), dtype=np.int64)
+        for row, e in enumerate(encoded):
+            ids[row, :len(e.ids)] = e.ids
+            mask[row, :len(e.ids)] = e.attention_mask
+            types[row, :len(e.ids)] = e.type_ids
+        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
         hidden = session.run(None, {k: v for k, v in feed.items() if k in self._input_names})[0]
         return pool(hidden, mask, self.pooling)
 
@@ -225,6 +256,7 @@ class OnnxEmbedder(SentenceTransformerEmbedder):
 
 
 def _tokenizer(model_dir: Path, limit: int, factory):
+    """The model's fast tokenizer, cutting at ``limit`` tokens and padding nothing, and its pad token's id."""
     path = Path(model_dir) / "tokenizer.json"
     if not path.is_file():
         raise ModelError("the onnx backend needs the model's tokenizer.json (a fast tokenizer)")
@@ -239,8 +271,8 @@ def _tokenizer(model_dir: Path, limit: int, factory):
     except (OSError, ValueError):
         pass
     pad_id = tok.token_to_id(pad_token)
-    tok.enable_padding(pad_id=pad_id if pad_id is not None else 0, pad_token=pad_token)
-    return tok
+    tok.no_padding()
+    return tok, pad_id if pad_id is not None else 0
 
 
 def export_onnx(model_dir: Path, target: Path, quantize: bool = False) -> Path:
