@@ -62,7 +62,7 @@ def cached_explain(corpus: Corpus, rows: np.ndarray, vectors: np.ndarray, cluste
 
 
 def _key(inputs: bytes, corpus: Corpus, rows: np.ndarray, clustering: Clustering, gold: list[str] | None) -> str:
-    import sklearn
+    from importlib.metadata import version  # not sklearn.__version__: importing scikit-learn takes ~1 s
 
     h = hashlib.blake2b(inputs, digest_size=16)
     h.update(np.asarray([len(corpus)], dtype="<i8").tobytes())
@@ -70,7 +70,7 @@ def _key(inputs: bytes, corpus: Corpus, rows: np.ndarray, clustering: Clustering
         h.update(np.ascontiguousarray(array).view(np.uint8).ravel())
     h.update(json.dumps(asdict(clustering.settings), sort_keys=True).encode())
     h.update(json.dumps(gold, ensure_ascii=False).encode("utf-8", "surrogatepass"))
-    h.update(f"{np.__version__} {sklearn.__version__}".encode())
+    h.update(f"{np.__version__} {version('scikit-learn')}".encode())
     h.update(code_digest(*_CODE))
     return h.hexdigest()
 

@@ -12,7 +12,6 @@ from typing import Callable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import CountVectorizer
 
 from engine.progress import CancelToken, check
 from engine.tokenize import terms
@@ -22,6 +21,8 @@ TOP_N = 10
 
 def document_terms(texts: Sequence[str], analyzer: Callable[[str], list[str]] = terms) -> tuple[sp.csr_matrix, np.ndarray]:
     """Term counts per text (sparse, n × V) and the vocabulary; computed once, reused per clustering."""
+    from sklearn.feature_extraction.text import CountVectorizer  # here: importing scikit-learn takes ~1 s
+
     min_df = 2 if len(texts) >= 200 else 1
     vectorizer = CountVectorizer(analyzer=analyzer, min_df=min_df, dtype=np.float32)
     try:

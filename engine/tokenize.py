@@ -13,11 +13,11 @@ languages), numbers, punctuation and one-letter tokens are dropped.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
 
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 #: Han ideographs (basic, extension A, compatibility).
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -74,8 +74,15 @@ def _function_words() -> frozenset[str]:
     return frozenset(w for words in lists for w in words.split())
 
 
-STOP_WORDS = ((frozenset(ENGLISH_STOP_WORDS) - _KEEP) | CHINESE_STOP_WORDS | JAPANESE_STOP_WORDS
-              | frozenset(_ENGLISH_EXTRA) | _function_words())
+@functools.cache
+def stop_words() -> frozenset[str]:
+    """Words that are never keywords: scikit-learn's English list (less :data:`_KEEP`), Chinese and
+    Japanese particles, chat filler and the function words of other languages.  Built on first use:
+    importing scikit-learn takes ~1 s, which reopening a file with cached term counts does not need."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return ((frozenset(ENGLISH_STOP_WORDS) - _KEEP) | CHINESE_STOP_WORDS | JAPANESE_STOP_WORDS
+            | frozenset(_ENGLISH_EXTRA) | _function_words())
 
 _jieba_lock = threading.Lock()
 _jieba = None
@@ -142,8 +149,9 @@ def token_runs(text: str) -> list[list[str]]:
 
 def _add(runs: list[list[str]], candidates: list[str]) -> None:
     """Append keyword candidates to the current run; a dropped one (stop word, one letter) ends the run."""
+    stop = stop_words()
     for token in candidates:
-        if len(token) > 1 and token not in STOP_WORDS:
+        if len(token) > 1 and token not in stop:
             runs[-1].append(token)
         elif runs[-1]:
             runs.append([])
