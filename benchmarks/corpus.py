@@ -97,6 +97,43 @@ def build_corpus(size: int, seed: int = 0) -> Path:
     return path
 
 
+#: Copies of the 100k corpus in the 1M-row memory case (copy 0 is the corpus itself).
+MILLION_COPIES = 10
+
+
+def copy_text(text: str, copy: int) -> str:
+    """Text of ``copy`` of a row in the 1M case: copy 0 unchanged, others with a visible " [copy N]" suffix."""
+    return text if copy == 0 else f"{text} [copy {copy}]"
+
+
+def build_million(base: Path, copies: int = MILLION_COPIES) -> Path:
+    """A JSON Lines file of ``copies`` × the rows of ``base`` (written once beside it and reused).
+
+    Copy 0 is ``base`` itself; copy N >= 1 of a row keeps its id (suffixed ``-cN``), label, language and
+    source, and its text gets the suffix `` [copy N]``.  Rows are copy-major: all of copy 0, then copy 1, ...
+    Every text is distinct (checked).  Its vectors are synthetic: see :func:`benchmarks.scale.million_case`.
+    """
+    path = base.with_name(f"{base.stem}-x{copies}.jsonl")
+    if path.exists():
+        return path
+    with open(base, encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    seen: set[str] = set()
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        for copy in range(copies):
+            for row in rows:
+                text = copy_text(row["text"], copy)
+                if text in seen:
+                    raise SystemExit(f"build_million: {text!r} occurs twice")
+                seen.add(text)
+                out = dict(row, text=text, id=f"{row['id']}-c{copy}" if copy else row["id"]) if "id" in row \
+                    else dict(row, text=text)
+                f.write(json.dumps(out, ensure_ascii=False) + "\n")
+    tmp.replace(path)
+    return path
+
+
 if __name__ == "__main__":
     import sys
 

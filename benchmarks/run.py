@@ -12,7 +12,8 @@ Steps (corpus from :mod:`benchmarks.corpus`; embeddings cached under ``$QTUI_BEN
    cosine >= 0.99) into the bench cache — only when it is cold, and not counted as a figure;
 3. warm reopen, peak RSS and clustering in fresh subprocesses (:func:`benchmarks.scale.probe`);
 4. live query at ``--size`` rows (query embedding included) and at 1,000,000 synthetic float16
-   memory-mapped rows (:func:`benchmarks.scale.million_vectors`);
+   memory-mapped rows (:func:`benchmarks.scale.million_vectors`); peak RSS of a warm reopen of a
+   1,000,000-row file (:func:`benchmarks.scale.million_case`; with ``--million``, default at ``--size`` >= 100000);
 5. the app through Textual's Pilot (:mod:`benchmarks.ui`): clusters on screen with a warm cache,
    cursor moves, pane switches, live query from keystroke to results.
 
@@ -141,6 +142,31 @@ def million_rows(session) -> list[Row]:
              "query embed + exact numpy f32")]
 
 
+def million_memory_rows(backend: str, algo: str) -> list[Row]:
+    """Peak RSS of opening a 1,000,000-row file with a warm cache (:func:`benchmarks.scale.million_case`):
+    ``Session.open`` + ``Session.cluster`` + the search index, in a fresh process, beside the floor
+    (imports, the texts and one float16 copy of the vectors).  The first run also builds the case and
+    computes what a first open of the file computes (term counts, clustering, explanation, index), and
+    reports its peak too."""
+    from benchmarks.scale import million_case, probe
+
+    t = time.perf_counter()
+    path, root = million_case(backend)
+    built = time.perf_counter() - t
+    floor = probe(path, backend, floor="float16", cache_root=root)
+    ours = probe(path, backend, algo, index=True, cache_root=root)
+    rows: list[Row] = []
+    if not ours.get("from_cache"):  # the first open of the file: everything was computed, now cached
+        print(f"  1M first open (case built in {built:.0f} s): {ours}", flush=True)
+        rows.append(("peak RSS 1M first open (MB)", floor["maxrss_mb"], ours["maxrss_mb"], "< 4096 MB",
+                     ours["maxrss_mb"] < 4096, "imports + texts + one float16 copy"))
+        ours = probe(path, backend, algo, index=True, cache_root=root)
+    print(f"  1M reopen: {ours}", flush=True)
+    rows.append(("peak RSS 1M (MB)", floor["maxrss_mb"], ours["maxrss_mb"], "< 4096 MB",
+                 ours["maxrss_mb"] < 4096, "imports + texts + one float16 copy"))
+    return rows
+
+
 def pilot_rows(path, size: int, backend: str, algo: str, io_floor: float) -> list[Row]:
     from benchmarks.ui import _pilot_figures
     from engine.clustering import ClusterSettings
@@ -184,7 +210,7 @@ def main() -> None:
     parser.add_argument("--algo", default="auto", help="clustering the reopen figures run (the app's default)")
     parser.add_argument("--million", action=argparse.BooleanOptionalAction, default=None,
                         help="search figure at 1M synthetic rows (default: on at --size >= 100000)")
-    parser.add_argument("--skip", nargs="*", default=[], choices=("embed", "engine", "million", "pilot"))
+    parser.add_argument("--skip", nargs="*", default=[], choices=("embed", "engine", "million", "million-memory", "pilot"))
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -213,6 +239,9 @@ def main() -> None:
             session = Session.open(path, SessionOptions(model=ModelOptions(backend=args.backend)))
         rows += million_rows(session)
     del session
+    if (args.million if args.million is not None else args.size >= 100_000) and "million-memory" not in args.skip:
+        print("[4b] peak RSS at 1M rows (warm reopen, fresh process)", flush=True)
+        rows += million_memory_rows(args.backend, args.algo)
     if "pilot" not in args.skip:
         print("[5] the app through Pilot", flush=True)
         rows += pilot_rows(path, args.size, args.backend, args.algo, io_floor)
