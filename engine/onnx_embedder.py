@@ -18,6 +18,7 @@ the cached vectors of one backend never serve another.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import uuid
@@ -35,14 +36,15 @@ ONNX_BACKENDS = ("onnx", "onnx-int8")
 OPSET = 17
 #: How ``onnx-int8`` quantizes (part of its identity: vectors of another recipe are never reused):
 #: dynamic int8, per output channel, MatMul weights only, the feed-forward output projections kept
-#: in fp32 (quantizing them too costs ~0.005 of mean cosine to fp32, enough to fall under 0.99).
+#: in fp32 (quantizing them too costs ~0.005 of mean cosine to fp32, enough to fall under 0.99; 7-bit
+#: weights (``reduce_range``) do not win it back, so it is the activations' range, not int16 saturation).
 INT8_RECIPE = "dynamic-qint8-per-channel-matmul-ffn-out-fp32"
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 #: Texts per onnxruntime run unless ``batch_size`` is given: with texts sorted by token count,
 #: small batches pad least and their activations stay in the CPU's cache (16 ran ~1.2x faster than 32).
 BATCH = 16
 #: Texts :func:`engine.embedding.embed_texts` hands one ``encode`` call (at least two batches): the
-#: more there are to sort by token count, the less a batch pads (~1 s of work between progress ticks).
+#: more there are to sort by token count, the less a batch pads (a second or two between progress ticks).
 CHUNK = 256
 #: Modules of a sentence-transformers pipeline this backend reproduces (anything else: use torch).
 _KNOWN_MODULES = ("Transformer", "Pooling", "Normalize")
@@ -317,8 +319,13 @@ def export_onnx(model_dir: Path, target: Path, quantize: bool = False) -> Path:
             keep = [n.name for n in graph.node if n.op_type == "MatMul" and "/output/dense/" in n.name
                     and "/attention/" not in n.name]  # feed-forward output projections stay fp32
             quantized = tmp.with_name(tmp.stem + "-int8.onnx")
-            quantize_dynamic(str(tmp), str(quantized), weight_type=QuantType.QInt8, per_channel=True,
-                             op_types_to_quantize=["MatMul"], nodes_to_exclude=keep)
+            before = logging.root.manager.disable
+            logging.disable(max(before, logging.WARNING))  # its advice to pre-process, printed over the app
+            try:
+                quantize_dynamic(str(tmp), str(quantized), weight_type=QuantType.QInt8, per_channel=True,
+                                 op_types_to_quantize=["MatMul"], nodes_to_exclude=keep)
+            finally:
+                logging.disable(before)
             os.replace(quantized, tmp)
         os.replace(tmp, target)
     except ModelError:
