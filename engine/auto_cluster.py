@@ -51,6 +51,7 @@ MODULARITY_SLACK = 0.15  # modularity a merge level may lose against the fine pa
 MAX_MERGE_RATIO = 8  # merging may shrink the number of clusters at most this many times
 STRONG_SILHOUETTE = 0.5  # ... unless the level's structure is clear (Kaufman & Rousseeuw: > 0.5)
 BLOCK = 2048  # query rows per neighbour-search block (one progress step each)
+ASSIGN_CHUNK = 32  # blocks of rows outside the sample placed at a time
 
 
 @dataclass
@@ -74,16 +75,14 @@ def auto_cluster(X: np.ndarray, *, seed: int = 0, progress: ProgressCallback | N
     labels = np.full(n, -1, np.int64)
     conf = np.zeros(n, np.float32)
     info: dict = {"method": "auto", "rows": n, "seed": seed}
-    X = X.astype(np.float32, copy=True) if n else np.zeros((0, 1), np.float32)
-    X[~np.isfinite(X).all(axis=1)] = 0
-    with np.errstate(invalid="ignore", over="ignore"):
-        norms = np.linalg.norm(X, axis=1) if n else np.zeros(0, np.float32)
-    good = np.flatnonzero(np.isfinite(norms) & (norms > 0))
+    # the finite non-zero rows, scaled to length 1 a block at a time when read (never a full copy)
+    X = UnitRows(X) if n else UnitRows(np.zeros((0, 1), np.float32))
+    good = X.rows
     info["unassigned"] = int(n - len(good))
-    X = X[good] / norms[good, None] if len(good) else X[:0]
     # exact duplicates are clustered once (many copies of one text would cut the graph apart)
     uniq, inverse = _unique_rows(X)
-    X = X[uniq]
+    if len(uniq) < len(X):  # all distinct: uniq is 0..m-1
+        X = X.subset(uniq)
     m = len(X)
     fit = np.arange(m)
     if m > FIT_SAMPLE:
@@ -137,12 +136,72 @@ def auto_cluster(X: np.ndarray, *, seed: int = 0, progress: ProgressCallback | N
     return AutoResult(labels, conf, info)
 
 
-def _unique_rows(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Indices of the first copy of every distinct row (in row order) and each row's copy."""
+class UnitRows:
+    """The rows of ``X`` that are finite and non-zero (:attr:`rows`), each divided by its length, as float32:
+    ``R[i]``, ``R[lo:hi]`` or ``R[indices]`` computes just those rows.
+
+    ``auto`` used to make this matrix whole (and, on the way, three more full float32 copies of ``X``:
+    4.6 GB at 1M rows); it only ever reads it by blocks.  The values are the same: float32 rows divided
+    by their float32 norms.
+    """
+
+    def __init__(self, X: np.ndarray, block: int = 65_536, rows: np.ndarray | None = None,
+                 norms: np.ndarray | None = None) -> None:
+        self.X = X
+        if rows is None:
+            norms = np.empty(len(X), np.float32)
+            with np.errstate(invalid="ignore", over="ignore"):
+                for lo in range(0, len(X), block):
+                    norms[lo: lo + block] = np.linalg.norm(np.asarray(X[lo: lo + block], dtype=np.float32), axis=1)
+            rows = np.flatnonzero(np.isfinite(norms) & (norms > 0))  # a non-finite entry: a non-finite norm
+        self.rows, self.norms = rows, norms
+        self.shape = (len(rows), X.shape[1])
+        self.dtype = np.dtype(np.float32)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index) -> np.ndarray:
+        rows = self.rows[index]
+        return np.asarray(self.X[rows], dtype=np.float32) / self.norms[rows, None]
+
+    def subset(self, index: np.ndarray) -> "UnitRows":
+        """These rows at ``index`` (no copy of the vectors)."""
+        return UnitRows(self.X, rows=self.rows[index], norms=self.norms)
+
+
+def _row_keys(X: np.ndarray, block: int = 16_384) -> np.ndarray:
+    """A 128-bit key per row of float32 ``X``, the same for rows with the same bytes (two sums of the row's
+    32-bit words times fixed odd multipliers, modulo 2^64)."""
+    words = X.view(np.uint32)
+    mult = np.random.default_rng(12345).integers(1, 2**62, size=(words.shape[1], 2), dtype=np.uint64) | np.uint64(1)
+    keys = np.empty((len(X), 2), np.uint64)
+    for lo in range(0, len(X), block):
+        keys[lo: lo + block] = words[lo: lo + block].astype(np.uint64) @ mult
+    return np.ascontiguousarray(keys).view(np.dtype((np.void, 16))).ravel()
+
+
+def _unique_rows(X, block: int = 65_536) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the first copy of every distinct row (in row order) and each row's copy.
+
+    ``X``: float32 rows (an array or :class:`UnitRows`), read a block at a time.  Rows are grouped by a
+    128-bit key (:func:`_row_keys`), and every row is checked byte for byte against the first row of its
+    group; only if two different rows shared a key are the rows themselves sorted (``np.unique`` over
+    whole rows copies the matrix twice: 3 GB at 1M rows).
+    """
     if len(X) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    keys = np.ascontiguousarray(X).view(np.dtype((np.void, X.dtype.itemsize * X.shape[1]))).ravel()
+    keys = np.concatenate([_row_keys(np.ascontiguousarray(X[lo: lo + block], dtype=np.float32))
+                           for lo in range(0, len(X), block)])
     _, first, inv = np.unique(keys, return_index=True, return_inverse=True)
+    inv = inv.ravel()
+    same = all(np.array_equal(np.asarray(X[lo: lo + block], dtype=np.float32).view(np.uint32),
+                              np.asarray(X[first[inv[lo: lo + block]]], dtype=np.float32).view(np.uint32))
+               for lo in range(0, len(X), block))
+    if not same:  # two different rows with one key (never seen): sort the rows themselves
+        whole = np.ascontiguousarray(X[np.arange(len(X))], dtype=np.float32)
+        _, first, inv = np.unique(whole.view(np.dtype((np.void, 4 * whole.shape[1]))).ravel(),
+                                  return_index=True, return_inverse=True)
     order = np.argsort(first, kind="stable")  # distinct rows in order of first appearance
     rank = np.empty(len(order), np.int64)
     rank[order] = np.arange(len(order))
@@ -162,17 +221,26 @@ def _keep_largest(Z: np.ndarray, fine: np.ndarray, keep: int) -> np.ndarray:
     return relabel(out)
 
 
-def _project(X: np.ndarray, F: np.ndarray, dims: int) -> np.ndarray:
+def _project(X: np.ndarray, F: np.ndarray, dims: int, block: int = 65_536) -> np.ndarray:
     """Centre on the mean of ``F``, keep the top ``dims`` principal axes of ``F``, re-normalise."""
     mu = F.mean(axis=0, dtype=np.float64)
-    Z = (X - mu.astype(np.float32)).astype(np.float32)
+    mu32 = mu.astype(np.float32)
+    axes = None
     if X.shape[1] > dims and len(F) > dims:
         Fc = F.astype(np.float64) - mu
         with threadpool_limits(1):  # a 2-thread LAPACK call crawls when the other core is busy
             _, V = np.linalg.eigh(Fc.T @ Fc)
-        Z = Z @ np.ascontiguousarray(V[:, ::-1][:, :dims], dtype=np.float32)
-    nz = np.linalg.norm(Z, axis=1, keepdims=True)
-    return np.ascontiguousarray(Z / np.maximum(nz, 1e-12), dtype=np.float32)
+        axes = np.ascontiguousarray(V[:, ::-1][:, :dims], dtype=np.float32)
+    # The centred rows, made once (they were two float32 copies: ``(X - mu).astype``) and projected in one
+    # product: a product by blocks of rows differs in the last bit for some rows (the BLAS kernel for a
+    # block's last rows is not the one for the others), and the labels must not depend on the block size.
+    Z = np.empty(X.shape, np.float32)
+    for lo in range(0, len(X), block):
+        np.subtract(X[lo: lo + block], mu32, out=Z[lo: lo + block])
+    if axes is not None:
+        Z = Z @ axes
+    Z /= np.maximum(np.linalg.norm(Z, axis=1, keepdims=True), 1e-12)
+    return Z
 
 
 def choose_level(Z: np.ndarray, fine: np.ndarray, A, sil_rows: np.ndarray, *,
@@ -268,10 +336,13 @@ def _assign(Z: np.ndarray, fit: np.ndarray, part: np.ndarray, idx: np.ndarray, s
     lab[fit] = part
     conf[fit] = _vote(part[idx[:, :VOTE_K]], sim[:, :VOTE_K], K, own=part)[1]
     rest = np.setdiff1d(np.arange(len(Z)), fit, assume_unique=True)
-    if len(rest):
-        ridx, rsim = knn(Z[fit], VOTE_K, Q=Z[rest], exclude_self=False, block=BLOCK,
+    Zf = Z[fit]
+    chunk = ASSIGN_CHUNK * BLOCK  # rows of Z[rest] copied at a time (all at once: 0.5 GB at 1M rows)
+    for lo in range(0, len(rest), chunk):
+        part_rows = rest[lo: lo + chunk]
+        ridx, rsim = knn(Zf, VOTE_K, Q=Z[part_rows], exclude_self=False, block=BLOCK,
                          cancel=cancel, on_block=step)
-        lab[rest], conf[rest] = _vote(part[ridx], rsim, K)
+        lab[part_rows], conf[part_rows] = _vote(part[ridx], rsim, K)
     return lab, conf
 
 

@@ -86,13 +86,19 @@ def embed_texts(
     stats.duplicates = n - len(first)
 
     if cache is not None:
-        found, vectors = cache.lookup(unique_hashes)
-        if found.all() and vectors.shape[1] == embedder.dim:
-            unique_vectors = vectors.astype(np.float16, copy=False)  # all cached: no second copy
-        else:
-            unique_vectors = np.zeros((len(first), embedder.dim), dtype=np.float16)
-            unique_vectors[found] = vectors
+        # Looked up in the order of ``texts``: when all are cached (a warm reopen) the vectors come out
+        # in their final order, one copy (gathering the distinct ones, then repeating them by ``inverse``,
+        # made two: 0.77 GB more at 1M rows).
+        found_rows, vectors = cache.lookup(hashes)
         stats.corrupt_shards = list(cache.corrupt)
+        if found_rows.all() and vectors.shape[1] == embedder.dim:
+            stats.cached = len(first)
+            stats.seconds = time.perf_counter() - start
+            return vectors.astype(np.float16, copy=False), stats
+        found = found_rows[first]
+        unique_vectors = np.zeros((len(first), embedder.dim), dtype=np.float16)
+        unique_vectors[found] = vectors[(np.cumsum(found_rows) - 1)[first[found]]]
+        del vectors
     else:
         unique_vectors = np.zeros((len(first), embedder.dim), dtype=np.float16)
         found = np.zeros(len(first), dtype=bool)

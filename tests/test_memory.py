@@ -1,0 +1,98 @@
+"""Large-input paths that avoid whole-matrix copies give exactly what the whole-matrix code gave.
+
+The 1M-row memory figure (benchmarks/run.py, "peak RSS 1M") relies on these: vectors gathered from the
+cache in their final order, ``auto`` reading its unit rows a block at a time, the metrics computed
+without a float64 copy.  Real model, real texts; the reference is the straightforward computation.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from engine import auto_cluster as ac
+from engine.cache import text_hashes
+from engine.embedding import embed_texts, open_cache
+from engine.metrics import calinski_davies, centroids, closeness, compute_metrics
+from tests.conftest import SAMPLE
+
+
+@pytest.fixture(scope="module")
+def sample_texts() -> list[str]:
+    with open(SAMPLE, encoding="utf-8") as f:
+        return [json.loads(line)["text"] for line in f if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def sample_vectors(embedder, sample_texts) -> np.ndarray:
+    X = embedder.encode(sample_texts).astype(np.float32)
+    return X / np.linalg.norm(X, axis=1, keepdims=True)
+
+
+def test_warm_lookup_in_file_order_equals_the_cold_vectors(embedder, sample_texts, tmp_path):
+    texts = sample_texts[:40] + sample_texts[:5] + sample_texts[10:12]  # repeats
+    cold, s1 = embed_texts(texts, embedder, open_cache(embedder, tmp_path))
+    warm, s2 = embed_texts(texts, embedder, open_cache(embedder, tmp_path))
+    assert s2.embedded == 0 and s2.cached == s1.embedded and s2.duplicates == s1.duplicates
+    assert warm.dtype == np.float16 and np.array_equal(cold, warm)
+    # partly cached: the cached ones come back, the others are embedded; same vectors again
+    more = texts + ["a text the cache has never seen", "and another one"]
+    part, s3 = embed_texts(more, embedder, open_cache(embedder, tmp_path), hashes=text_hashes(more))
+    assert s3.embedded == 2 and s3.cached == s1.embedded
+    assert np.array_equal(part[: len(texts)], cold)
+
+
+def test_unit_rows_and_duplicates_by_blocks_equal_the_whole_matrix(sample_vectors):
+    X = np.vstack([sample_vectors, sample_vectors[:30] * 2.5, np.zeros((2, sample_vectors.shape[1]), np.float32)])
+    X[3, 7] = np.nan
+    rows = ac.UnitRows(X, block=17)
+    whole = X.astype(np.float32, copy=True)
+    whole[~np.isfinite(whole).all(axis=1)] = 0
+    norms = np.linalg.norm(whole, axis=1)
+    good = np.flatnonzero(np.isfinite(norms) & (norms > 0))
+    expected = whole[good] / norms[good, None]
+    assert np.array_equal(rows.rows, good)
+    assert np.array_equal(rows[np.arange(len(rows))], expected)
+    # duplicates: the rows scaled by 2.5 become the same unit rows (or differ in a last bit: both are exact)
+    _, first, inv = np.unique(expected.view(np.dtype((np.void, 4 * expected.shape[1]))).ravel(),
+                              return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty(len(order), np.int64)
+    rank[order] = np.arange(len(order))
+    uniq, inverse = ac._unique_rows(rows, block=23)
+    assert np.array_equal(uniq, first[order]) and np.array_equal(inverse, rank[inv.ravel()])
+    assert ac._project(rows, rows[uniq], 16, block=19).tobytes() == ac._project(rows, rows[uniq], 16).tobytes()
+
+
+def test_auto_assigns_by_chunks_as_it_did_at_once(sample_vectors, monkeypatch):
+    monkeypatch.setattr(ac, "FIT_SAMPLE", 120)
+    monkeypatch.setattr(ac, "BLOCK", 16)
+    X = np.vstack([sample_vectors, sample_vectors[::-1] * 0.5])
+    monkeypatch.setattr(ac, "ASSIGN_CHUNK", 10**6)
+    at_once = ac.auto_cluster(X, seed=1)
+    monkeypatch.setattr(ac, "ASSIGN_CHUNK", 3)
+    by_chunks = ac.auto_cluster(X, seed=1)
+    assert np.array_equal(at_once.labels, by_chunks.labels)
+    assert np.array_equal(at_once.confidence, by_chunks.confidence)
+
+
+def test_metrics_without_copies_equal_scikit_learn(sample_vectors):
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
+
+    X = sample_vectors
+    labels = KMeans(6, n_init=1, random_state=0).fit_predict(X).astype(np.int64)
+    X64 = X.astype(np.float64)
+    assert calinski_davies(X, labels) == (calinski_harabasz_score(X64, labels), davies_bouldin_score(X64, labels))
+    noisy = labels.copy()
+    noisy[::5] = -1
+    m = compute_metrics(X, noisy, seed=0)
+    assert (m.calinski_harabasz, m.davies_bouldin) == (calinski_harabasz_score(X64[noisy >= 0], noisy[noisy >= 0]),
+                                                      davies_bouldin_score(X64[noisy >= 0], noisy[noisy >= 0]))
+    centres = centroids(X, noisy, 6)
+    expected = np.full(len(X), np.nan, np.float32)
+    mask = noisy >= 0
+    expected[mask] = np.einsum("ij,ij->i", X[mask], centres[noisy[mask]])
+    assert np.array_equal(closeness(X, noisy, centres, block=7), expected, equal_nan=True)
