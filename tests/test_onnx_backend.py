@@ -157,3 +157,23 @@ def test_pooling_is_read_from_the_model_files(onnx_embedder, tmp_path):
 def test_backend_that_does_not_apply_is_refused(options):
     with pytest.raises(UsageError, match="--backend"):
         make_embedder(options)
+
+
+def test_a_file_with_cached_vectors_opens_without_importing_torch(onnx_embedder, cache_root):
+    """Reopening a file embedded with an onnx backend needs neither the model nor torch (~1.5 s to import)."""
+    import os
+    import subprocess
+    import sys
+
+    from engine.options import SessionOptions
+    from engine.session import Session
+
+    first = Session.open(SAMPLES, SessionOptions(model=ModelOptions(backend="onnx")), embedder=onnx_embedder)
+    assert first.embed_stats.embedded + first.embed_stats.cached == len(first.rows)
+    probe = ("import sys\nfrom engine.options import ModelOptions, SessionOptions\nfrom engine.session import Session\n"
+             f"s = Session.open({str(SAMPLES)!r}, SessionOptions(model=ModelOptions(backend='onnx')))\n"
+             "print(s.embed_stats.embedded, 'torch' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=SAMPLES.parent.parent, capture_output=True, text=True,
+                          env={**os.environ, "QTUI_CACHE_DIR": str(cache_root), "HF_HUB_OFFLINE": "1"}, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[-2:] == ["0", "False"], done.stdout
