@@ -54,9 +54,10 @@ if TYPE_CHECKING:
 NARROW_WIDTH = 130
 #: The selection is saved with the review once the cursor rests this long.
 UI_SAVE_DELAY = 0.6
-#: While a search is typed, the detail pane shows the top result once the typing rests this long
-#: (each keystroke then repaints the results only, not also the detail and its nearest texts).
-DETAIL_TYPING_DELAY = 0.25
+#: When the members list refills while another pane has the focus (typing a search, moving in the
+#: clusters), the detail pane shows its first text once the keys rest this long: each key then
+#: repaints the results or members only, and holding j does not render a detail per cluster passed.
+DETAIL_REST_DELAY = 0.2
 #: The detail pane waits this long for its nearest texts (a search of a few ms in a worker) to show
 #: both in one paint; when they are later it shows the text first and adds them when they come.
 NEIGHBOURS_WAIT = 0.1
@@ -323,8 +324,8 @@ class QtuiApp(OpeningActions, ReviewActions, SearchActions, NavigationActions, A
         if self._detail_timer is not None:
             self._detail_timer.stop()
             self._detail_timer = None
-        if self.search_mode is not None and isinstance(self.focused, QueryBar):
-            self._detail_timer = self.set_timer(DETAIL_TYPING_DELAY, self._show_current_detail)
+        if self.focused is not event.member_list:
+            self._detail_timer = self.set_timer(DETAIL_REST_DELAY, self._show_current_detail)
             return
         self._show_detail(event.row)
 
