@@ -13,8 +13,8 @@ Steps (corpus from :mod:`benchmarks.corpus`; embeddings cached under ``$QTUI_BEN
 3. warm reopen, peak RSS and clustering in fresh subprocesses (:func:`benchmarks.scale.probe`);
 4. live query at ``--size`` rows (query embedding included) and at 1,000,000 synthetic float16
    memory-mapped rows (:func:`benchmarks.scale.million_vectors`); peak RSS of a warm reopen of a
-   1,000,000-row file (:func:`benchmarks.scale.million_case`; with ``--million``, default at ``--size`` >= 100000);
-5. the app through Textual's Pilot (:mod:`benchmarks.ui`): clusters on screen with a warm cache,
+   1,000,000-row file (:func:`benchmarks.scale.million_case`; with ``--million-memory``: its first run takes 30+ min);
+5. the app through Textual's Pilot (:mod:`benchmarks.ui`, in a fresh process, as the app runs): clusters on screen with a warm cache,
    cursor moves, pane switches, live query from keystroke to results; and a fresh ``qtui open`` in a
    real terminal (tmux) until the clusters are on screen, imports included.
 
@@ -24,7 +24,6 @@ Ratios are qtui / baseline (for throughput: qtui's rate / the baseline's rate).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import tempfile
 import time
@@ -169,18 +168,9 @@ def million_memory_rows(backend: str, algo: str) -> list[Row]:
 
 
 def pilot_rows(path, size: int, backend: str, algo: str, io_floor: float) -> list[Row]:
-    from benchmarks.ui import _pilot_figures, fresh_open
-    from engine.clustering import ClusterSettings
-    from engine.options import ModelOptions, SessionOptions
+    from benchmarks.ui import fresh_open, pilot_in_fresh_process
 
-    options = SessionOptions(model=ModelOptions(backend=backend))
-    f: dict = {}
-    try:
-        asyncio.run(_pilot_figures(path, options, ClusterSettings(algo), f))
-    except Exception as exc:  # an app error on the way out: the figures measured before it still count
-        if "query_p95" not in f:
-            raise
-        print(f"  note: the app raised {type(exc).__name__} while closing: {str(exc)[:120]}", flush=True)
+    f = pilot_in_fresh_process(path, backend, algo)
     tag = f"{size // 1000}k"
     hello, fresh = fresh_open(path, backend, algo)
     print(f"  fresh qtui open in a terminal: {fresh:.2f} s (best of 3); Textual hello-world {hello:.2f} s", flush=True)
@@ -215,6 +205,9 @@ def main() -> None:
     parser.add_argument("--algo", default="auto", help="clustering the reopen figures run (the app's default)")
     parser.add_argument("--million", action=argparse.BooleanOptionalAction, default=None,
                         help="search figure at 1M synthetic rows (default: on at --size >= 100000)")
+    parser.add_argument("--million-memory", action="store_true",
+                        help="also peak RSS of reopening a 1M-row file (the first run builds the case and computes "
+                             "its term counts, clustering and explanation: 30+ min here; later runs 2-3 min)")
     parser.add_argument("--skip", nargs="*", default=[], choices=("embed", "engine", "million", "million-memory", "pilot"))
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -244,7 +237,7 @@ def main() -> None:
             session = Session.open(path, SessionOptions(model=ModelOptions(backend=args.backend)))
         rows += million_rows(session)
     del session
-    if (args.million if args.million is not None else args.size >= 100_000) and "million-memory" not in args.skip:
+    if args.million_memory and "million-memory" not in args.skip:
         print("[4b] peak RSS at 1M rows (warm reopen, fresh process)", flush=True)
         rows += million_memory_rows(args.backend, args.algo)
     if "pilot" not in args.skip:
