@@ -3,8 +3,8 @@
 The window appears at once; reading, embedding and clustering run in thread
 workers that report progress back, so no keystroke waits on the model.  The
 engine is imported inside those workers, never at start-up.  Review actions
-live in :mod:`tui.review_actions`, search in :mod:`tui.search_actions`,
-moving around in :mod:`tui.navigation`, opening the file in :mod:`tui.opening`.
+live in :mod:`tui.review_actions`, search in :mod:`tui.search_actions`, the detail pane in
+:mod:`tui.detail_actions`, moving around in :mod:`tui.navigation`, opening the file in :mod:`tui.opening`.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from engine.clustering import ClusterSettings
 from engine.errors import QtuiError, show_path
 from engine.progress import CancelToken
 from tui.formatting import fit
+from tui.detail_actions import DetailActions
 from tui.navigation import NavigationActions
 from tui.opening import OpeningActions, freeze_heap
 from tui.review_actions import ReviewActions
@@ -54,16 +55,9 @@ if TYPE_CHECKING:
 NARROW_WIDTH = 130
 #: The selection is saved with the review once the cursor rests this long.
 UI_SAVE_DELAY = 0.6
-#: When the members list refills while another pane has the focus (typing a search, moving in the
-#: clusters), the detail pane shows its first text once the keys rest this long: each key then
-#: repaints the results or members only, and holding j does not render a detail per cluster passed.
-DETAIL_REST_DELAY = 0.2
-#: The detail pane waits this long for its nearest texts (a search of a few ms in a worker) to show
-#: both in one paint; when they are later it shows the text first and adds them when they come.
-NEIGHBOURS_WAIT = 0.1
 
 
-class QtuiApp(OpeningActions, ReviewActions, SearchActions, NavigationActions, App):
+class QtuiApp(OpeningActions, ReviewActions, SearchActions, DetailActions, NavigationActions, App):
     """Explore and review the clusters of one text file."""
 
     CSS_PATH = "qtui.tcss"
@@ -317,64 +311,6 @@ class QtuiApp(OpeningActions, ReviewActions, SearchActions, NavigationActions, A
 
     def _text_of(self, row: int) -> str:
         return self.session.corpus.texts[row] if self.session is not None else ""
-
-    def on_member_list_highlighted(self, event: MemberList.Highlighted) -> None:
-        if event.member_list.id != "members":
-            return
-        if self._detail_timer is not None:
-            self._detail_timer.stop()
-            self._detail_timer = None
-        if self.focused is not event.member_list:
-            self._detail_timer = self.set_timer(DETAIL_REST_DELAY, self._show_current_detail)
-            return
-        self._show_detail(event.row)
-
-    def _show_current_detail(self) -> None:
-        self._detail_timer = None
-        try:
-            self._show_detail(self.query_one("#members", MemberList).current_row)
-        except NoMatches:  # the app is closing
-            pass
-
-    def _show_detail(self, row: int) -> None:
-        """The detail pane for corpus ``row`` (its text, fields and nearest texts; -1 clears it)."""
-        detail = self.query_one("#detail-view", DetailView)
-        b = self.board
-        if row < 0 or self.session is None or b is None:
-            self._pending_detail = None
-            detail.clear()
-            return
-        corpus = self.session.corpus
-        cid = int(b.labels[row])
-        state = b.state
-        fields = [("id", corpus.ids[row]), ("line", str(int(corpus.lines[row]))),
-                  ("cluster", f"#{cid} {b.name(cid)}" if cid >= 0 else b.name(cid)),
-                  ("score", "–" if np.isnan(b.scores[row]) else f"{b.scores[row]:.3f} (cosine to the centre)"),
-                  ("label source", state.source_names(np.array([row]))[0])]
-        for col in corpus.extra_columns:
-            value = corpus.frame.get_column(col)[row]
-            fields.append((col, "" if value is None else str(value)))
-        # shown with its nearest texts in one paint when they come within NEIGHBOURS_WAIT (a few ms)
-        self._pending_detail = (row, corpus.texts[row], fields)
-        if self._neighbours_timer is not None:
-            self._neighbours_timer.stop()
-        self._neighbours_timer = self.set_timer(NEIGHBOURS_WAIT, self._show_pending_detail)
-        self.find_neighbours(row)
-        self._remember_selection()
-
-    def _show_pending_detail(self, neighbours: list | None = None) -> None:
-        """Show the detail waiting for its nearest texts (with them, or with a placeholder when late)."""
-        if self._neighbours_timer is not None:
-            self._neighbours_timer.stop()
-            self._neighbours_timer = None
-        if self._pending_detail is None:
-            return
-        _, text, fields = self._pending_detail
-        self._pending_detail = None
-        try:
-            self.query_one("#detail-view", DetailView).show(text, fields, neighbours)
-        except NoMatches:  # the app is closing
-            pass
 
     def _remember_selection(self) -> None:
         """Save the selection with the review once the cursor rests (so a reopen returns here)."""

@@ -1,4 +1,4 @@
-"""Live search in the app: texts like a typed phrase (latest query wins), more like this, nearest neighbours.
+"""Live search in the app: texts like a typed phrase (latest query wins), and more like this.
 
 A mixin of :class:`tui.app.QtuiApp`.  Queries are embedded and searched in
 thread workers; while one runs, only the newest of the queries typed meanwhile
@@ -13,11 +13,9 @@ from textual.worker import get_current_worker
 
 from tui.formatting import fit
 from tui.widgets.border_titles import set_border_titles
-from tui.widgets.detail_view import DetailView
 from tui.widgets.member_list import MemberList
 from tui.widgets.query_bar import QueryBar
 
-NEIGHBOURS = 8
 SEARCH_RESULTS = 200
 #: The members pane's title while it shows search results (the query itself is in the search bar
 #: above; a title that changed with every keystroke repainted the whole pane each time).
@@ -25,26 +23,7 @@ SEARCH_TITLE = "Texts like the search"
 
 
 class SearchActions:
-    """Search bar, "more like this" and the detail pane's nearest neighbours (mixed into the app)."""
-
-    @work(thread=True, exclusive=True, group="neighbours", exit_on_error=False)
-    def find_neighbours(self, row: int) -> None:
-        session, board = self.session, self.board
-        if session is None or board is None:
-            return
-        rows, scores = session.similar_to_row(row, NEIGHBOURS)
-        items = [(float(s), int(board.labels[r]), session.corpus.texts[r]) for r, s in zip(rows, scores)]
-        if not get_current_worker().is_cancelled:
-            self.call_from_thread(self._show_neighbours, row, items)
-
-    def _show_neighbours(self, row: int, items: list) -> None:
-        if row != self.query_one("#members", MemberList).current_row:
-            return
-        if self._pending_detail is not None and self._pending_detail[0] == row:
-            self._show_pending_detail(items)  # the text, its fields and its neighbours in one paint
-        else:
-            self.query_one("#detail-view", DetailView).show_neighbours(items)
-        self.neighbours_shown_for = row
+    """Search bar and "more like this" (mixed into the app)."""
 
     def on_query_bar_query(self, event: QueryBar.Query) -> None:
         if not event.query:
