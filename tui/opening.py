@@ -140,12 +140,13 @@ class OpeningActions:
         return ReviewContext.of(session.corpus, analysis.clustering.settings, model, session.embedder.identity)
 
     def _make_board(self, analysis, state) -> "Board":
-        from engine.review_view import review_view
+        from engine.review_view import base_view, review_view
         from tui.board import Board
 
+        if np.array_equal(state.labels, analysis.labels):  # nothing relabeled yet: no term counts needed
+            return Board(analysis, state, base_view(analysis))
         terms, vocabulary = self.session.document_terms()
-        view = review_view(state, self.session.rows, self.session.vectors, terms, vocabulary, base=analysis)
-        return Board(analysis, state, view)
+        return Board(analysis, state, review_view(state, self.session.rows, self.session.vectors, terms, vocabulary))
 
     def _cluster_and_map(self, session: "Session", settings: ClusterSettings, report):
         analysis = session.cluster(settings, progress=report, cancel=self.cancel_token)
