@@ -43,6 +43,14 @@ async def settle(pilot, app, version: int | None = None) -> None:
     await pilot.pause(0.05)
 
 
+async def name_cluster(pilot, app, name: str) -> None:
+    """Name the cluster under the cursor through the app's prompt (n, type, Enter) and wait for the panes."""
+    await pilot.press("n")
+    app.screen.query_one("#prompt-input").value = name
+    await pilot.press("enter")
+    await settle(pilot, app)
+
+
 def snapshot(app):
     state = app.board.state
     return state.labels.copy(), dict(state.names), dict(state.statuses)
@@ -93,10 +101,7 @@ async def test_names_and_searches_with_brackets_show_literally(embedder):
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_opened(pilot)
         first = app.query_one("#clusters", ClusterTable).current_cluster
-        await pilot.press("n")
-        app.screen.query_one("#prompt-input").value = "[/x] refunds [bold]"
-        await pilot.press("enter")
-        await settle(pilot, app)
+        await name_cluster(pilot, app, "[/x] refunds [bold]")
         assert app.board.name(first) == "[/x] refunds [bold]"
         middle = app.query_one("#middle")
         assert "[/x] refunds [bold]" in Content.from_markup(middle.border_title).plain
@@ -278,10 +283,7 @@ async def test_recluster_carries_decisions_over(embedder):
         await wait_opened(pilot)
         cid = app.query_one("#clusters", ClusterTable).current_cluster
         rows = app.board.state.members(cid)
-        await pilot.press("n")
-        app.screen.query_one("#prompt-input").value = "kept"
-        await pilot.press("enter")
-        await settle(pilot, app)
+        await name_cluster(pilot, app, "kept")
         await pilot.press("c")
         app.screen.query_one("#seed").value = "1"
         await pilot.press("ctrl+s")
@@ -306,10 +308,7 @@ async def test_export_from_the_app_has_the_review_columns(embedder, tmp_path):
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_opened(pilot)
         first = app.query_one("#clusters", ClusterTable).current_cluster
-        await pilot.press("n")
-        app.screen.query_one("#prompt-input").value = "first, \"quoted\" 名字"
-        await pilot.press("enter")
-        await settle(pilot, app)
+        await name_cluster(pilot, app, "first, \"quoted\" 名字")
         await pilot.press("a")
         await settle(pilot, app)
         await pilot.press("e")

@@ -53,6 +53,15 @@ def context_for(corpus) -> ReviewContext:
                             {"name": "all-MiniLM-L6-v2", "dim": 384})
 
 
+def saving(corpus, state: ReviewState) -> ReviewStore:
+    """A store that holds the lock and saves ``state`` after every change from now on."""
+    store = ReviewStore.for_corpus(corpus)
+    assert store.acquire()
+    store.start(state, context_for(corpus))
+    store.attach(state)
+    return store
+
+
 def some_actions(state: ReviewState, rng: np.random.Generator, count: int, start: int = 0) -> None:
     movable = np.flatnonzero(state.base_labels != -2)
     for i in range(start, start + count):
@@ -81,10 +90,7 @@ def test_selection_saved_from_a_thread_never_overwrites_newer_actions(data_dir, 
 
     corpus = Corpus(3000)
     state = make_state(3000)
-    store = ReviewStore.for_corpus(corpus)
-    assert store.acquire()
-    store.start(state, context_for(corpus))
-    store.attach(state)
+    store = saving(corpus, state)
     writing = threading.Event()
     real_write = review_store.atomic_write
 
@@ -113,10 +119,7 @@ def test_selection_saved_from_a_thread_never_overwrites_newer_actions(data_dir, 
 def test_round_trip_restores_state_history_and_ui(data_dir):
     corpus = Corpus(3000)
     state = make_state(3000)
-    store = ReviewStore.for_corpus(corpus)
-    assert store.acquire()
-    store.start(state, context_for(corpus))
-    store.attach(state)
+    store = saving(corpus, state)
     some_actions(state, np.random.default_rng(1), 30)
     rows = np.flatnonzero(state.labels == -1)[:400]  # a big action goes to a blob
     state.apply_proposals(rows, np.full(len(rows), state.cluster_ids()[0]), np.linspace(0.5, 1, len(rows)))
