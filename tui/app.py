@@ -26,8 +26,8 @@ from textual.worker import get_current_worker
 from engine.clustering import ClusterSettings
 from engine.errors import QtuiError, show_path
 from engine.progress import CancelToken
-from tui.formatting import fit
 from tui.detail_actions import DetailActions
+from tui.formatting import fit
 from tui.navigation import NavigationActions
 from tui.opening import OpeningActions, freeze_heap
 from tui.review_actions import ReviewActions
