@@ -2,7 +2,8 @@
 
 Only texts the cache does not hold are embedded, each distinct text once,
 longest first (less padding per batch).  Finished vectors are written to the
-cache every few seconds, so an interrupted or cancelled run keeps what it did.
+cache as soon as the first chunk is done, then every few seconds, so an
+interrupted or cancelled run keeps what it did.
 """
 
 from __future__ import annotations
@@ -128,7 +129,7 @@ def _embed_missing(texts, first, missing, unique_hashes, unique_vectors, embedde
     # embedder sends several requests at once inside one call).
     step = max(1, int(getattr(embedder, "chunk_size", 0) or embedder.batch_size * 2))
     pending: list[np.ndarray] = []
-    last_flush = time.perf_counter()
+    last_flush = float("-inf")  # the first chunk is written at once: a run stopped early keeps it
 
     def flush() -> None:
         nonlocal pending, last_flush
