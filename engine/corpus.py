@@ -39,6 +39,8 @@ class Corpus:
     label_col: str | None = None
     fingerprint: str = ""
     notices: list[str] = field(default_factory=list)
+    #: 16-byte BLAKE2b digest of every text (:func:`engine.cache.text_hashes`) when the loader has them.
+    text_hashes: np.ndarray | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.texts)

@@ -47,11 +47,13 @@ TEXT_COLUMN_NAMES = (
 ID_COLUMN_NAMES = ("id",)
 
 
-def load(path: str | Path, options: LoadOptions | None = None) -> Corpus:
-    """Load ``path`` into a :class:`Corpus` (see the module docstring for formats and errors)."""
+def load(path: str | Path, options: LoadOptions | None = None, raw: bytes | None = None) -> Corpus:
+    """Load ``path`` into a :class:`Corpus` (see the module docstring for formats and errors).
+
+    ``raw``: the file's bytes when the caller has read them already."""
     opts = options or LoadOptions()
     path = Path(path)
-    raw = read_bytes(path)
+    raw = read_bytes(path) if raw is None else raw
     fingerprint = hashlib.blake2b(raw, digest_size=16).hexdigest()
     fmt = opts.file_format or detect_format(path)
     if raw[:2] == b"\x1f\x8b":

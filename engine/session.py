@@ -20,10 +20,10 @@ from engine.cache import EmbeddingCache, cached_document_terms, default_cache_ro
 from engine.clustering import ClusterSettings
 from engine.clustering_cache import cached_cluster, vectors_digest
 from engine.corpus import Corpus
+from engine.corpus_cache import cached_load, cached_notes
 from engine.errors import UsageError
 from engine.embedding import EmbedStats, Embedder, embed_texts, open_cache
 from engine.keywords import document_terms
-from engine.loading import load
 from engine.options import ModelOptions, SessionOptions
 from engine.progress import CancelToken, Progress, ProgressCallback, check
 from engine.search import SimilarityIndex
@@ -112,7 +112,8 @@ class Session:
         t = time.perf_counter()
         if progress:
             progress(Progress("load", 0, 1, message=str(path)))
-        corpus = load(path, options.load)
+        root = (options.cache_dir or default_cache_root()) if options.use_cache else None
+        corpus = cached_load(path, options.load, root)
         timings["load"] = time.perf_counter() - t
         check(cancel)
         if embedder is None:
@@ -126,15 +127,15 @@ class Session:
         rows = np.flatnonzero(~corpus.empty)
         t = time.perf_counter()
         texts = [corpus.texts[i] for i in rows]
-        hashes = text_hashes(texts)
+        hashes = text_hashes(texts) if corpus.text_hashes is None else corpus.text_hashes[rows]
         vectors, stats = embed_texts(texts, embedder, cache, progress, cancel, hashes=hashes)
         timings["embed"] = time.perf_counter() - t
         cache = None  # its shards (0.78 GB at 1M rows) go before the float32 copy is made
         session = cls(corpus, embedder, rows, unit_rows(vectors), stats, timings)
         session.text_hashes = hashes
-        if options.use_cache:
-            session.results_cache_root = options.cache_dir or default_cache_root()
-        truncated, session.language_warning = embed_notes(texts, embedder)
+        session.results_cache_root = root
+        truncated, session.language_warning = cached_notes(hashes, embedder.identity,
+                                                           lambda: embed_notes(texts, embedder), root)
         session.truncated_rows = rows[truncated]
         return session
 
