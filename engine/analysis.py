@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import scipy.sparse as sp
 
 from engine.clustering import NOISE, Clustering
 from engine.corpus import Corpus
 from engine.keywords import cluster_keywords, suggest_name
 from engine.metrics import Metrics, centroids, closeness, cohesion, compute_metrics
 from engine.progress import CancelToken, Progress, ProgressCallback, check
+
+if TYPE_CHECKING:  # scipy is imported where term counts are made: a cached reopen never needs it (0.15 s)
+    import scipy.sparse as sp
 
 #: Label of rows whose text is empty or whitespace only (kept, flagged, never embedded).
 EMPTY = -2

@@ -19,10 +19,9 @@ import os
 import zipfile
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
-import scipy.sparse as sp
 
 from engine.analysis import EMPTY, Analysis, ClusterInfo, explain
 from engine.atomic import store_npz
@@ -31,6 +30,9 @@ from engine.clustering import Clustering
 from engine.corpus import Corpus
 from engine.metrics import Metrics
 from engine.progress import CancelToken, Progress, ProgressCallback
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 #: Explanations kept; the least recently used beyond this are removed.
 KEPT = 16

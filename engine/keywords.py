@@ -8,13 +8,15 @@ and bigrams of adjacent tokens (:func:`engine.tokenize.terms`).
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
-import scipy.sparse as sp
 
 from engine.progress import CancelToken, check
 from engine.tokenize import terms
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 TOP_N = 10
 
@@ -28,12 +30,16 @@ def document_terms(texts: Sequence[str], analyzer: Callable[[str], list[str]] = 
     try:
         matrix = vectorizer.fit_transform(texts)
     except ValueError:  # empty vocabulary: nothing but stop words, numbers and punctuation
+        import scipy.sparse as sp
+
         return sp.csr_matrix((len(texts), 0), dtype=np.float32), np.empty(0, dtype=object)
     return matrix.tocsr(), vectorizer.get_feature_names_out()
 
 
 def class_tfidf(doc_terms: sp.csr_matrix, labels: np.ndarray) -> tuple[np.ndarray, sp.csr_matrix]:
     """c-TF-IDF matrix (clusters × V) for ``labels`` (any ints, noise included as its own class)."""
+    import scipy.sparse as sp  # here: a reopen whose keywords are cached never needs scipy
+
     classes, inverse = np.unique(labels, return_inverse=True)
     member = sp.csr_matrix((np.ones(len(labels), dtype=np.float32), (inverse.ravel(), np.arange(len(labels)))),
                            shape=(len(classes), len(labels)))

@@ -58,10 +58,10 @@ def check_backend(backend: str | None, device: str | None = None) -> str:
     if backend != "torch" and device not in (None, "auto", "cpu"):
         raise UsageError(f"--backend {backend} runs on the CPU; drop --device {device} or use --backend torch")
     if backend != "torch":
-        try:
-            import onnxruntime  # noqa: F401
-        except ImportError:
-            raise UsageError(f"--backend {backend} needs onnxruntime and onnx: pip install 'qtui[onnx]'") from None
+        import importlib.util  # found, not imported: a reopen whose vectors are cached never runs the model
+
+        if importlib.util.find_spec("onnxruntime") is None:
+            raise UsageError(f"--backend {backend} needs onnxruntime and onnx: pip install 'qtui[onnx]'")
     return backend
 
 
