@@ -71,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     emb.add_argument("--retries", type=int, default=5, metavar="N",
                      help="--embed-url: retries of a request after a connection error, 429 or 5xx, with "
                      "exponential backoff (default: 5)")
-    emb.add_argument("--no-cache", action="store_true", help="neither read nor write the embedding cache")
+    emb.add_argument("--no-cache", action="store_true", help="neither read nor write the cache (embeddings, and "
+                     "the parsed file, clusterings and keywords kept for a reopen)")
     emb.add_argument("--cache-dir", metavar="DIR", type=Path, help="embedding cache directory "
                      "(default: $QTUI_CACHE_DIR or the user cache directory)")
     clu = common.add_argument_group("clustering")
