@@ -192,7 +192,10 @@ async def _pilot_figures(path: Path, options=None, settings=None, figures=None) 
         figures["switch_p50"], figures["switch_p95"] = p(switches, 0.5), p(switches, 0.95)
         app.action_focus_clusters()
         await pilot.pause(0.3)
-        cluster_moves = [await timer.press("j") for _ in range(60)]
+        cluster_moves = []
+        for _ in range(60):  # until the members pane holds the next cluster: the table's cursor is painted first
+            before = app.selected_cluster
+            cluster_moves.append(await timer.press("j", until=lambda: app.selected_cluster != before))
         figures["cluster_p50"], figures["cluster_p95"] = p(cluster_moves, 0.5), p(cluster_moves, 0.95)
         session = app.session
         bare = []
