@@ -189,11 +189,11 @@ class SentenceTransformerEmbedder:
             return np.empty((0, self.dim), dtype=np.float32)
         texts = clip_for_model(texts, self.max_seq_length)
         model, step = self.model, self.batch_size
-        counts = self._sort_counter()(texts) if len(texts) > step else None
-        if counts is None:  # one batch, or no fast tokenizer: sentence-transformers' own order
+        count = self._sort_counter() if len(texts) > step else None
+        if count is None:  # one batch, or no fast tokenizer: sentence-transformers' own order
             return self._finish(model.encode(texts, batch_size=step, convert_to_numpy=True,
                                              show_progress_bar=False, normalize_embeddings=False))
-        order = np.argsort(-np.asarray(counts), kind="stable")  # most tokens first
+        order = np.argsort(-np.asarray(count(texts)), kind="stable")  # most tokens first
         vectors = None
         for lo in range(0, len(order), step):
             rows = order[lo: lo + step]
