@@ -231,15 +231,13 @@ def _project(X: np.ndarray, F: np.ndarray, dims: int, block: int = 65_536) -> np
         with threadpool_limits(1):  # a 2-thread LAPACK call crawls when the other core is busy
             _, V = np.linalg.eigh(Fc.T @ Fc)
         axes = np.ascontiguousarray(V[:, ::-1][:, :dims], dtype=np.float32)
-    # The centred rows, made once (they were two float32 copies: ``(X - mu).astype``) and projected in one
-    # product: a product by blocks of rows differs in the last bit for some rows (the BLAS kernel for a
-    # block's last rows is not the one for the others), and the labels must not depend on the block size.
-    Z = np.empty(X.shape, np.float32)
+    # Centred and projected a block of rows at a time: the whole centred matrix was a second full float32
+    # copy of X (1.5 GB at 1M rows).  The block size is fixed, so the same rows give the same bits.
+    Z = np.empty((len(X), dims if axes is not None else X.shape[1]), np.float32)
     for lo in range(0, len(X), block):
-        np.subtract(X[lo: lo + block], mu32, out=Z[lo: lo + block])
-    if axes is not None:
-        Z = Z @ axes
-    Z /= np.maximum(np.linalg.norm(Z, axis=1, keepdims=True), 1e-12)
+        part = np.subtract(X[lo: lo + block], mu32, dtype=np.float32)
+        part = part @ axes if axes is not None else part
+        Z[lo: lo + block] = part / np.maximum(np.linalg.norm(part, axis=1, keepdims=True), 1e-12)
     return Z
 
 
