@@ -247,8 +247,9 @@ def pilot_in_fresh_process(path: Path, backend: str, algo: str) -> dict[str, flo
     OptionList's Tab measured 530 ms p95 inside the benchmark process)."""
     import json
 
+    data = tempfile.mkdtemp(prefix="qtui-bench-data-")  # no saved review: no "Resume?" question to wait on
     done = subprocess.run([sys.executable, "-m", "benchmarks.ui", "--pilot", str(path), backend, algo], cwd=ROOT,
-                          capture_output=True, text=True, check=False)
+                          capture_output=True, text=True, check=False, env={**os.environ, "QTUI_DATA_DIR": data})
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if not lines:
         raise SystemExit(f"the Pilot run failed ({done.returncode}):\n{done.stderr[-3000:]}")
