@@ -19,6 +19,10 @@ from scipy.sparse.csgraph import connected_components
 from engine.progress import CancelToken, check
 
 
+#: Bytes of one piece of the query-by-rows similarity matrix in :func:`knn`.
+MAX_SIM_BYTES = 32 * 2**20
+
+
 def knn(Z: np.ndarray, k: int, *, Q: np.ndarray | None = None, exclude_self: bool = True,
         block: int = 2048, cancel: CancelToken | None = None,
         on_block: Callable[[], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -27,7 +31,7 @@ def knn(Z: np.ndarray, k: int, *, Q: np.ndarray | None = None, exclude_self: boo
     Returns ``(idx, sim)``, both (m, k), best first, for the query rows ``Q`` (default ``Z``);
     with ``exclude_self`` a row never lists itself (only meaningful when ``Q`` is ``Z``).
     ``on_block`` is called after each block of queries.
-    O(m * n * d) time, O(block * n) memory.  Uses torch's top-k when torch is installed
+    O(m * n * d) time, O(n) memory (pieces of at most :data:`MAX_SIM_BYTES`).  Uses torch's top-k when torch is installed
     (several times faster than numpy's argpartition), numpy otherwise; same result either way
     up to ties.
     """
@@ -41,22 +45,27 @@ def knn(Z: np.ndarray, k: int, *, Q: np.ndarray | None = None, exclude_self: boo
         return idx, sim
     torch = _torch()
     Zc = np.ascontiguousarray(Z, dtype=np.float32)
+    # the query rows go through in pieces whose similarity matrix is at most ~32 MB (a whole block's was
+    # 2048 x n: 164 MB for n = 20k, and numpy's top-k copied it three times)
+    piece = max(16, (MAX_SIM_BYTES // (4 * n)) // 16 * 16)
     for s in range(0, m, block):
         check(cancel)
-        q = np.ascontiguousarray(Q[s:s + block], dtype=np.float32)
-        r = np.arange(len(q))
-        S = q @ Zc.T
-        if exclude_self and self_query:
-            S[r, s + r] = -np.inf
-        if torch is not None:
-            v, i = torch.topk(torch.from_numpy(S), k, dim=1)
-            idx[s:s + block], sim[s:s + block] = i.numpy(), v.numpy()
-        else:
-            p = np.argpartition(S, n - k, axis=1)[:, n - k:]
-            ps = np.take_along_axis(S, p, 1)
-            o = np.argsort(-ps, axis=1, kind="stable")
-            idx[s:s + block] = np.take_along_axis(p, o, 1)
-            sim[s:s + block] = np.take_along_axis(ps, o, 1)
+        for lo in range(s, min(s + block, m), piece):
+            hi = min(lo + piece, s + block, m)
+            q = np.ascontiguousarray(Q[lo:hi], dtype=np.float32)
+            r = np.arange(len(q))
+            S = q @ Zc.T
+            if exclude_self and self_query:
+                S[r, lo + r] = -np.inf
+            if torch is not None:
+                v, i = torch.topk(torch.from_numpy(S), k, dim=1)
+                idx[lo:hi], sim[lo:hi] = i.numpy(), v.numpy()
+            else:
+                p = np.argpartition(S, n - k, axis=1)[:, n - k:]
+                ps = np.take_along_axis(S, p, 1)
+                o = np.argsort(-ps, axis=1, kind="stable")
+                idx[lo:hi] = np.take_along_axis(p, o, 1)
+                sim[lo:hi] = np.take_along_axis(ps, o, 1)
         if on_block is not None:
             on_block()
     return idx, sim
