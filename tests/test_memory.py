@@ -1,8 +1,10 @@
-"""Large-input paths that avoid whole-matrix copies give exactly what the whole-matrix code gave.
+"""Large-input paths that avoid whole-matrix copies give what the whole-matrix code gave.
 
 The 1M-row memory figure (benchmarks/run.py, "peak RSS 1M") relies on these: vectors gathered from the
-cache in their final order, ``auto`` reading its unit rows a block at a time, the metrics computed
-without a float64 copy.  Real model, real texts; the reference is the straightforward computation.
+cache in their final order, ``auto`` reading its unit rows and projecting them a block at a time, the
+neighbour search in pieces, the metrics computed without a float64 copy.  Exactly the same values,
+except the projection by blocks, which can differ in the last bits of a float32 sum (and is the same
+for the same blocks).  Real model, real texts; the reference is the straightforward computation.
 """
 
 from __future__ import annotations
@@ -63,7 +65,15 @@ def test_unit_rows_and_duplicates_by_blocks_equal_the_whole_matrix(sample_vector
     rank[order] = np.arange(len(order))
     uniq, inverse = ac._unique_rows(rows, block=23)
     assert np.array_equal(uniq, first[order]) and np.array_equal(inverse, rank[inv.ravel()])
-    assert ac._project(rows, rows[uniq], 16, block=19).tobytes() == ac._project(rows, rows[uniq], 16).tobytes()
+    # projected by blocks: what one product of the whole centred matrix gives, up to the last bits of a
+    # float32 sum (the BLAS kernel depends on a block's shape), and the same bits again for the same blocks
+    by_blocks = ac._project(rows, rows[uniq], 16, block=19)
+    F = expected[uniq].astype(np.float64)
+    _, V = np.linalg.eigh((F - F.mean(axis=0)).T @ (F - F.mean(axis=0)))
+    whole = (expected - F.mean(axis=0).astype(np.float32)) @ np.ascontiguousarray(V[:, ::-1][:, :16], dtype=np.float32)
+    whole /= np.linalg.norm(whole, axis=1, keepdims=True)
+    assert by_blocks.shape == (len(expected), 16) and np.allclose(by_blocks, whole, atol=1e-5)
+    assert by_blocks.tobytes() == ac._project(rows, rows[uniq], 16, block=19).tobytes()
 
 
 def test_auto_assigns_by_chunks_as_it_did_at_once(sample_vectors, monkeypatch):
@@ -96,3 +106,20 @@ def test_metrics_without_copies_equal_scikit_learn(sample_vectors):
     mask = noisy >= 0
     expected[mask] = np.einsum("ij,ij->i", X[mask], centres[noisy[mask]])
     assert np.array_equal(closeness(X, noisy, centres, block=7), expected, equal_nan=True)
+
+
+def test_knn_in_pieces_finds_what_one_product_finds(sample_vectors, monkeypatch):
+    from engine import graph_cluster as gc
+
+    X = sample_vectors
+    S = X @ X.T
+    np.fill_diagonal(S, -np.inf)  # a row never lists itself
+    expected = np.argsort(-S, axis=1, kind="stable")[:, :5]
+    for torch_or_numpy in (gc._torch, lambda: None):
+        monkeypatch.setattr(gc, "_torch", torch_or_numpy)
+        monkeypatch.setattr(gc, "MAX_SIM_BYTES", 4 * len(X) * 20)  # pieces of 16 rows inside blocks of 50
+        idx, sim = gc.knn(X, 5, block=50)
+        assert np.array_equal(idx, expected)
+        assert np.allclose(sim, np.take_along_axis(S, expected, 1), atol=1e-6)
+        q_idx, _ = gc.knn(X, 5, Q=X[:37], exclude_self=False, block=50)  # other queries: itself first
+        assert np.array_equal(q_idx[:, 0], np.arange(37))
