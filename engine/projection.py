@@ -18,6 +18,13 @@ import numpy as np
 from engine.progress import CancelToken, check
 
 
+#: Rows per block of member residuals (the whole residual matrix, its float64 copy and the centred copy
+#: were ~7.5 GB of temporaries at 1M rows).
+BLOCK = 16_384
+#: Residuals whose principal directions give the members' two offset axes.
+PCA_SAMPLE = 20_000
+
+
 def map_layout(vectors: np.ndarray, labels: np.ndarray, centres: np.ndarray, seed: int = 0,
                cancel: CancelToken | None = None) -> np.ndarray:
     """(n, 2) float32 positions in [0, 1]² for the rows of ``vectors`` (labels -1 = noise)."""
@@ -27,15 +34,16 @@ def map_layout(vectors: np.ndarray, labels: np.ndarray, centres: np.ndarray, see
         return out
     k = len(centres)
     if k == 0:
-        return _normalise(_pca2(vectors, seed))
+        return _normalise(_residual_pca2(vectors, None, None, seed, cancel))
     anchor = np.asarray(labels, dtype=np.int64).copy()
     noise = anchor < 0
-    if noise.any():
-        anchor[noise] = np.argmax(vectors[noise] @ centres.T, axis=1)
+    rows = np.flatnonzero(noise)
+    for lo in range(0, len(rows), BLOCK):
+        part = rows[lo: lo + BLOCK]
+        anchor[part] = np.argmax(np.asarray(vectors[part], dtype=np.float32) @ centres.T, axis=1)
     check(cancel)
     centre_xy = _layout_centres(centres, seed)
-    residual = vectors - centres[anchor]
-    offsets = _pca2(residual, seed)
+    offsets = _residual_pca2(vectors, centres, anchor, seed, cancel)
     scale = np.percentile(np.linalg.norm(offsets, axis=1), 95) or 1.0
     offsets /= scale
     counts = np.bincount(anchor, minlength=k).astype(np.float32)
@@ -72,6 +80,43 @@ def _layout_centres(centres: np.ndarray, seed: int) -> np.ndarray:
     return tsne.fit_transform(centres.astype(np.float64))
 
 
+def _residual_pca2(vectors: np.ndarray, centres: np.ndarray | None, anchor: np.ndarray | None, seed: int,
+                   cancel: CancelToken | None = None) -> np.ndarray:
+    """:func:`_pca2` of the residuals ``vectors - centres[anchor]`` (the vectors themselves when ``centres`` is
+    None), made a block of rows at a time: float64 (n, 2) offsets along the residuals' two main directions."""
+    n, d = vectors.shape
+
+    def residual(index) -> np.ndarray:
+        part = np.asarray(vectors[index], dtype=np.float32)
+        if centres is not None:
+            part = part - centres[anchor[index]]
+        return part.astype(np.float64)
+
+    if n < 2 or d < 2:
+        return np.zeros((n, 2))
+    blocks = [slice(lo, min(lo + BLOCK, n)) for lo in range(0, n, BLOCK)]
+    mean = np.zeros(d)
+    for block in blocks:
+        mean += residual(block).sum(axis=0)
+    mean /= n
+    check(cancel)
+    sample = np.arange(n) if n <= PCA_SAMPLE else np.random.default_rng(seed).choice(n, PCA_SAMPLE, replace=False)
+    _, _, vt = np.linalg.svd(residual(sample) - mean, full_matrices=False)
+    basis = _fix_signs(vt[:2].T)
+    offsets = np.empty((n, 2))
+    for block in blocks:
+        offsets[block] = (residual(block) - mean) @ basis
+    return offsets
+
+
+def _fix_signs(basis: np.ndarray) -> np.ndarray:
+    """Flip each column so its largest entry is positive: the picture does not flip between runs."""
+    for j in range(basis.shape[1]):
+        if basis[np.argmax(np.abs(basis[:, j])), j] < 0:
+            basis[:, j] = -basis[:, j]
+    return basis
+
+
 def _pca2(X: np.ndarray, seed: int) -> np.ndarray:
     X = np.asarray(X, dtype=np.float64)
     if len(X) < 2 or X.shape[1] < 2:
@@ -80,11 +125,7 @@ def _pca2(X: np.ndarray, seed: int) -> np.ndarray:
     sample = centred if len(centred) <= 20_000 else centred[np.random.default_rng(seed).choice(len(centred), 20_000,
                                                                                                     replace=False)]
     _, _, vt = np.linalg.svd(sample, full_matrices=False)
-    basis = vt[:2].T
-    for j in range(basis.shape[1]):  # fix the sign so the picture does not flip between runs
-        if basis[np.argmax(np.abs(basis[:, j])), j] < 0:
-            basis[:, j] = -basis[:, j]
-    return centred @ basis
+    return centred @ _fix_signs(vt[:2].T)
 
 
 def _nearest_spacing(xy: np.ndarray) -> float:

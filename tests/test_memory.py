@@ -123,3 +123,27 @@ def test_knn_in_pieces_finds_what_one_product_finds(sample_vectors, monkeypatch)
         assert np.allclose(sim, np.take_along_axis(S, expected, 1), atol=1e-6)
         q_idx, _ = gc.knn(X, 5, Q=X[:37], exclude_self=False, block=50)  # other queries: itself first
         assert np.array_equal(q_idx[:, 0], np.arange(37))
+
+
+def test_map_offsets_by_blocks_equal_the_whole_residual_pca(sample_vectors, monkeypatch):
+    from engine import projection
+
+    X = sample_vectors
+    labels = (np.arange(len(X)) % 4).astype(np.int64)
+    labels[::9] = -1
+    centres = centroids(X, labels, 4)
+    anchor = labels.copy()
+    anchor[labels < 0] = np.argmax(X[labels < 0] @ centres.T, axis=1)
+    # the straightforward way: the whole residual matrix in float64, centred, its SVD on a sample
+    R = (X - centres[anchor]).astype(np.float64)
+    centred = R - R.mean(axis=0)
+    pick = np.random.default_rng(0).choice(len(R), 50, replace=False)
+    _, _, vt = np.linalg.svd(centred[pick], full_matrices=False)
+    basis = vt[:2].T * np.sign(vt[:2].T[np.argmax(np.abs(vt[:2].T), axis=0), [0, 1]])
+    monkeypatch.setattr(projection, "PCA_SAMPLE", 50)
+    monkeypatch.setattr(projection, "BLOCK", 17)
+    assert np.allclose(projection._residual_pca2(X, centres, anchor, 0), centred @ basis, atol=1e-9)
+    small_blocks = projection.map_layout(X, labels, centres, seed=0)
+    monkeypatch.setattr(projection, "BLOCK", 10**6)
+    assert np.allclose(small_blocks, projection.map_layout(X, labels, centres, seed=0), atol=1e-6)
+    assert small_blocks.shape == (len(X), 2) and small_blocks.min() >= 0 and small_blocks.max() <= 1
