@@ -43,7 +43,8 @@ def probe(path: Path, backend: str, algo: str = "auto", floor: bool | str = Fals
     """Stage times and peak RSS (MB) of opening ``path`` with a warm cache, in a fresh process.
 
     ``floor``: only the imports, the texts and one copy of the vectors (``"float16"``: a float16 copy,
-    else float32) instead.  ``index``: also wait for the search index (built or read from the cache in the background) and
+    else float32) instead.  Otherwise the stages are the app's: open, cluster (with keywords and metrics), the
+    map's layout; ``index``: also wait for the search index (built or read from the cache in the background) and
     measure ``Session.search_text`` once.  ``cache_root``: the cache directory (default: the caller's
     ``$QTUI_CACHE_DIR``).  Every stage reports its own peak (``peak_mb``: VmHWM, reset after each stage)
     and what stays resident after it (``rss_mb``).
@@ -131,6 +132,11 @@ def _probe_main(path: str, backend: str, algo: str, floor: str | None, index: bo
         out["explain"] = analysis.timings.get("explain")
         out["clusters"] = len(analysis.clusters)
         out["from_cache"] = bool(analysis.clustering.info.get("from_cache"))
+        from engine.projection import map_layout  # the app lays out the map once the clusters are on screen
+
+        map_layout(analysis.vectors, analysis.clustering.labels, analysis.centres, seed=analysis.clustering.settings.seed)
+        stages.mark("map")
+        out["map"] = stages.stages["map"]["s"]
         if index:
             session.index.ready.wait()
             stages.mark("index")
