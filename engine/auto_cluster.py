@@ -37,6 +37,7 @@ from engine.progress import (
     StageMeter,
     check,
 )
+from engine.unique_rows import unique_rows
 
 __all__ = ["AutoResult", "Cancelled", "Progress", "auto_cluster", "relabel_by_size"]
 
@@ -80,7 +81,7 @@ def auto_cluster(X: np.ndarray, *, seed: int = 0, progress: ProgressCallback | N
     good = X.rows
     info["unassigned"] = int(n - len(good))
     # exact duplicates are clustered once (many copies of one text would cut the graph apart)
-    uniq, inverse = _unique_rows(X)
+    uniq, inverse = unique_rows(X)
     if len(uniq) < len(X):  # all distinct: uniq is 0..m-1
         X = X.subset(uniq)
     m = len(X)
@@ -168,44 +169,6 @@ class UnitRows:
     def subset(self, index: np.ndarray) -> "UnitRows":
         """These rows at ``index`` (no copy of the vectors)."""
         return UnitRows(self.X, rows=self.rows[index], norms=self.norms)
-
-
-def _row_keys(X: np.ndarray, block: int = 16_384) -> np.ndarray:
-    """A 128-bit key per row of float32 ``X``, the same for rows with the same bytes (two sums of the row's
-    32-bit words times fixed odd multipliers, modulo 2^64)."""
-    words = X.view(np.uint32)
-    mult = np.random.default_rng(12345).integers(1, 2**62, size=(words.shape[1], 2), dtype=np.uint64) | np.uint64(1)
-    keys = np.empty((len(X), 2), np.uint64)
-    for lo in range(0, len(X), block):
-        keys[lo: lo + block] = words[lo: lo + block].astype(np.uint64) @ mult
-    return np.ascontiguousarray(keys).view(np.dtype((np.void, 16))).ravel()
-
-
-def _unique_rows(X, block: int = 65_536) -> tuple[np.ndarray, np.ndarray]:
-    """Indices of the first copy of every distinct row (in row order) and each row's copy.
-
-    ``X``: float32 rows (an array or :class:`UnitRows`), read a block at a time.  Rows are grouped by a
-    128-bit key (:func:`_row_keys`), and every row is checked byte for byte against the first row of its
-    group; only if two different rows shared a key are the rows themselves sorted (``np.unique`` over
-    whole rows copies the matrix twice: 3 GB at 1M rows).
-    """
-    if len(X) == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    keys = np.concatenate([_row_keys(np.ascontiguousarray(X[lo: lo + block], dtype=np.float32))
-                           for lo in range(0, len(X), block)])
-    _, first, inv = np.unique(keys, return_index=True, return_inverse=True)
-    inv = inv.ravel()
-    same = all(np.array_equal(np.asarray(X[lo: lo + block], dtype=np.float32).view(np.uint32),
-                              np.asarray(X[first[inv[lo: lo + block]]], dtype=np.float32).view(np.uint32))
-               for lo in range(0, len(X), block))
-    if not same:  # two different rows with one key (never seen): sort the rows themselves
-        whole = np.ascontiguousarray(X[np.arange(len(X))], dtype=np.float32)
-        _, first, inv = np.unique(whole.view(np.dtype((np.void, 4 * whole.shape[1]))).ravel(),
-                                  return_index=True, return_inverse=True)
-    order = np.argsort(first, kind="stable")  # distinct rows in order of first appearance
-    rank = np.empty(len(order), np.int64)
-    rank[order] = np.arange(len(order))
-    return first[order].astype(np.int64), rank[inv.ravel()]
 
 
 def _keep_largest(Z: np.ndarray, fine: np.ndarray, keep: int) -> np.ndarray:

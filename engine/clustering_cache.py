@@ -28,7 +28,7 @@ from engine.progress import CancelToken, ProgressCallback
 
 #: Clusterings kept; the least recently used beyond this are removed.
 KEPT = 16
-_CODE = ("clustering.py", "auto_cluster.py", "graph_cluster.py", "density_cluster.py")
+_CODE = ("clustering.py", "auto_cluster.py", "graph_cluster.py", "density_cluster.py", "unique_rows.py")
 
 
 def cached_cluster(X: np.ndarray, settings: ClusterSettings, root: Path | None,

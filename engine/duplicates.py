@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.unique_rows import unique_rows
+
 DEFAULT_THRESHOLD = 0.95
 EXACT_ROWS = 6000
 BLOCK = 2048
@@ -37,6 +39,8 @@ MARGIN = 0.1
 #: the threshold minus SLACK, then checked with the full vectors.
 PROJECT_DIMS = 64
 SLACK = 0.02
+#: Candidate pairs checked with the full vectors per block.
+PAIR_BLOCK = 65_536
 
 
 @dataclass
@@ -68,11 +72,10 @@ class DuplicateFinder:
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self.rows = np.arange(len(self.vectors)) if rows is None else np.asarray(rows, dtype=np.int64)
         self.seed = seed
-        # identical vectors (the same text) are searched once: a thousand copies make no million pairs
-        n, d = self.vectors.shape if self.vectors.ndim == 2 else (0, 0)
-        keys = self.vectors.view(np.dtype((np.void, 4 * d))).ravel() if n and d else np.empty(0)
-        _, self._first, self._inverse = np.unique(keys, return_index=True, return_inverse=True)
-        self._inverse = self._inverse.ravel()
+        # identical vectors (the same text) are searched once: a thousand copies make no million pairs.
+        # By 128-bit row keys: np.unique over whole rows copied the matrix twice (3 GB at 1M rows).
+        self._first, self._inverse = unique_rows(self.vectors) if self.vectors.ndim == 2 \
+            else (np.zeros(0, np.int64), np.zeros(0, np.int64))
         self._floor: float | None = None  # lowest threshold searched so far
         self._pairs = (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float32))
 
@@ -80,7 +83,8 @@ class DuplicateFinder:
         """Groups at cosine >= ``threshold``."""
         start = time.perf_counter()
         if self._floor is None or threshold < self._floor:
-            self._pairs = similar_pairs(self.vectors[self._first], threshold, self.seed)
+            distinct = self.vectors if len(self._first) == len(self.vectors) else self.vectors[self._first]
+            self._pairs = similar_pairs(distinct, threshold, self.seed)
             self._floor = threshold
         i, j, s = self._pairs
         keep = s >= threshold
@@ -109,15 +113,24 @@ def similar_pairs(vectors: np.ndarray, threshold: float, seed: int = 0) -> tuple
     if n <= EXACT_ROWS:
         return _pairs_within(X, np.arange(n), threshold)
     P, slack = (_project(X, seed), SLACK) if X.shape[1] > PROJECT_DIMS else (X, 0.0)
-    found = [_pairs_within(P, members, threshold - slack) for members in _buckets(P, seed) if len(members) > 1]
+    # each bucket's candidates are checked with the full vectors at once, so only real pairs are kept
+    # (20M candidates at 1M rows: their X[i] and X[j] were 61 GB, their positions alone 0.5 GB)
+    found = [_checked(X, *_pairs_within(P, members, threshold - slack)[:2], threshold)
+             for members in _buckets(P, seed) if len(members) > 1]
     if not found:
         return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float32)
-    i, j = np.concatenate([f[0] for f in found]), np.concatenate([f[1] for f in found])
+    i, j, sims = (np.concatenate([f[part] for f in found]) for part in range(3))
     _, first = np.unique(i * n + j, return_index=True)  # a pair may sit in two buckets
-    i, j = i[first], j[first]
-    sims = np.einsum("ij,ij->i", X[i], X[j])  # the candidates' real cosine
+    return i[first], j[first], sims[first]
+
+
+def _checked(X: np.ndarray, i: np.ndarray, j: np.ndarray, threshold: float):
+    """The candidate pairs ``i``-``j`` whose real cosine is >= ``threshold``, and that cosine (by blocks)."""
+    sims = np.empty(len(i), np.float32)
+    for lo in range(0, len(i), PAIR_BLOCK):
+        sims[lo: lo + PAIR_BLOCK] = np.einsum("ij,ij->i", X[i[lo: lo + PAIR_BLOCK]], X[j[lo: lo + PAIR_BLOCK]])
     keep = sims >= threshold
-    return i[keep], j[keep], sims[keep].astype(np.float32)
+    return i[keep], j[keep], sims[keep]
 
 
 def _project(X: np.ndarray, seed: int, sample: int = 10_000) -> np.ndarray:

@@ -18,6 +18,7 @@ from engine import auto_cluster as ac
 from engine.cache import text_hashes
 from engine.embedding import embed_texts, open_cache
 from engine.metrics import calinski_davies, centroids, closeness, compute_metrics
+from engine.unique_rows import unique_rows
 from tests.conftest import SAMPLE
 
 
@@ -63,7 +64,7 @@ def test_unit_rows_and_duplicates_by_blocks_equal_the_whole_matrix(sample_vector
     order = np.argsort(first, kind="stable")
     rank = np.empty(len(order), np.int64)
     rank[order] = np.arange(len(order))
-    uniq, inverse = ac._unique_rows(rows, block=23)
+    uniq, inverse = unique_rows(rows, block=23)
     assert np.array_equal(uniq, first[order]) and np.array_equal(inverse, rank[inv.ravel()])
     # projected by blocks: what one product of the whole centred matrix gives, up to the last bits of a
     # float32 sum (the BLAS kernel depends on a block's shape), and the same bits again for the same blocks
