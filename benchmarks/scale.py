@@ -134,7 +134,8 @@ def _probe_main(path: str, backend: str, algo: str, floor: str | None, index: bo
         out["from_cache"] = bool(analysis.clustering.info.get("from_cache"))
         from engine.projection import map_layout  # the app lays out the map once the clusters are on screen
 
-        map_layout(analysis.vectors, analysis.clustering.labels, analysis.centres, seed=analysis.clustering.settings.seed)
+        map_layout(analysis.vectors, analysis.clustering.labels, analysis.centres,
+                   seed=analysis.clustering.settings.seed)
         stages.mark("map")
         out["map"] = stages.stages["map"]["s"]
         if index:

@@ -31,9 +31,9 @@ def knn(Z: np.ndarray, k: int, *, Q: np.ndarray | None = None, exclude_self: boo
     Returns ``(idx, sim)``, both (m, k), best first, for the query rows ``Q`` (default ``Z``);
     with ``exclude_self`` a row never lists itself (only meaningful when ``Q`` is ``Z``).
     ``on_block`` is called after each block of queries.
-    O(m * n * d) time, O(n) memory (pieces of at most :data:`MAX_SIM_BYTES`).  Uses torch's top-k when torch is installed
-    (several times faster than numpy's argpartition), numpy otherwise; same result either way
-    up to ties.
+    O(m * n * d) time, O(n) memory (pieces of at most :data:`MAX_SIM_BYTES`).  Uses torch's top-k when
+    torch is installed (several times faster than numpy's argpartition), numpy otherwise; same result
+    either way up to ties.
     """
     self_query = Q is None or Q is Z
     Q = Z if Q is None else Q

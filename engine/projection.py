@@ -60,7 +60,7 @@ def _layout_centres(centres: np.ndarray, seed: int) -> np.ndarray:
     if k == 1:
         return np.zeros((1, 2), dtype=np.float64)
     if k < 4:
-        xy = _pca2(centres, seed)
+        xy = _residual_pca2(centres, None, None, seed)
         return xy if np.ptp(xy) > 0 else np.column_stack([np.arange(k), np.zeros(k)]).astype(np.float64)
     if k <= 300:
         from sklearn.manifold import MDS
@@ -82,8 +82,8 @@ def _layout_centres(centres: np.ndarray, seed: int) -> np.ndarray:
 
 def _residual_pca2(vectors: np.ndarray, centres: np.ndarray | None, anchor: np.ndarray | None, seed: int,
                    cancel: CancelToken | None = None) -> np.ndarray:
-    """:func:`_pca2` of the residuals ``vectors - centres[anchor]`` (the vectors themselves when ``centres`` is
-    None), made a block of rows at a time: float64 (n, 2) offsets along the residuals' two main directions."""
+    """The residuals ``vectors - centres[anchor]`` (the vectors themselves when ``centres`` is None) along their
+    two main directions (PCA on up to :data:`PCA_SAMPLE` of them), made a block of rows at a time: float64 (n, 2)."""
     n, d = vectors.shape
 
     def residual(index) -> np.ndarray:
@@ -115,17 +115,6 @@ def _fix_signs(basis: np.ndarray) -> np.ndarray:
         if basis[np.argmax(np.abs(basis[:, j])), j] < 0:
             basis[:, j] = -basis[:, j]
     return basis
-
-
-def _pca2(X: np.ndarray, seed: int) -> np.ndarray:
-    X = np.asarray(X, dtype=np.float64)
-    if len(X) < 2 or X.shape[1] < 2:
-        return np.zeros((len(X), 2))
-    centred = X - X.mean(axis=0)
-    sample = centred if len(centred) <= 20_000 else centred[np.random.default_rng(seed).choice(len(centred), 20_000,
-                                                                                                    replace=False)]
-    _, _, vt = np.linalg.svd(sample, full_matrices=False)
-    return centred @ _fix_signs(vt[:2].T)
 
 
 def _nearest_spacing(xy: np.ndarray) -> float:
