@@ -83,16 +83,16 @@ class DuplicateFinder:
         """Groups at cosine >= ``threshold``."""
         start = time.perf_counter()
         if self._floor is None or threshold < self._floor:
-            distinct = self.vectors if len(self._first) == len(self.vectors) else self.vectors[self._first]
-            self._pairs = similar_pairs(distinct, threshold, self.seed)
+            # the distinct rows by position, not gathered (a float32 copy: 1.5 GB at 1M rows)
+            self._pairs = similar_pairs(self.vectors, threshold, self.seed, positions=self._first)
             self._floor = threshold
         i, j, s = self._pairs
         keep = s >= threshold
-        # edges between distinct vectors (via their first rows) and from every copy to its first row
+        # edges between distinct vectors (their first rows) and from every copy to its first row
         rep = self._first
         copies = np.flatnonzero(rep[self._inverse] != np.arange(len(self._inverse)))
-        ei = np.concatenate([rep[i[keep]], copies])
-        ej = np.concatenate([rep[j[keep]], rep[self._inverse[copies]]])
+        ei = np.concatenate([i[keep], copies])
+        ej = np.concatenate([j[keep], rep[self._inverse[copies]]])
         groups = components(len(self.vectors), ei, ej)
         return DuplicateGroups([self.rows[g] for g in groups], threshold, int(keep.sum()),
                                time.perf_counter() - start)
@@ -104,23 +104,26 @@ def near_duplicates(vectors: np.ndarray, threshold: float = DEFAULT_THRESHOLD, r
     return DuplicateFinder(vectors, rows, seed).groups(threshold)
 
 
-def similar_pairs(vectors: np.ndarray, threshold: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pairs ``i < j`` of positions with cosine >= ``threshold``, and their cosine."""
+def similar_pairs(vectors: np.ndarray, threshold: float, seed: int = 0, positions: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs ``i < j`` of positions with cosine >= ``threshold``, and their cosine; only among the rows at
+    ``positions`` (ascending) when given."""
     X = np.ascontiguousarray(vectors, dtype=np.float32)
-    n = len(X)
+    pos = np.arange(len(X)) if positions is None else np.asarray(positions, dtype=np.int64)
+    n = len(pos)
     if n < 2:
         return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float32)
     if n <= EXACT_ROWS:
-        return _pairs_within(X, np.arange(n), threshold)
-    P, slack = (_project(X, seed), SLACK) if X.shape[1] > PROJECT_DIMS else (X, 0.0)
+        return _pairs_within(X, pos, threshold)
+    P, slack = (_project(X, pos, seed), SLACK) if X.shape[1] > PROJECT_DIMS else (X[pos], 0.0)
     # each bucket's candidates are checked with the full vectors at once, so only real pairs are kept
     # (20M candidates at 1M rows: their X[i] and X[j] were 61 GB, their positions alone 0.5 GB)
-    found = [_checked(X, *_pairs_within(P, members, threshold - slack)[:2], threshold)
+    found = [_checked(X, *(pos[c] for c in _pairs_within(P, members, threshold - slack)[:2]), threshold)
              for members in _buckets(P, seed) if len(members) > 1]
     if not found:
         return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float32)
     i, j, sims = (np.concatenate([f[part] for f in found]) for part in range(3))
-    _, first = np.unique(i * n + j, return_index=True)  # a pair may sit in two buckets
+    _, first = np.unique(i * len(X) + j, return_index=True)  # a pair may sit in two buckets
     return i[first], j[first], sims[first]
 
 
@@ -133,15 +136,19 @@ def _checked(X: np.ndarray, i: np.ndarray, j: np.ndarray, threshold: float):
     return i[keep], j[keep], sims[keep]
 
 
-def _project(X: np.ndarray, seed: int, sample: int = 10_000) -> np.ndarray:
-    """Unit vectors in the top :data:`PROJECT_DIMS` principal directions (of a sample), for finding candidates."""
+def _project(X: np.ndarray, pos: np.ndarray, seed: int, sample: int = 10_000, block: int = 65_536) -> np.ndarray:
+    """The rows ``X[pos]`` as unit vectors in the top :data:`PROJECT_DIMS` principal directions (of a sample),
+    for finding candidates; made a block of rows at a time."""
     rng = np.random.default_rng(seed)
-    S = X[rng.choice(len(X), min(len(X), sample), replace=False)]
+    S = X[pos[rng.choice(len(pos), min(len(pos), sample), replace=False)]]
     S = S - S.mean(axis=0)
     _, vectors = np.linalg.eigh((S.T @ S).astype(np.float64))  # ascending eigenvalues
-    P = X @ vectors[:, ::-1][:, :PROJECT_DIMS].astype(np.float32)
-    P /= np.maximum(np.linalg.norm(P, axis=1, keepdims=True), 1e-12)
-    return np.ascontiguousarray(P, dtype=np.float32)
+    axes = np.ascontiguousarray(vectors[:, ::-1][:, :PROJECT_DIMS], dtype=np.float32)
+    P = np.empty((len(pos), PROJECT_DIMS), np.float32)
+    for lo in range(0, len(pos), block):
+        part = X[pos[lo: lo + block]] @ axes
+        P[lo: lo + block] = part / np.maximum(np.linalg.norm(part, axis=1, keepdims=True), 1e-12)
+    return P
 
 
 def _pairs_within(X: np.ndarray, members: np.ndarray, threshold: float):

@@ -97,6 +97,31 @@ def test_bucketed_search_finds_what_the_exact_one_finds(record):
     assert recall >= 0.97
 
 
+@pytest.mark.parametrize("n", [500, dup.EXACT_ROWS + 3000])
+def test_pairs_among_positions_are_the_pairs_of_the_gathered_rows(n):
+    """Searching the rows at ``positions`` in place finds what searching a gathered copy of them finds."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(n, 96))
+    src, dst = rng.integers(0, n, n // 20), rng.integers(0, n, n // 20)
+    X[dst] = X[src] + rng.normal(0, 0.05, (len(src), 96))
+    X = unit(X)
+    positions = np.sort(rng.choice(n, n * 2 // 3, replace=False))
+    i, j, s = dup.similar_pairs(X, 0.95, positions=positions)
+    gi, gj, gs = dup.similar_pairs(X[positions], 0.95)
+    assert len(gi) >= 5, "some planted pairs fall among the positions"
+    assert sorted(zip(i.tolist(), j.tolist())) == sorted(zip(positions[gi].tolist(), positions[gj].tolist()))
+    assert np.allclose(np.sort(s), np.sort(gs), atol=1e-6)
+
+
+def test_projection_by_blocks_is_the_projection_of_the_whole():
+    rng = np.random.default_rng(4)
+    X = unit(rng.normal(size=(3000, 96)))
+    pos = np.sort(rng.choice(3000, 2000, replace=False))
+    whole = dup._project(X, pos, seed=0, block=len(pos))
+    assert np.allclose(dup._project(X, pos, seed=0, block=333), whole, atol=1e-6)
+    assert np.allclose(np.linalg.norm(whole, axis=1), 1.0, atol=1e-5)
+
+
 @pytest.mark.slow
 def test_time_at_100k_rows(record):
     rng = np.random.default_rng(2)
