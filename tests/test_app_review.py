@@ -103,8 +103,8 @@ async def test_names_and_searches_with_brackets_show_literally(embedder):
         first = app.query_one("#clusters", ClusterTable).current_cluster
         await name_cluster(pilot, app, "[/x] refunds [bold]")
         assert app.board.name(first) == "[/x] refunds [bold]"
-        middle = app.query_one("#middle")
-        assert "[/x] refunds [bold]" in Content.from_markup(middle.border_title).plain
+        members = app.query_one("#members")
+        assert "[/x] refunds [bold]" in Content.from_markup(members.border_title).plain
         await pilot.press("slash", *"[/b] battery")
         await wait_until(pilot, lambda: app.search_mode is not None, 30, "search results")
         assert len(app.query_one("#members", MemberList).rows) > 0

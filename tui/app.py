@@ -103,7 +103,7 @@ class QtuiApp(OpeningActions, ReviewActions, SearchActions, DetailActions, Navig
         self.neighbours_shown_for = -1
         self._duplicates = None
         self._select_after_refresh: int | None = None
-        self._pending_row: int | None = None
+        self._installing = False  # the table is being refilled: its cursor moves are not the user's
         self._ui_timer: Timer | None = None
         self._detail_timer: Timer | None = None
         self._pending_detail: tuple[int, str, list] | None = None  # (row, text, fields) awaiting neighbours
@@ -152,8 +152,9 @@ class QtuiApp(OpeningActions, ReviewActions, SearchActions, DetailActions, Navig
 
     def on_mount(self) -> None:
         self.query_one("#loading", ProgressPanel).set_title(f"Opening {show_path(self.path)}")
-        set_border_titles(self.query_one("#left"), "Clusters")
-        set_border_titles(self.query_one("#middle"), "Members")
+        set_border_titles(self.query_one("#clusters"), "Clusters")
+        set_border_titles(self.query_one("#members"), "Members")
+        self.watch(self.query_one("#clusters", ClusterTable), "cursor", self._on_clusters_cursor, init=False)
         self.query_one("#query", QueryBar).disabled = True
         self._apply_width(self.size.width)
 
@@ -204,11 +205,14 @@ class QtuiApp(OpeningActions, ReviewActions, SearchActions, DetailActions, Navig
         if keep_cluster is not None and not board.exists(keep_cluster) and keep_row is not None:
             keep_cluster = int(board.labels[keep_row])
         self.board = board
-        self._pending_row = keep_row  # the table's highlight events arrive later: keep the row for them
         if xy is not None:
             self.map_xy = xy
         table = self.query_one("#clusters", ClusterTable)
-        table.show(board.lines(), keep=keep_cluster)
+        self._installing = True
+        try:
+            table.show(board.lines(), keep=keep_cluster)
+        finally:
+            self._installing = False
         self._show_clusters_subtitle()
         self._show_map()
         self.selected_cluster = None
@@ -278,18 +282,15 @@ class QtuiApp(OpeningActions, ReviewActions, SearchActions, DetailActions, Navig
 
     # ------------------------------------------------------------------ selection
 
-    def on_cluster_table_cluster_highlighted(self, event: ClusterTable.ClusterHighlighted) -> None:
-        if event.cluster_id != self.query_one("#clusters", ClusterTable).current_cluster:
-            return  # a stale event from refilling the table: the cursor is elsewhere by now
-        self._select_cluster(event.cluster_id)
+    def _on_clusters_cursor(self) -> None:
+        """The clusters cursor moved (a key, a click): show its cluster, in the same paint as the cursor."""
+        if not self._installing:
+            self._select_cluster(self.query_one("#clusters", ClusterTable).current_cluster)
 
     def _select_cluster(self, cluster_id: int | None, keep_row: int | None = None) -> None:
         b = self.board
         if b is None or cluster_id is None:
             return
-        pending = self._pending_row
-        if keep_row is None and pending is not None and 0 <= pending < len(b.labels) and b.labels[pending] == cluster_id:
-            keep_row, self._pending_row = pending, None
         if cluster_id == self.selected_cluster and self.search_mode is None and keep_row is None:
             return
         self.selected_cluster = cluster_id
@@ -300,8 +301,7 @@ class QtuiApp(OpeningActions, ReviewActions, SearchActions, DetailActions, Navig
         lst.set_rows(members, self._text_of, scores=b.scores[members], keep_row=keep_row)
         label = f"#{cluster_id}" if cluster_id >= 0 else ""
         name = b.name(cluster_id)
-        middle = self.query_one("#middle")
-        set_border_titles(middle, fit(f"Members of {label} {name}".replace("  ", " "), 60),
+        set_border_titles(lst, fit(f"Members of {label} {name}".replace("  ", " "), 60),
                           f"{len(members):,} · closest to the centre first" if cluster_id >= 0 else f"{len(members):,}")
         self.query_one("#keywords-view", KeywordsView).show(f"Keywords of {label} {fit(name, 40)}".strip(),
                                                             b.keywords(cluster_id))
@@ -350,7 +350,7 @@ class QtuiApp(OpeningActions, ReviewActions, SearchActions, DetailActions, Navig
     def on_member_list_marks_changed(self, event: MemberList.MarksChanged) -> None:
         n = len(event.member_list.marked)
         if event.member_list.id == "members":
-            set_border_titles(self.query_one("#middle"), subtitle=f"{n:,} marked · v moves · d sends to noise" if n else
+            set_border_titles(self.query_one("#members"), subtitle=f"{n:,} marked · v moves · d sends to noise" if n else
                                                          f"{len(event.member_list.rows):,}")
 
     def on_cluster_table_marks_changed(self, event: ClusterTable.MarksChanged) -> None:
@@ -362,7 +362,7 @@ class QtuiApp(OpeningActions, ReviewActions, SearchActions, DetailActions, Navig
     def _show_clusters_subtitle(self) -> None:
         table = self.query_one("#clusters", ClusterTable)
         n = len(table.marked)
-        set_border_titles(self.query_one("#left"), subtitle=f"{n} marked · M merges · a/x accept/reject" if n
+        set_border_titles(self.query_one("#clusters"), subtitle=f"{n} marked · M merges · a/x accept/reject" if n
                           else f"sorted by {table.sort_key} (s)")
 
     # ------------------------------------------------------------------ re-cluster, export

@@ -70,7 +70,7 @@ class SearchActions:
         lst = self.query_one("#members", MemberList)
         lst.empty_message = "No similar texts."
         lst.set_rows(rows, self._text_of, scores=scores, clusters=self.board.labels[rows])
-        set_border_titles(self.query_one("#middle"), title,
+        set_border_titles(self.query_one("#members"), title,
                           f"{len(rows):,} most similar · Esc returns to the cluster")
 
     def leave_results(self) -> None:

@@ -102,15 +102,11 @@ class ClusterTable(BaseStyleCache, ScrollView, can_focus=True):
     ClusterTable > .cluster-table--rejected { color: $error; text-style: bold; }
     """
 
+    #: The cursor's position in the shown order.  The app watches it (``App.watch``): its watcher runs in
+    #: the same call, so the cluster's members are painted with the cursor.  (A message would arrive after
+    #: the cursor's paint, and the members' paint then waited 5-30 ms for Textual's next frame.)
     cursor: reactive[int] = reactive(0, always_update=True, repaint=False)  # watch_cursor repaints two lines
     sort_key = "size"
-
-    class ClusterHighlighted(Message):
-        """The cursor moved to cluster ``cluster_id``."""
-
-        def __init__(self, cluster_id: int) -> None:
-            super().__init__()
-            self.cluster_id = cluster_id
 
     class MarksChanged(Message):
         """The set of clusters marked for merging changed."""
@@ -191,9 +187,6 @@ class ClusterTable(BaseStyleCache, ScrollView, can_focus=True):
         self._refresh_row(old)
         self._refresh_row(new)
         self._scroll_to_cursor()
-        cid = self.current_cluster
-        if cid is not None:
-            self.post_message(self.ClusterHighlighted(cid))
 
     def _scroll_to_cursor(self) -> None:
         top, visible = self.scroll_offset.y, max(1, self.size.height - 1)  # line 0 is the header
