@@ -155,6 +155,7 @@ class QtuiApp(OpeningActions, ReviewActions, SearchActions, DetailActions, Navig
         set_border_titles(self.query_one("#clusters"), "Clusters")
         set_border_titles(self.query_one("#members"), "Members")
         self.watch(self.query_one("#clusters", ClusterTable), "cursor", self._on_clusters_cursor, init=False)
+        self.watch(self.query_one("#members", MemberList), "cursor", self._on_members_cursor, init=False)
         self.query_one("#query", QueryBar).disabled = True
         self._apply_width(self.size.width)
 

@@ -28,16 +28,16 @@ NEIGHBOURS_WAIT = 0.1
 class DetailActions:
     """Shows the highlighted member in the detail pane (mixed into the app)."""
 
-    def on_member_list_highlighted(self, event: MemberList.Highlighted) -> None:
-        if event.member_list.id != "members":
-            return
+    def _on_members_cursor(self) -> None:
+        """The members cursor moved or the list was refilled (watched by the app: called in the same call)."""
+        members = self.query_one("#members", MemberList)
         if self._detail_timer is not None:
             self._detail_timer.stop()
             self._detail_timer = None
-        if self.focused is not event.member_list:
+        if self.focused is not members:
             self._detail_timer = self.set_timer(DETAIL_REST_DELAY, self._show_current_detail)
             return
-        self._show_detail(event.row)
+        self._show_detail(members.current_row)
 
     def _show_current_detail(self) -> None:
         self._detail_timer = None

@@ -59,6 +59,9 @@ class MemberList(BaseStyleCache, ScrollView, can_focus=True):
     MemberList > .member-list--mark { color: $warning; text-style: bold; }
     """
 
+    #: The cursor's index in :attr:`rows`.  The app watches it (``App.watch``), so what follows a move is
+    #: decided in the key's own call.  (A message arrived after the move's paint, 50+ ms later, and a
+    #: timer waiting for the keys to rest could fire in between.)
     cursor: reactive[int] = reactive(0, always_update=True, repaint=False)  # watch_cursor repaints two lines
 
     class MarksChanged(Message):
@@ -67,14 +70,6 @@ class MemberList(BaseStyleCache, ScrollView, can_focus=True):
         def __init__(self, member_list: "MemberList") -> None:
             super().__init__()
             self.member_list = member_list
-
-    class Highlighted(Message):
-        """The cursor moved to corpus ``row`` (or -1 when the list is empty)."""
-
-        def __init__(self, member_list: "MemberList", row: int) -> None:
-            super().__init__()
-            self.member_list = member_list
-            self.row = row
 
     def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
@@ -120,7 +115,6 @@ class MemberList(BaseStyleCache, ScrollView, can_focus=True):
         self.refresh_line_at(old)
         self.refresh_line_at(new)
         self.scroll_to_region(Region(0, new, 1, 1), animate=False, immediate=True)
-        self.post_message(self.Highlighted(self, self.current_row))
 
     def refresh_line_at(self, index: int) -> None:
         y = index - self.scroll_offset.y
