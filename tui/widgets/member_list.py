@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding
@@ -79,6 +80,7 @@ class MemberList(BaseStyleCache, ScrollView, can_focus=True):
         self.text_of: Callable[[int], str] = lambda row: ""
         self.empty_message = "Nothing to show."
         self.marked: set[int] = set()
+        self._paint: tuple[int, int] | None = None  # (width, first row) of the paint being drawn
 
     # ------------------------------------------------------------------ data
 
@@ -173,9 +175,18 @@ class MemberList(BaseStyleCache, ScrollView, can_focus=True):
 
     # ------------------------------------------------------------------ drawing
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # what every line needs, looked up once a paint: the width alone (a region lookup) was ~50 us a line
+        self._paint = (self.scrollable_content_region.width, self.scroll_offset.y)
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._paint = None
+
     def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width
-        index = y + self.scroll_offset.y
+        width, top = self._paint if self._paint is not None else (self.scrollable_content_region.width,
+                                                                  self.scroll_offset.y)
+        index = y + top
         base = self.base_style
         if not len(self.rows):
             if y == 0:
@@ -185,12 +196,10 @@ class MemberList(BaseStyleCache, ScrollView, can_focus=True):
         if index >= len(self.rows):
             return Strip.blank(width, base)
         row = int(self.rows[index])
-        cursor = index == self.cursor
-        line_style = self.get_component_rich_style("member-list--cursor") if cursor else Style()
-        segments = []
-        used = 2
+        line_style = self.get_component_rich_style("member-list--cursor") if index == self.cursor else Style()
         mark = "● " if row in self.marked else "  "
-        segments.append(Segment(mark, self.get_component_rich_style("member-list--mark") + line_style))
+        segments = [Segment(mark, self.get_component_rich_style("member-list--mark") + line_style)]
+        used = 2
         if self.scores is not None:
             score = self.scores[index]
             text = " –    " if np.isnan(score) else f"{score:5.2f} "
@@ -201,5 +210,7 @@ class MemberList(BaseStyleCache, ScrollView, can_focus=True):
             tag = pad("–" if cid < 0 else f"#{cid}", CLUSTER_CELLS - 1) + " "
             segments.append(Segment(tag, self.get_component_rich_style("member-list--cluster") + line_style))
             used += CLUSTER_CELLS
-        segments.append(Segment(fit(self.text_of(row), max(0, width - used - 1)), base + line_style))
-        return Strip(segments).adjust_cell_length(width, base + line_style)
+        text = fit(self.text_of(row), max(0, width - used - 1))
+        rest = width - used - cell_len(text)  # padded here: a strip of known length is not measured again
+        segments.append(Segment(text + " " * rest if rest > 0 else text, base + line_style))
+        return Strip(segments, width) if rest >= 0 else Strip(segments).adjust_cell_length(width, base + line_style)
