@@ -181,6 +181,8 @@ def pilot_rows(path, size: int, backend: str, algo: str, io_floor: float) -> lis
          "Textual hello-world, first screen"),
         (f"cursor move p95 {tag} (ms)", f["stock_p95"] * 1e3, f["move_p95"] * 1e3, "< 50 ms",
          f["move_p95"] < 0.05, "stock OptionList, 1k rows"),
+        (f"cursor move + detail pane p95 {tag} (ms)", f["stock_p95"] * 1e3, f["detail_p95"] * 1e3, "< 50 ms",
+         f["detail_p95"] < 0.05, "stock OptionList, 1k rows"),
         (f"cluster move p95 {tag} (ms)", f["stock_p95"] * 1e3, f["cluster_p95"] * 1e3, "< 50 ms",
          f["cluster_p95"] < 0.05, "stock OptionList, 1k rows"),
         (f"pane switch p95 {tag} (ms)", f["stock_switch_p95"] * 1e3, f["switch_p95"] * 1e3, "< 50 ms",

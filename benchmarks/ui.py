@@ -10,6 +10,8 @@ Figures (per corpus size, corpus from :mod:`benchmarks.corpus`):
   same engine work headless;
 - cursor move: p50/p95 of one ``j`` press in the members pane, run through Textual's Pilot and timed by
   :class:`KeyTimer` (key sent → screen painted), vs. Textual's stock OptionList holding 1,000 rows;
+- cursor move with its detail: the same ``j`` timed until the detail pane shows the new text and its
+  nearest texts (searched in a worker: a second paint after the cursor's);
 - cluster move: ``j`` in the clusters pane (the members, keywords and metrics of the next cluster);
 - pane switch: p50/p95 of one ``tab`` press (focus to the next pane), vs. ``tab`` between two stock
   OptionLists;
@@ -146,6 +148,7 @@ class KeyTimer:
 
 
 async def _pilot_figures(path: Path, options=None, settings=None, figures=None) -> dict[str, float]:
+    import tui  # noqa: F401  (first: the app's frame rate is set before Textual is imported; the stock app shares it)
     from textual.app import App
     from textual.widgets import OptionList
 
@@ -188,6 +191,11 @@ async def _pilot_figures(path: Path, options=None, settings=None, figures=None) 
         await pilot.pause(0.3)
         moves = [await timer.press("j") for _ in range(150)]
         figures["move_p50"], figures["move_p95"] = p(moves, 0.5), p(moves, 0.95)
+        members = app.query_one("#members")
+        details = []
+        for _ in range(40):  # the move's whole effect: the detail pane with the text's nearest texts (a worker's search)
+            details.append(await timer.press("j", until=lambda: app.neighbours_shown_for == members.current_row))
+        figures["detail_p50"], figures["detail_p95"] = p(details, 0.5), p(details, 0.95)
         switches = [await timer.press("tab") for _ in range(60)]
         figures["switch_p50"], figures["switch_p95"] = p(switches, 0.5), p(switches, 0.95)
         app.action_focus_clusters()
