@@ -16,6 +16,8 @@ _INVISIBLE = {"\u200b", "\u200c", "\u2060", "\ufeff", "\u00ad"}
 
 def safe_text(text: str, *, one_line: bool = True) -> str:
     """``text`` with control and format characters escaped; with ``one_line`` breaks shown as ' ⏎ '."""
+    if text.isprintable():  # no control, format or separator character: nothing to change (checked in C)
+        return text
     out: list[str] = []
     for ch in text.replace("\r\n", "\n"):
         if ch == "\t":

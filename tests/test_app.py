@@ -78,6 +78,33 @@ async def test_keyboard_navigation_between_clusters_members_and_tabs(embedder):
         assert app.focused is table
 
 
+async def test_map_shows_the_cluster_selected_while_its_tab_was_hidden(embedder):
+    """The hidden map is not repainted on each cluster move (that re-arranged the whole screen); it must
+    not show a stale picture when its tab comes back."""
+    from textual.geometry import Region
+
+    app = make_app(embedder)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_opened(pilot)
+        await wait_until(pilot, lambda: app.map_xy is not None, 60, "the map")
+        view = app.query_one("#map-view")
+        await pilot.press("4")  # drawn once, with the first cluster
+        await pilot.pause(0.2)
+        await pilot.press("1", "escape")
+        await pilot.pause(0.2)
+        app.action_focus_clusters()
+        await pilot.press("j", "j")
+        await pilot.pause(0.2)
+        assert view.selected == app.selected_cluster
+        await pilot.press("4")
+        await pilot.pause(0.2)
+        region = Region(0, 0, view.outer_size.width, view.outer_size.height)
+        shown = [list(strip) for strip in view.render_lines(region)]
+        view._styles_cache.clear()
+        assert shown == [list(strip) for strip in view.render_lines(region)]
+        assert any(segment.text.strip() for line in shown for segment in line)
+
+
 async def test_live_query_replaces_results_as_you_type_and_esc_returns(embedder):
     app = make_app(embedder)
     async with app.run_test(size=(160, 48)) as pilot:

@@ -15,7 +15,12 @@ def fit(text: str, width: int) -> str:
     """``text`` made safe for one terminal line and cut to at most ``width`` cells (never inside a character)."""
     if width <= 0:
         return ""
-    shown = safe_text(text[: width * 4 + 8])
+    # a few characters past the width usually overflow it (at least a cell each, unless invisible or
+    # combining): then the rest of a long text is never looked at (each character costs in Python)
+    for limit in (width + 2, width * 4 + 8):
+        shown = safe_text(text[:limit])
+        if len(text) <= limit or cell_len(shown) > width:
+            break
     if cell_len(shown) <= width:
         return shown
     cut = set_cell_size(shown, width - 1)

@@ -44,12 +44,19 @@ class ClusterMap(Widget, can_focus=True):
         """Positions in [0,1]² and cluster labels of the points (None clears the map)."""
         self.xy, self.labels = xy, labels
         self._key = None
-        self.refresh()
+        self._refresh_if_shown()
 
     def select(self, cluster_id: int | None) -> None:
+        """Draw ``cluster_id`` on top, highlighted."""
         if cluster_id != self.selected:
             self.selected = cluster_id
             self._key = None
+            self._refresh_if_shown()
+
+    def _refresh_if_shown(self) -> None:
+        # A refresh of a widget that is not on screen (the map's tab is hidden) makes Textual arrange the
+        # whole screen again at its next paint.  Textual draws the map afresh when its tab is shown.
+        if self.is_on_screen:
             self.refresh()
 
     def render_line(self, y: int) -> Strip:
