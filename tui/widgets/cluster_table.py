@@ -20,6 +20,7 @@ from textual.strip import Strip
 
 from tui.formatting import fit, num, pad
 from tui.widgets.base_style import BaseStyleCache
+from tui.widgets.paint_geometry import PaintGeometry
 from tui.widgets.virtual_size import set_virtual_size
 
 #: The review status shown next to a cluster's name ("unreviewed" shows nothing).
@@ -65,7 +66,7 @@ def layout(rows: list[ClusterLine], width: int) -> Columns:
     return Columns(id_w, size_w, cohesion_w, name_w, keywords_w)
 
 
-class ClusterTable(BaseStyleCache, ScrollView, can_focus=True):
+class ClusterTable(PaintGeometry, BaseStyleCache, ScrollView, can_focus=True):
     """Clusters, largest first by default; the unclustered and empty groups always last."""
 
     BINDINGS = [
@@ -258,11 +259,11 @@ class ClusterTable(BaseStyleCache, ScrollView, can_focus=True):
     # ------------------------------------------------------------------ drawing
 
     def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width
+        width, top = self.paint_geometry
         base = self.base_style
         if y == 0:
             return self._header(width, base)
-        index = y - 1 + self.scroll_offset.y
+        index = y - 1 + top
         if index >= len(self._order):
             return Strip.blank(width, base)
         r = self._order[index]

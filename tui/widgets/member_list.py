@@ -21,13 +21,14 @@ from textual.strip import Strip
 
 from tui.formatting import fit, pad
 from tui.widgets.base_style import BaseStyleCache
+from tui.widgets.paint_geometry import PaintGeometry
 from tui.widgets.virtual_size import set_virtual_size
 
 SCORE_CELLS = 6
 CLUSTER_CELLS = 5
 
 
-class MemberList(BaseStyleCache, ScrollView, can_focus=True):
+class MemberList(PaintGeometry, BaseStyleCache, ScrollView, can_focus=True):
     """Rows of texts with a cursor; the app supplies the rows and how to read their text."""
 
     BINDINGS = [
@@ -80,7 +81,6 @@ class MemberList(BaseStyleCache, ScrollView, can_focus=True):
         self.text_of: Callable[[int], str] = lambda row: ""
         self.empty_message = "Nothing to show."
         self.marked: set[int] = set()
-        self._paint: tuple[int, int] | None = None  # (width, first row) of the paint being drawn
 
     # ------------------------------------------------------------------ data
 
@@ -175,17 +175,8 @@ class MemberList(BaseStyleCache, ScrollView, can_focus=True):
 
     # ------------------------------------------------------------------ drawing
 
-    def render_lines(self, crop: Region) -> list[Strip]:
-        # what every line needs, looked up once a paint: the width alone (a region lookup) was ~50 us a line
-        self._paint = (self.scrollable_content_region.width, self.scroll_offset.y)
-        try:
-            return super().render_lines(crop)
-        finally:
-            self._paint = None
-
     def render_line(self, y: int) -> Strip:
-        width, top = self._paint if self._paint is not None else (self.scrollable_content_region.width,
-                                                                  self.scroll_offset.y)
+        width, top = self.paint_geometry
         index = y + top
         base = self.base_style
         if not len(self.rows):
