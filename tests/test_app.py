@@ -105,6 +105,28 @@ async def test_map_shows_the_cluster_selected_while_its_tab_was_hidden(embedder)
         assert any(segment.text.strip() for line in shown for segment in line)
 
 
+async def test_cursor_moves_in_scrolled_lists_repaint_the_right_lines(embedder):
+    """Moving up inside a scrolled list repaints the rows the cursor left and reached (the cached lines
+    equal freshly drawn ones)."""
+    from textual.geometry import Region
+
+    app = make_app(embedder, settings=ClusterSettings("kmeans", k=20))
+    async with app.run_test(size=(160, 14)) as pilot:
+        await wait_opened(pilot)
+        for pane, focus in (("#members", app.action_focus_members), ("#clusters", app.action_focus_clusters)):
+            focus()
+            widget = app.query_one(pane)
+            await pilot.press(*["j"] * 12)
+            await pilot.pause(0.2)
+            assert widget.scroll_offset.y > 0
+            await pilot.press("k", "k")
+            await pilot.pause(0.2)
+            region = Region(0, 0, widget.outer_size.width, widget.outer_size.height)
+            shown = [list(strip) for strip in widget.render_lines(region)]
+            widget._styles_cache.clear()
+            assert shown == [list(strip) for strip in widget.render_lines(region)], pane
+
+
 async def test_live_query_replaces_results_as_you_type_and_esc_returns(embedder):
     app = make_app(embedder)
     async with app.run_test(size=(160, 48)) as pilot:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -201,7 +201,7 @@ class ClusterTable(PaintGeometry, BaseStyleCache, ScrollView, can_focus=True):
     def _refresh_row(self, index: int) -> None:
         y = index - self.scroll_offset.y + 1
         if 1 <= y < self.size.height:
-            self.refresh_line(y)
+            self.refresh(Region(0, y, self.size.width, 1))  # a line of the pane (not refresh_line: see MemberList)
 
     def on_focus(self) -> None:
         self._refresh_row(self.cursor)

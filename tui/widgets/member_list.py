@@ -119,9 +119,12 @@ class MemberList(PaintGeometry, BaseStyleCache, ScrollView, can_focus=True):
         self.scroll_to_region(Region(0, new, 1, 1), animate=False, immediate=True)
 
     def refresh_line_at(self, index: int) -> None:
+        """Repaint row ``index`` if it is on screen."""
         y = index - self.scroll_offset.y
         if 0 <= y < self.size.height:
-            self.refresh_line(y)
+            # y is a line of the pane: ScrollView.refresh_line takes a line of the whole list and took the
+            # scroll away a second time, so a move in a scrolled list repainted the wrong lines
+            self.refresh(Region(0, y, self.size.width, 1))
 
     def action_cursor(self, delta: int) -> None:
         self.cursor += delta
