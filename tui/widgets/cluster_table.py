@@ -1,8 +1,9 @@
 """The clusters pane: one row per cluster with id, size, cohesion, review marks, name and top keywords.
 
 Drawn line by line (like :class:`tui.widgets.member_list.MemberList`): a cursor move repaints two
-lines, and a change of focus repaints only the cursor's line.  Textual's DataTable re-rendered
-every visible cell through Rich on each focus change, which made Tab between panes cost ~100 ms.
+lines, and a change of focus repaints the pane from these cheap lines (its border changes colour).
+Textual's DataTable re-rendered every visible cell through Rich on each focus change, which made Tab
+between panes cost ~100 ms.
 """
 
 from __future__ import annotations
