@@ -19,9 +19,10 @@ def fit(text: str, width: int) -> str:
     # combining): then the rest of a long text is never looked at (each character costs in Python)
     for limit in (width + 2, width * 4 + 8):
         shown = safe_text(text[:limit])
-        if len(text) <= limit or cell_len(shown) > width:
+        cells = cell_len(shown)
+        if len(text) <= limit or cells > width:
             break
-    if cell_len(shown) <= width:
+    if cells <= width:
         return shown
     cut = set_cell_size(shown, width - 1)
     if cut.endswith(" ") and cell_len(cut.rstrip(" ")) < width - 1 and not shown[len(cut.rstrip(' ')):].startswith(" "):
