@@ -204,12 +204,6 @@ class ClusterTable(PaintGeometry, BaseStyleCache, ScrollView, can_focus=True):
         if 1 <= y < self.size.height:
             self.refresh(Region(0, y, self.size.width, 1))  # a line of the pane (not refresh_line: see MemberList)
 
-    def on_focus(self) -> None:
-        self._refresh_row(self.cursor)
-
-    def on_blur(self) -> None:
-        self._refresh_row(self.cursor)
-
     def action_cursor_down(self) -> None:
         self.cursor += 1
 
