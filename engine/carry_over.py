@@ -1,6 +1,7 @@
 """Carry a review over to a new clustering of the same rows, and say what could not be carried.
 
-Rule: an old *reviewed* cluster (named, accepted or rejected, and holding rows)
+Rule: an old *reviewed* cluster (named, accepted or rejected, or holding rows
+the person moved or labeled there)
 goes to the new cluster with which its rows have the highest Jaccard overlap
 ``|old ∩ new| / |old ∪ new|``, when that is above ``min_jaccard`` (0.5 by
 default, strictly more: then most of the old cluster is in the new one *and*
@@ -136,7 +137,9 @@ def carry_over(old: ReviewState, new_labels: np.ndarray, new_confidence: np.ndar
     conf_new = np.zeros(n, np.float32) if new_confidence is None else np.asarray(new_confidence, np.float32)
     old_labels = old.labels
     sizes_old = old.sizes()
-    reviewed = [c for c in old.cluster_ids() if old.name(c) or old.status(c) != UNREVIEWED]
+    # clusters holding a person's work: named, decided, or holding rows the person moved or labeled there
+    touched = set(np.unique(old_labels[(old.source != CLUSTER) & (old_labels >= 0)]).tolist())
+    reviewed = [c for c in old.cluster_ids() if old.name(c) or old.status(c) != UNREVIEWED or c in touched]
     new_ids, new_counts = np.unique(new_labels[new_labels >= 0], return_counts=True)
     new_size = dict(zip(new_ids.tolist(), new_counts.tolist()))
 

@@ -290,19 +290,23 @@ class ReviewSession:
     # ------------------------------------------------------------------ saving
 
     def autosave(self) -> bool:
-        """Save the review now; on failure count the change as unsaved and keep the error (True if saved)."""
+        """Save the review now (True if it worked); a failure keeps the count of unsaved changes and the error."""
+        return self._save(changed=False)
+
+    def _save(self, changed: bool) -> bool:
+        """Save after a change (``changed``: count it if the save fails) or as a retry."""
         if self.store.read_only:
             return False
         try:
             self.store.save(self.record)
         except ReviewSaveError as exc:
-            self._failed(exc)
+            self._failed(exc, changed)
             return False
         self.save_status = SaveStatus()
         return True
 
-    def _failed(self, exc: Exception) -> None:
-        self.save_status = SaveStatus(self.save_status.unsaved + 1, str(exc))
+    def _failed(self, exc: Exception, changed: bool = True) -> None:
+        self.save_status = SaveStatus(self.save_status.unsaved + int(changed), str(exc))
 
     def set_ui(self, **values) -> None:
         """Remember the selection (cluster, row, tab, sort) with the review, so a reopen returns to it."""
@@ -325,7 +329,7 @@ class ReviewSession:
         with self._lock:
             result = step(self.state)
             del self.record.epochs[self.record.current + 1:]  # a new step drops the re-clusterings undone
-            self.autosave()
+            self._save(changed=True)
             return result
 
     def rename(self, cluster_id: int, name: str | None) -> Outcome:
@@ -448,7 +452,7 @@ class ReviewSession:
                                   f"with its names and decisions")
             else:
                 return None
-            self.autosave()
+            self._save(changed=True)
             return outcome
 
     def redo(self) -> Outcome | None:
@@ -464,7 +468,7 @@ class ReviewSession:
                 outcome = Outcome(f"Redid: {self.record.epoch.note or 're-clustering'}")
             else:
                 return None
-            self.autosave()
+            self._save(changed=True)
             return outcome
 
     # ------------------------------------------------------------------ re-clustering
@@ -504,7 +508,7 @@ class ReviewSession:
             self.record.epochs.append(Epoch(state, settings.to_dict(), f"re-clustered with {settings.describe()}"))
             self.record.current += 1
             self._analyses[self.record.current] = analysis
-            self.autosave()
+            self._save(changed=True)
         first = lines[0] if lines else "a fresh review"
         return Outcome(f"{analysis.n_clusters} clusters ({settings.describe()}): {first}; ctrl+z undoes it")
 
