@@ -26,9 +26,10 @@ def check_export_target(target: str | Path, inputs: list[str | Path], overwrite:
     protected = [Path(p) for p in inputs] + review_files()
     for source in protected:
         if _same_file(target, source):
-            raise ExportRefused(f"{show_path(target)}: is the input file {show_path(source)}"
-                                + ("" if Path(source).resolve() == target.resolve() else " (through a link)")
-                                + "; an export never writes over its input: choose another name")
+            what = "the input file" if Path(source).resolve() == target.resolve() else \
+                f"the input file {show_path(source)} (through a link)"
+            raise ExportRefused(f"{show_path(target)}: is {what}; an export never writes over its input: "
+                                f"choose another name")
     store = reviews_root().resolve()
     if store == target.resolve() or store in target.resolve().parents:
         raise ExportRefused(f"{show_path(target)}: is inside the saved reviews ({show_path(store)}); "

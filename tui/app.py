@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from rich.text import Text
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -208,14 +209,13 @@ class QtuiApp(OpeningActions, ReviewActions, SearchActions, DetailActions, Navig
                 self.notify("Still here; every change stays in memory and is saved with the next one that "
                             "succeeds.", timeout=5)
 
-        self.push_screen(ChoiceScreen(f"{status.describe()}", f"The review could not be saved: "
-                                      f"{status.last_error}\n\nQuitting now loses {status.describe()} "
-                                      f"({status.unsaved} change{'s' * (status.unsaved != 1)} since the last "
-                                      f"save). Export the review to another place (a file you can reopen with "
-                                      f"the same clusters), or stay and free some space.",
+        lost = f"{status.unsaved} change{'s' * (status.unsaved != 1)}"
+        self.clear_notifications()  # the toasts would cover the question
+        self.push_screen(ChoiceScreen(status.describe(), f"{status.last_error}\n\nQuitting now loses the {lost} "
+                                      f"made since the last save. Export the review to another place, or stay and "
+                                      f"free some space: the next change, or quitting again, saves everything.",
                                       [("export", "Export elsewhere…"), ("stay", "Stay"),
-                                       ("lose", f"Quit and lose {status.unsaved} change"
-                                                f"{'s' * (status.unsaved != 1)}")], cancel="stay"), chosen)
+                                       ("lose", f"Quit and lose {lost}")], cancel="stay"), chosen)
 
     def on_unmount(self) -> None:
         if self.review is not None:
@@ -287,12 +287,13 @@ class QtuiApp(OpeningActions, ReviewActions, SearchActions, DetailActions, Navig
         review = self.review
         if review is not None and review.read_only:
             parts.append("read-only")
-        if review is not None and review.save_status.unsaved:
-            parts.insert(0, f"⚠ {review.save_status.describe()}")
         parts.append(f"{model} {where}")
         if busy:
             parts.append(busy)
-        self.query_one("#status", Static).update(" · ".join(parts))
+        line = Text(" · ".join(parts))
+        if review is not None and review.save_status.unsaved:  # stays until a save works
+            line = Text.assemble((f"{review.save_status.describe()} (q asks what to do)", "bold red"), " · ", line)
+        self.query_one("#status", Static).update(line)
 
     # ------------------------------------------------------------------ selection
 
