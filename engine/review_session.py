@@ -30,7 +30,7 @@ from engine.clustering import NOISE, ClusterSettings
 from engine.errors import show_path
 from engine.progress import CancelToken, ProgressCallback, check
 from engine.review import MOVED, UNREVIEWED, ReviewError, ReviewState
-from engine.review_files import FoundReview, latest_review, review_by_id
+from engine.review_files import FoundReview, latest_review, list_reviews, review_by_id
 from engine.review_record import Epoch, ReviewRecord, RowKeys, RowMatch, match_rows
 from engine.review_store import ReviewContext, ReviewCorrupt, ReviewSaveError, ReviewStore
 from engine.review_view import ReviewView, base_view, restore_analysis, review_view
@@ -140,6 +140,29 @@ class ReviewSession:
             return Resumable(found, problem="it was saved by an earlier qtui that did not record which rows it "
                                             "holds, so it cannot be carried over (open the file as it was then)")
         return Resumable(found, match_rows(saved.record.row_keys, RowKeys.of(corpus)))
+
+    @staticmethod
+    def saved_reviews(path: str | Path, fingerprint: str | None = None) -> list[FoundReview]:
+        """Every saved review of the file at ``path`` (this content, earlier versions, set aside), newest first."""
+        return list_reviews(path, fingerprint)
+
+    @staticmethod
+    def saved_review(path: str | Path, review_id: str | None = None, text_col: str | None = None) -> FoundReview | None:
+        """The saved review ``review_id`` of ``path``, else its latest (of this content, else of an earlier
+        version of the file); None when there is none.  Read before opening the file (its options)."""
+        if review_id is not None:
+            return review_by_id(path, review_id)
+        from engine.review_store import file_fingerprint
+
+        return latest_review(path, file_fingerprint(path), text_col)
+
+    @staticmethod
+    def check_export(path: str | Path, inputs: list[str | Path], overwrite: bool = False) -> Path:
+        """Where an export may go (see :func:`engine.export_guard.check_export_target`); raises
+        ``ExportRefused`` or ``ExportExists``."""
+        from engine.export_guard import check_export_target
+
+        return check_export_target(path, inputs, overwrite)
 
     @classmethod
     def start(cls, session: "Session", settings: ClusterSettings | None = None,
@@ -518,9 +541,8 @@ class ReviewSession:
         """Write the reviewed result to ``path`` (never over the input or a reviewed file; over another
         existing file only with ``overwrite``)."""
         from engine.export import export_review
-        from engine.export_guard import check_export_target
 
-        target = check_export_target(path, [self.session.corpus.path], overwrite)
+        target = self.check_export(path, [self.session.corpus.path], overwrite)
         return export_review(self.session.corpus, self.state, self.view(), target)
 
 

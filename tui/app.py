@@ -401,11 +401,11 @@ class QtuiApp(OpeningActions, ReviewActions, SearchActions, DetailActions, Navig
         def chosen(value: str | None) -> None:
             if not value:
                 return
-            from engine.export_guard import ExportExists, check_export_target
+            from engine.export_guard import ExportExists
 
             target = Path(value).expanduser()
             try:
-                check_export_target(target, [self.path])
+                self.review.check_export(target, [self.path])
             except ExportExists:
                 self.push_screen(ChoiceScreen("Replace the file?", f"{show_path(target)} exists. Write the export "
                                               f"over it?", [("no", "Choose another name"), ("yes", "Replace it")],

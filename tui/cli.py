@@ -177,9 +177,9 @@ def _cmd_cluster(args: argparse.Namespace) -> int:
     settings = cluster_settings(args)
     options = session_options(args)
     if args.export:
-        from engine.export_guard import check_export_target
+        from engine.review_session import ReviewSession
 
-        check_export_target(args.export, [args.file], overwrite=args.force)  # before minutes of embedding
+        ReviewSession.check_export(args.export, [args.file], overwrite=args.force)  # before minutes of embedding
     printer = ProgressPrinter(enabled=not args.quiet and not args.json)
     with printer:
         session = Session.open(args.file, options, progress=printer.update)
@@ -187,9 +187,9 @@ def _cmd_cluster(args: argparse.Namespace) -> int:
         exported = None
         if args.export:
             from engine.export import export_analysis
-            from engine.export_guard import check_export_target
+            from engine.review_session import ReviewSession
 
-            exported = export_analysis(analysis, check_export_target(args.export, [args.file], args.force))
+            exported = export_analysis(analysis, ReviewSession.check_export(args.export, [args.file], args.force))
     if args.json:
         print_json(session, analysis, exported)
     else:
@@ -209,18 +209,14 @@ def _need_file(path: Path) -> None:
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from engine.errors import UsageError, show_path
-    from engine.export_guard import check_export_target
-    from engine.review_files import latest_review, review_by_id
     from engine.review_session import ReviewSession
-    from engine.review_store import file_fingerprint
     from engine.session import Session
     from tui.report import ProgressPrinter
 
     path = Path(args.file)
     _need_file(path)
-    check_export_target(args.out, [path], overwrite=args.force)
-    found = review_by_id(path, args.review) if args.review else \
-        latest_review(path, file_fingerprint(path), args.text_col)
+    ReviewSession.check_export(args.out, [path], overwrite=args.force)
+    found = ReviewSession.saved_review(path, args.review, args.text_col)
     if found is None:
         column = f" with text column {args.text_col!r}" if args.text_col else ""
         raise UsageError(f"{show_path(path)}: no saved review of this file{column}; review it with "
@@ -262,11 +258,11 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 def _cmd_reviews(args: argparse.Namespace) -> int:
     from engine.errors import show_path
-    from engine.review_files import list_reviews
+    from engine.review_session import ReviewSession
 
     path = Path(args.file)
     _need_file(path)
-    reviews = list_reviews(path)
+    reviews = ReviewSession.saved_reviews(path)
     if not reviews:
         print(f"{show_path(path)}: no saved reviews")
         return EXIT_OK

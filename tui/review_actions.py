@@ -361,10 +361,8 @@ class ReviewActions:
         """List the saved reviews of this file and open the one chosen (the current one is set aside)."""
         if self.review is None or self.session is None:
             return
-        from engine.review_files import list_reviews
-
         corpus = self.session.corpus
-        found = list_reviews(corpus.path, corpus.fingerprint)
+        found = self.review.saved_reviews(corpus.path, corpus.fingerprint)
         current = self.review.store.info()
         current_id = current.review_id if current is not None else None
         lines = [(f.review_id, f"{'current' if not f.info.set_aside else 'set aside'}"
