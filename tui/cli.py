@@ -283,6 +283,8 @@ def _cmd_open(args: argparse.Namespace) -> int:
     app = QtuiApp(Path(args.file), session_options(args), cluster_settings(args), review_id=args.review,
                   settings_given=settings_given(args))
     app.run()
+    if app.open_error is not None:
+        print(f"qtui: error: {app.open_error.splitlines()[0]}", file=sys.stderr)
     return app.return_code or 0
 
 

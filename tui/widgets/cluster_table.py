@@ -12,13 +12,13 @@ from dataclasses import dataclass
 
 from rich.segment import Segment
 from rich.style import Style
-from textual.binding import Binding
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from tui.actions import bindings
 from tui.formatting import fit, num, pad
 from tui.widgets.base_style import BaseStyleCache
 from tui.widgets.paint_geometry import PaintGeometry
@@ -41,6 +41,7 @@ class ClusterLine:
     keywords: str
     status: str
     named: bool
+    new_rows: int = 0  # rows of a reviewed cluster that no decision covers yet
 
 
 @dataclass
@@ -54,15 +55,18 @@ class Columns:
     keywords: int
 
 
-def layout(rows: list[ClusterLine], width: int) -> Columns:
-    """Column widths for ``rows`` in ``width`` cells: the name gets up to 36, keywords the rest (from 12)."""
+def layout(rows: list[ClusterLine], width: int, cohesion: bool = False) -> Columns:
+    """Column widths for ``rows`` in ``width`` cells: the name gets up to 36, keywords the rest (from 12).
+
+    Nothing overflows the width (a name is cut with "…"); cohesion is shown when there is room, and
+    always when the clusters are sorted by it (``cohesion``)."""
     id_w = max(2, len(str(max((r.id for r in rows), default=0))))
     size_w = max(4, len(f"{max((r.size for r in rows), default=0):,}"))
-    room = width - (1 + id_w + 1 + size_w + 1 + 2 + 1)  # gaps, id, size, marks
-    cohesion_w = 4 if room >= 24 + 5 else 0
+    room = max(0, width - (1 + id_w + 1 + size_w + 1 + 2 + 1))  # gaps, id, size, marks
+    cohesion_w = 4 if room >= 24 + 5 or (cohesion and room >= 5 + 6) else 0
     if cohesion_w:
         room -= cohesion_w + 1
-    name_w = max(8, min(36, room))  # names come first: they are made from the top keywords anyway
+    name_w = min(36, room)  # names come first: they are made from the top keywords anyway
     keywords_w = room - name_w - 1 if room - name_w - 1 >= 12 else 0
     return Columns(id_w, size_w, cohesion_w, name_w, keywords_w)
 
@@ -70,23 +74,7 @@ def layout(rows: list[ClusterLine], width: int) -> Columns:
 class ClusterTable(PaintGeometry, BaseStyleCache, ScrollView, can_focus=True):
     """Clusters, largest first by default; the unclustered and empty groups always last."""
 
-    BINDINGS = [
-        Binding("up,k", "cursor_up", "Up", show=False),
-        Binding("down,j", "cursor_down", "Down", show=False),
-        Binding("pageup,ctrl+b", "page(-1)", "Page up", show=False),
-        Binding("pagedown,ctrl+f", "page(1)", "Page down", show=False),
-        Binding("home,g", "jump(0)", "First", show=False),
-        Binding("end,G", "jump(-1)", "Last", show=False),
-        Binding("enter", "open_members", "Members", show=False),
-        Binding("n", "app.name_cluster", "Name"),
-        Binding("a", "app.accept_cluster", "Accept"),
-        Binding("x", "app.reject_cluster", "Reject"),
-        Binding("u", "app.unreview_cluster", "Unreviewed", show=False),
-        Binding("space", "toggle_mark", "Mark", show=False),
-        Binding("M", "app.merge_clusters", "Merge"),
-        Binding("S", "app.split_cluster", "Split"),
-        Binding("s", "cycle_sort", "Sort", show=False),
-    ]
+    BINDINGS = bindings("clusters")
 
     COMPONENT_CLASSES = {"cluster-table--header", "cluster-table--cursor", "cluster-table--dim",
                          "cluster-table--mark", "cluster-table--accepted", "cluster-table--rejected"}
@@ -122,6 +110,9 @@ class ClusterTable(PaintGeometry, BaseStyleCache, ScrollView, can_focus=True):
         self._order: list[ClusterLine] = []
         self._columns = layout([], 0)
         self.marked: set[int] = set()
+        #: Shows only clusters whose name or number contains it, or with that status
+        #: (unreviewed, accepted, rejected, new); "" shows all.
+        self.filter_text = ""
 
     # ------------------------------------------------------------------ data
 
@@ -134,9 +125,31 @@ class ClusterTable(PaintGeometry, BaseStyleCache, ScrollView, can_focus=True):
             self.post_message(self.MarksChanged())
         self._fill(keep)
 
+    def set_filter(self, text: str) -> None:
+        """Show only the clusters :attr:`filter_text` lets through (the cursor stays on its cluster if shown)."""
+        self.filter_text = text.strip()
+        self._fill(self.current_cluster)
+
+    def _shown(self, r: ClusterLine) -> bool:
+        f = self.filter_text.casefold()
+        if not f:
+            return True
+        if r.id < 0:
+            return False
+        if f in ("unreviewed", "accepted", "rejected"):
+            return r.status == f
+        if f == "new":
+            return r.new_rows > 0
+        return f == str(r.id) or f in r.name.casefold()
+
+    @property
+    def hidden(self) -> int:
+        """Clusters the filter hides."""
+        return len(self._rows) - len(self._order)
+
     def _ordered(self) -> list[ClusterLine]:
-        real = [r for r in self._rows if r.id >= 0]
-        rest = sorted((r for r in self._rows if r.id < 0), key=lambda r: -r.id)
+        real = [r for r in self._rows if r.id >= 0 and self._shown(r)]
+        rest = sorted((r for r in self._rows if r.id < 0 and self._shown(r)), key=lambda r: -r.id)
         if self.sort_key == "cohesion":
             real.sort(key=lambda r: (-(r.cohesion or 0.0), r.id))
         elif self.sort_key == "name":
@@ -147,14 +160,18 @@ class ClusterTable(PaintGeometry, BaseStyleCache, ScrollView, can_focus=True):
 
     def _fill(self, keep: int | None) -> None:
         self._order = self._ordered()
-        self._columns = layout(self._rows, self.scrollable_content_region.width or self.size.width)
+        self._columns = self._layout()
         set_virtual_size(self, Size(0, len(self._order) + 1))  # + the header line
         target = next((i for i, r in enumerate(self._order) if r.id == keep), 0)
         self.cursor = target
         self.refresh()
 
+    def _layout(self) -> Columns:
+        width = self.scrollable_content_region.width or self.size.width
+        return layout(self._rows, width, self.sort_key == "cohesion")
+
     def on_resize(self) -> None:
-        self._columns = layout(self._rows, self.scrollable_content_region.width or self.size.width)
+        self._columns = self._layout()
         self._scroll_to_cursor()
         self.refresh()
 
@@ -173,12 +190,32 @@ class ClusterTable(PaintGeometry, BaseStyleCache, ScrollView, can_focus=True):
         """Id of the cluster under the cursor, or None when the table is empty."""
         return self._order[self.cursor].id if 0 <= self.cursor < len(self._order) else None
 
-    def select_cluster(self, cluster_id: int) -> None:
-        """Move the cursor to ``cluster_id``."""
+    def select_cluster(self, cluster_id: int) -> bool:
+        """Move the cursor to ``cluster_id`` (clearing a filter that hides it); False when there is none."""
+        if self.filter_text and not any(r.id == cluster_id for r in self._order):
+            if not any(r.id == cluster_id for r in self._rows):
+                return False
+            self.filter_text = ""
+            self._fill(cluster_id)
         for i, r in enumerate(self._order):
             if r.id == cluster_id:
                 self.cursor = i
-                return
+                return True
+        return False
+
+    def next_cluster(self) -> int | None:
+        """The cluster after the cursor in the shown order (None at the end)."""
+        nxt = self.cursor + 1
+        return self._order[nxt].id if nxt < len(self._order) and self._order[nxt].id >= 0 else None
+
+    def next_matching(self, step: int, status: str = "") -> int | None:
+        """The next cluster (after the cursor, in the shown order, wrapping) whose status is ``status``."""
+        n = len(self._order)
+        for k in range(1, n + 1):
+            r = self._order[(self.cursor + step * k) % n]
+            if r.id >= 0 and r.status == status:
+                return r.id
+        return None
 
     # ------------------------------------------------------------------ cursor
 

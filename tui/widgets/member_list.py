@@ -12,13 +12,13 @@ import numpy as np
 from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
-from textual.binding import Binding
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from tui.actions import bindings
 from tui.formatting import fit, pad
 from tui.widgets.base_style import BaseStyleCache
 from tui.widgets.paint_geometry import PaintGeometry
@@ -31,20 +31,7 @@ CLUSTER_CELLS = 5
 class MemberList(PaintGeometry, BaseStyleCache, ScrollView, can_focus=True):
     """Rows of texts with a cursor; the app supplies the rows and how to read their text."""
 
-    BINDINGS = [
-        Binding("up,k", "cursor(-1)", "Up", show=False),
-        Binding("down,j", "cursor(1)", "Down", show=False),
-        Binding("pageup,ctrl+b", "page(-1)", "Page up", show=False),
-        Binding("pagedown,ctrl+f", "page(1)", "Page down", show=False),
-        Binding("home,g", "jump(0)", "First", show=False),
-        Binding("end,G", "jump(-1)", "Last", show=False),
-        Binding("space", "toggle_mark", "Mark"),
-        Binding("A", "mark_all", "Mark all", show=False),
-        Binding("I", "invert_marks", "Invert marks", show=False),
-        Binding("v", "app.move_members", "Move to…"),
-        Binding("d,delete", "app.members_to_noise", "To noise"),
-        Binding("m", "app.more_like_this", "More like this"),
-    ]
+    BINDINGS = bindings("members")
 
     COMPONENT_CLASSES = {"member-list--cursor", "member-list--score", "member-list--cluster",
                          "member-list--dim", "member-list--mark"}
