@@ -324,9 +324,9 @@ def _mean_median(values: np.ndarray) -> tuple[float, float]:
 
 def _encode_category(series: pl.Series, kind: ColumnKind) -> _Encoded:
     as_text = series.cast(pl.String) if series.dtype != pl.String else series
-    codes = as_text.rank("dense")  # 1-based, in sorted order of the values; null stays null
     names = as_text.drop_nulls().unique().sort().to_list()
-    codes = (codes - 1).fill_null(len(names)).to_numpy().astype(np.int64)
+    codes = as_text.cast(pl.Enum(names)).to_physical()  # the index of each value in ``names``; null stays null
+    codes = codes.fill_null(len(names)).to_numpy().astype(np.int64)
     return _Encoded(kind, codes, [str(v) for v in names])
 
 
