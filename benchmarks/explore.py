@@ -1,6 +1,7 @@
 """Engine figures of exploring the columns, each beside a baseline in the same run: filter, column profile, hybrid search.
 
     python -m benchmarks.explore --size 100000 --backend torch     # alone (corpus embedded and clustered before)
+    python -m benchmarks.explore --size 100000 --backend torch --stand-in   # rows not embedded yet: stand-in vectors
 
 Used by :mod:`benchmarks.run` (step 3b).  Every function returns plain numbers (seconds):
 
@@ -175,13 +176,45 @@ def explore_rows(session, labels: np.ndarray, size: int) -> list:
     ]
 
 
+def stand_in_session(path, backend: str, seed: int = 0):
+    """(a Session of ``path``, rows with real vectors): the vectors are the real ones where the bench embedding
+    cache holds them; each other row gets the real vector of a random row of its gold label plus Gaussian noise
+    (sigma 0.02 per dimension), renormalised.  Nothing is written to the cache (the vectors are not the model's)."""
+    from engine.cache import text_hashes
+    from engine.embedding import EmbedStats, open_cache
+    from engine.options import ModelOptions, SessionOptions
+    from engine.session import Session, load_corpus, make_embedder, results_root, unit_rows
+
+    options = SessionOptions(model=ModelOptions(backend=backend))
+    corpus = load_corpus(path, options)
+    embedder = make_embedder(options.model)
+    rows = np.flatnonzero(~corpus.empty)
+    found, vectors = open_cache(embedder, results_root(options)).lookup(
+        text_hashes([corpus.texts[i] for i in rows]))
+    if not found.any():
+        raise SystemExit(f"--stand-in: no vector of {path} is in the bench cache; embed its first rows first")
+    out = np.empty((len(rows), vectors.shape[1]), dtype=np.float32)
+    out[found] = vectors
+    labels = corpus.frame.get_column("label").cast(pl.String).to_numpy()[rows]
+    real = np.flatnonzero(found)
+    by_label: dict = {}
+    for i in real.tolist():
+        by_label.setdefault(labels[i], []).append(i)
+    rng = np.random.default_rng(seed)
+    for i in np.flatnonzero(~found).tolist():
+        pool = by_label.get(labels[i], real)
+        out[i] = out[pool[int(rng.integers(len(pool)))]] + rng.normal(0, 0.02, out.shape[1])
+    session = Session(corpus, embedder, rows, unit_rows(out), EmbedStats(rows=len(rows), cached=int(found.sum())))
+    return session, int(found.sum())
+
+
 def main() -> None:
     import argparse
     import os
 
     from benchmarks.corpus import bench_dir, build_corpus
     from benchmarks.run import print_table
-    from engine.clustering import ClusterSettings
+    from engine.clustering import ClusterSettings, cluster
     from engine.options import ModelOptions, SessionOptions
     from engine.session import Session
 
@@ -189,12 +222,22 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=100_000)
     parser.add_argument("--backend", default="onnx", help="backend the corpus was embedded with")
     parser.add_argument("--algo", default="auto", help="clustering whose clusters are profiled")
+    parser.add_argument("--stand-in", action="store_true", help="rows the bench cache has no vector for get a "
+                        "stand-in (see stand_in_session) instead of being embedded")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ["QTUI_CACHE_DIR"] = str(bench_dir() / "cache")
     path = build_corpus(args.size)
-    session = Session.open(path, SessionOptions(model=ModelOptions(backend=args.backend)))
-    labels = session.cluster(ClusterSettings(args.algo)).labels
+    if args.stand_in:
+        session, real = stand_in_session(path, args.backend)
+        print(f"  {real:,} of {len(session.rows):,} rows with their real vectors, the others stand-ins", flush=True)
+        t = time.perf_counter()
+        labels = np.full(len(session.corpus), -2, dtype=np.int64)
+        labels[session.rows] = cluster(session.vectors, ClusterSettings(args.algo)).labels
+        print(f"  clustered ({args.algo}) in {time.perf_counter() - t:.0f} s", flush=True)
+    else:
+        session = Session.open(path, SessionOptions(model=ModelOptions(backend=args.backend)))
+        labels = session.cluster(ClusterSettings(args.algo)).labels
     print_table(explore_rows(session, labels, args.size))
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from engine.column_types import CATEGORY, DATE, NUMBER, ColumnKind, column_kind
+from engine.column_types import CATEGORY, DATE, NUMBER, ColumnKind, blank_as_null, column_kind
 from engine.corpus import Corpus
 from engine.errors import UsageError
 from engine.progress import CancelToken, Progress, ProgressCallback, check
@@ -169,14 +169,16 @@ class ColumnProfiler:
             check(cancel)
             if progress:
                 progress(Progress("columns", done, len(names), message=name))
-            kind = column_kind(corpus.frame.get_column(name))
+            column = corpus.frame.get_column(name)
+            kind = column_kind(column)
             self.kinds.append(kind)
+            values = kind.values if kind.values is not None else column
             if kind.kind == CATEGORY:
-                self._encoded[name] = _encode_category(corpus.frame.get_column(name), kind)
+                self._encoded[name] = _encode_category(values, kind)
             elif kind.kind == NUMBER:
-                self._encoded[name] = _encode_number(corpus.frame.get_column(name), kind)
+                self._encoded[name] = _encode_number(values, kind)
             elif kind.kind == DATE:
-                self._encoded[name] = _encode_date(kind)
+                self._encoded[name] = _encode_date(values, kind)
         if progress:
             progress(Progress("columns", len(names), len(names)))
         self._whole = self._baseline(None)
@@ -323,7 +325,7 @@ def _mean_median(values: np.ndarray) -> tuple[float, float]:
 
 
 def _encode_category(series: pl.Series, kind: ColumnKind) -> _Encoded:
-    as_text = series.cast(pl.String) if series.dtype != pl.String else series
+    as_text = series.cast(pl.String) if series.dtype != pl.String else blank_as_null(series)
     names = as_text.drop_nulls().unique().sort().to_list()
     codes = as_text.cast(pl.Enum(names)).to_physical()  # the index of each value in ``names``; null stays null
     codes = codes.fill_null(len(names)).to_numpy().astype(np.int64)
@@ -352,9 +354,9 @@ def _encode_number(series: pl.Series, kind: ColumnKind) -> _Encoded:
     return _Encoded(kind, codes.astype(np.int64), names, values=values, edges=edges, integer=integer)
 
 
-def _encode_date(kind: ColumnKind) -> _Encoded:
-    days = kind.dates.cast(pl.Date).to_physical().cast(pl.Int64).to_numpy(allow_copy=True)
-    missing = kind.dates.is_null().to_numpy()
+def _encode_date(dates: pl.Series, kind: ColumnKind) -> _Encoded:
+    days = dates.cast(pl.Date).to_physical().cast(pl.Int64).to_numpy(allow_copy=True)
+    missing = dates.is_null().to_numpy()
     present = days[~missing].astype(np.int64)
     first, last = int(present.min()), int(present.max())
     period = _period_for(first, last)

@@ -1,4 +1,4 @@
-"""What each carried column of a corpus holds — category, number, date or something not profiled — from its polars type and values."""
+"""What each carried column of a corpus holds — category, number, date or something not profiled — from its polars type and values (strings of numbers or ISO dates, as CSV files hold them, count as numbers or dates)."""
 
 from __future__ import annotations
 
@@ -19,12 +19,13 @@ TEXT_LENGTH = 20
 @dataclass(frozen=True)
 class ColumnKind:
     """One carried column: its name, kind (:data:`CATEGORY`, :data:`NUMBER`, :data:`DATE`, :data:`SKIPPED`),
-    why it is skipped (``note``), and for dates the values as a polars ``Date`` series (``dates``)."""
+    why it is skipped (``note``), and ``values``: for a date column its days as a polars ``Date`` series, for a
+    string column of numbers (as a CSV file has them) the numbers; else None (the column itself is the values)."""
 
     name: str
     kind: str
     note: str = ""
-    dates: pl.Series | None = None
+    values: pl.Series | None = None
 
 
 def column_kind(series: pl.Series) -> ColumnKind:
@@ -40,14 +41,21 @@ def column_kind(series: pl.Series) -> ColumnKind:
     if dtype.is_numeric() or dtype == pl.Duration:
         return ColumnKind(name, NUMBER)
     if dtype == pl.Date:
-        return ColumnKind(name, DATE, dates=series)
+        return ColumnKind(name, DATE, values=series)
     if dtype == pl.Datetime:
-        return ColumnKind(name, DATE, dates=series.dt.date())
+        return ColumnKind(name, DATE, values=series.dt.date())
     if dtype != pl.String:
         return ColumnKind(name, SKIPPED, f"values of type {dtype} are not profiled")
+    series = blank_as_null(series)
+    present = len(series) - series.null_count()
+    if present == 0:
+        return ColumnKind(name, SKIPPED, "no values")
     dates = iso_dates(series)
     if dates is not None:
-        return ColumnKind(name, DATE, dates=dates)
+        return ColumnKind(name, DATE, values=dates)
+    numbers = string_numbers(series)
+    if numbers is not None:
+        return ColumnKind(name, NUMBER, values=numbers)
     distinct = series.n_unique() - (series.null_count() > 0)
     if distinct > max(MIN_DISTINCT, DISTINCT_SHARE * present):
         mean_length = series.str.len_chars().mean() or 0.0
@@ -58,6 +66,21 @@ def column_kind(series: pl.Series) -> ColumnKind:
     return ColumnKind(name, CATEGORY)
 
 
+def blank_as_null(series: pl.Series) -> pl.Series:
+    """A string column with its empty and blank values (an empty CSV cell) made missing."""
+    return series.set(series.str.strip_chars() == "", None)
+
+
+def string_numbers(series: pl.Series) -> pl.Series | None:
+    """A string column whose every value is a number, as ``Int64`` (all integers) or ``Float64``; else None."""
+    stripped = series.str.strip_chars()
+    for dtype in (pl.Int64, pl.Float64):
+        numbers = stripped.cast(dtype, strict=False)
+        if numbers.null_count() == series.null_count():
+            return numbers
+    return None
+
+
 def iso_dates(series: pl.Series) -> pl.Series | None:
     """The dates of a string column whose every value is an ISO date (or date and time), as ``Date``; else None."""
     present = series.drop_nulls()
@@ -65,6 +88,18 @@ def iso_dates(series: pl.Series) -> pl.Series | None:
         return None
     dates = series.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
     return dates if dates.null_count() == series.null_count() else None
+
+
+def typed_strings(series: pl.Series) -> pl.Series | None:
+    """A string column of ISO dates as ``Date`` (``Datetime`` when the values carry a time), one of numbers as
+    numbers (:func:`string_numbers`), blanks missing; None for any other column."""
+    if series.dtype != pl.String:
+        return None
+    series = blank_as_null(series)
+    if series.null_count() == len(series):
+        return None
+    numbers = string_numbers(series)
+    return numbers if numbers is not None else iso_datetimes(series)
 
 
 def iso_datetimes(series: pl.Series) -> pl.Series | None:

@@ -5,9 +5,11 @@
     mask = rows.mask("text LIKE '%电池%' OR text ~ '(?i)battery'")
 
 The text column is reachable as ``text`` (and by its own name); every other column by its name
-(``"double quotes"`` for names with spaces or capitals).  Columns of ISO dates compare as strings
-(``date >= '2026-05-01'``) and, when that does not work, as dates (``date >= DATE '2026-05-01'``,
-``EXTRACT(month FROM date) = 5``).  A missing value never matches.
+(``"double quotes"`` for names with spaces or capitals).  An expression is evaluated over the columns as
+the file has them, and when that fails, once more with string columns of numbers (a CSV file's) as numbers
+and of ISO dates as dates: ``rating <= 2`` works on a CSV file, ``date >= '2026-05-01'`` compares ISO
+strings, ``date >= DATE '2026-05-01'`` and ``EXTRACT(month FROM date) = 5`` compare dates.  A missing
+value (an empty CSV cell too, when parsed) never matches.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import re
 import numpy as np
 import polars as pl
 
-from engine.column_types import iso_datetimes
+from engine.column_types import typed_strings
 from engine.corpus import Corpus
 from engine.errors import UsageError, printable, shorten
 
@@ -39,8 +41,8 @@ class RowFilter:
     def __init__(self, corpus: Corpus) -> None:
         self.corpus = corpus
         self._frame: pl.DataFrame | None = None
-        self._dated: pl.DataFrame | None = None
-        self._dated_done = False
+        self._typed: pl.DataFrame | None = None
+        self._typed_done = False
 
     @property
     def columns(self) -> list[str]:
@@ -59,19 +61,19 @@ class RowFilter:
             self._frame = frame
         return self._frame
 
-    def _dated_frame(self) -> pl.DataFrame | None:
-        """:attr:`frame` with its columns of ISO date strings parsed as dates (None when it has none)."""
-        if not self._dated_done:
+    def _typed_frame(self) -> pl.DataFrame | None:
+        """:attr:`frame` with its string columns of numbers or ISO dates parsed (None when it has none)."""
+        if not self._typed_done:
             frame = self.frame
             parsed = []
             for name in frame.columns:
-                if name not in (self.corpus.text_col, TEXT) and frame.schema[name] == pl.String:
-                    values = iso_datetimes(frame.get_column(name))
+                if name not in (self.corpus.text_col, TEXT):
+                    values = typed_strings(frame.get_column(name))
                     if values is not None:
                         parsed.append(values.alias(name))
-            self._dated = frame.with_columns(parsed) if parsed else None
-            self._dated_done = True
-        return self._dated
+            self._typed = frame.with_columns(parsed) if parsed else None
+            self._typed_done = True
+        return self._typed
 
     def mask(self, where: str) -> np.ndarray:
         """Boolean mask of the corpus rows ``where`` selects; raises :class:`FilterError` for an unusable expression."""
@@ -83,10 +85,10 @@ class RowFilter:
             raise
         except Exception as exc:  # polars' errors and a panic in its SQL parser alike
             first = exc
-        dated = self._dated_frame()
-        if dated is not None:
+        typed = self._typed_frame()
+        if typed is not None:
             try:
-                return self._evaluate(dated, where)
+                return self._evaluate(typed, where)
             except Exception:  # the first attempt's error says more: the columns as the file has them
                 pass
         raise FilterError(where, self._problem(first)) from None

@@ -149,3 +149,17 @@ def test_free_text_nested_columns_are_skipped_and_long_spans_use_months(tmp_path
     assert profiles["channel"].values == ["app", "shop", "web"] and profiles["channel"].counts.tolist() == [25] * 3
     with pytest.raises(UsageError, match="needs a number column"):
         ColumnProfiler(corpus).cluster_stat(np.zeros(150, dtype=int), ("channel", "mean"))
+
+
+def test_csv_cells_of_numbers_and_dates_are_profiled_as_numbers_and_dates(tmp_path):
+    path = tmp_path / "reviews.csv"
+    path.write_text("text,stars,day,shop\nslow delivery,1,2026-05-02,north\nnice screen,5,2026-04-30,\n"
+                    "battery died,,2026-05-20,south\n", encoding="utf-8")
+    corpus = load(path)
+    profiler = ColumnProfiler(corpus)
+    assert [(k.name, k.kind) for k in profiler.kinds] == [("stars", "number"), ("day", "date"), ("shop", "category")]
+    got = by_column(profiler.profile(np.array([0, 2])))
+    assert got["stars"].mean == 1.0 and got["stars"].missing == 1 and got["stars"].base_mean == 3.0
+    assert got["day"].period == "day" and got["day"].counts.sum() == 2
+    assert got["shop"].values == ["north", "south"] and got["shop"].missing == 0
+    assert by_column(profiler.profile(np.array([1])))["shop"].missing == 1  # an empty cell is a missing value

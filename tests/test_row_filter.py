@@ -84,3 +84,17 @@ def test_unusable_expressions_raise_one_line_usage_errors(sample, where, words):
     assert "\n" not in str(error) and str(error).startswith("where ")
     for word in words:
         assert word in error.problem
+
+
+def test_a_csv_files_numbers_and_dates_compare_as_numbers_and_dates(tmp_path):
+    path = tmp_path / "reviews.csv"
+    path.write_text("text,stars,price,day\nslow delivery,1,9.5,2026-05-02\nnice screen,10,12,2026-04-30\n"
+                    "battery died,,3.25,\nok,2, 7 ,2026-05-20\n", encoding="utf-8")
+    corpus = load(path)
+    assert corpus.frame.schema["stars"] == pl.String  # the loader keeps a CSV file's cells as text
+    rows = RowFilter(corpus)
+    assert rows.mask("stars <= 2").tolist() == [True, False, False, True]  # 10 > 2 as a number; blank: missing
+    assert rows.mask("price > 8").tolist() == [True, True, False, False]
+    assert rows.mask("stars IN (1, 10)").tolist() == [True, True, False, False]
+    assert rows.mask("day >= DATE '2026-05-01'").tolist() == [True, False, False, True]
+    assert rows.mask("stars = '10'").tolist() == [False, True, False, False]  # quoted: the text as written
