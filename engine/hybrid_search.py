@@ -27,6 +27,8 @@ WORD, MEANING, BOTH = "word", "meaning", "both"
 RRF_K = 60
 #: Each ranked list contributes at least this many candidates to the fusion.
 POOL = 100
+#: A query extending the last one is searched among its hits when they are at most this share of the rows.
+NARROW_SHARE = 0.25
 _QUOTED = re.compile(r'"([^"]*)(?:"|$)|“([^”]*)(?:”|$)')
 _ONE_LATIN = re.compile(r"^[\x00-\x7f]$")
 
@@ -54,11 +56,16 @@ def parse_query(query: str) -> Query:
 
 
 class KeywordIndex:
-    """Lower-cased texts in one polars column, searched for literal substrings."""
+    """Lower-cased texts in one polars column, searched for literal substrings.
+
+    The last search's hits are kept: a query that extends it (each word extended, words added: what typing
+    does) is searched among those hits only, when they are fewer than :data:`NARROW_SHARE` of the rows.
+    """
 
     def __init__(self, texts: list[str]) -> None:
         self._lower = pl.Series("text", texts, dtype=pl.String).str.to_lowercase()
         self.lengths = self._lower.str.len_chars().to_numpy().astype(np.int64)
+        self._last: tuple[tuple[str, ...], np.ndarray] | None = None
 
     def __len__(self) -> int:
         return len(self.lengths)
@@ -67,17 +74,42 @@ class KeywordIndex:
         """Bool mask of the texts holding every one of ``words`` (case-insensitive), within the ``within`` mask."""
         if not words:
             return np.zeros(len(self), dtype=bool)
-        lowered = pl.Series(list(words), dtype=pl.String).str.to_lowercase().to_list()
-        hit = self._lower.str.contains(lowered[0], literal=True)
-        for word in lowered[1:]:
-            hit = hit & self._lower.str.contains(word, literal=True)
-        mask = hit.fill_null(False).to_numpy().astype(bool, copy=False)
-        return mask & within if within is not None else mask
+        lowered = tuple(pl.Series(list(words), dtype=pl.String).str.to_lowercase().to_list())
+        mask = self._narrowed(lowered)
+        if mask is None:
+            mask = _holding(self._lower, lowered)
+        self._last = (lowered, mask)
+        return mask & within if within is not None else mask.copy()
 
     def ranked(self, mask: np.ndarray) -> np.ndarray:
         """The rows of ``mask``, shortest text first (ties: file order)."""
         rows = np.flatnonzero(mask)
         return rows[np.argsort(self.lengths[rows], kind="stable")]
+
+    def _narrowed(self, lowered: tuple[str, ...]) -> np.ndarray | None:
+        """The hits of ``lowered`` found among the last search's hits, when it extends that search; else None."""
+        last = self._last
+        if last is None:
+            return None
+        words, hits = last
+        if words == lowered:
+            return hits
+        if len(lowered) < len(words) or any(old not in new for old, new in zip(words, lowered)):
+            return None
+        rows = np.flatnonzero(hits)
+        if len(rows) > NARROW_SHARE * len(self):
+            return None
+        mask = np.zeros(len(self), dtype=bool)
+        mask[rows[_holding(self._lower.gather(rows), lowered)]] = True
+        return mask
+
+
+def _holding(texts: pl.Series, lowered: tuple[str, ...]) -> np.ndarray:
+    """Bool mask of the (lower-cased) ``texts`` holding every one of the ``lowered`` words."""
+    hit = texts.str.contains(lowered[0], literal=True)
+    for word in lowered[1:]:
+        hit = hit & texts.str.contains(word, literal=True)
+    return hit.fill_null(False).to_numpy().astype(bool, copy=False)
 
 
 @dataclass

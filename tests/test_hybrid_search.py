@@ -71,3 +71,18 @@ def test_a_filter_restricts_word_and_meaning_hits(session, search):
     assert found.word_rows.tolist() == [i for i, t in enumerate(session.corpus.texts) if "电池" in t and mask[i]]
     rows, _ = session.search_text("battery", 15, within=mask)
     assert mask[rows].all() and len(rows) == 15
+
+
+def test_typing_narrows_the_last_hits_and_finds_what_a_fresh_search_finds(session):
+    from engine.hybrid_search import KeywordIndex
+
+    texts = session.corpus.texts
+    typing = KeywordIndex(texts)
+    for query in ("b", "ba", "bat", "batt", "battery", "battery d", "battery de", "battery dead", "电", "电池"):
+        words = parse_query(query).words
+        got = typing.matches(words)
+        fresh = KeywordIndex(texts).matches(words)
+        assert got.tolist() == fresh.tolist(), query
+        got[:] = True  # the caller's copy: the kept hits are not changed through it
+        assert typing.matches(words).tolist() == fresh.tolist(), query
+    assert typing.matches(("电池",)).sum() == sum("电池" in t for t in texts)
