@@ -291,7 +291,7 @@ class ColumnProfiler:
                 else:
                     order = np.argsort(shifted, kind="stable")
                     groups = np.split(values[order], np.cumsum(sizes)[:-1])
-                    result = np.array([_mean_median(group)[1] for group in groups])
+                    result = np.array([_mean_median(group)[1] for group in groups][: len(sizes)])
             elif stat == "share":
                 if value not in enc.names:
                     raise UsageError(f"{column!r} has no value {value!r}")

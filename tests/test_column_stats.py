@@ -115,6 +115,10 @@ def test_cluster_statistics_match_group_by(sample):
     within = profiler.cluster_stat(labels, ("product", "share", "X5 Pro"), within=low)
     assert within.sizes.sum() == low.sum()
     assert ("rating", "mean", None) in profiler.stat_choices() and ("date", "trend", None) in profiler.stat_choices()
+    nothing = np.zeros(len(corpus), dtype=bool)
+    for choice in profiler.stat_choices()[:2] + [("rating", "median"), ("date", "trend")]:
+        empty = profiler.cluster_stat(labels, choice, within=nothing)
+        assert len(empty.ids) == len(empty.values) == len(empty.sizes) == 0
 
 
 def test_trend_is_the_weighted_slope_of_each_clusters_share_of_its_period(sample):
