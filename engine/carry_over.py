@@ -1,6 +1,7 @@
 """Carry a review over to a new clustering of the same rows, and say what could not be carried.
 
-Rule: an old *reviewed* cluster (named, accepted or rejected, and holding rows)
+Rule: an old *reviewed* cluster (named, accepted or rejected, or holding rows
+the person moved or labeled there)
 goes to the new cluster with which its rows have the highest Jaccard overlap
 ``|old ∩ new| / |old ∪ new|``, when that is above ``min_jaccard`` (0.5 by
 default, strictly more: then most of the old cluster is in the new one *and*
@@ -15,11 +16,20 @@ Its name and status go with it.  Otherwise it is reported with a reason —
 
 — and its best candidates, so the UI can show them and ask.
 
-Row decisions (rows the person moved, put in a new cluster, sent to noise, or
-labeled from the classifier) are kept: such a row goes to the new cluster its
-old cluster was carried to (or stays noise), as one undoable step of the new
-review.  Rows whose old cluster could not be carried follow the new clustering
-and are reported.
+A review is never invented and never shrinks silently:
+
+- rows a decision covers (seen members of an accepted or rejected cluster,
+  rows the person moved, grouped or labeled — classifier proposals included)
+  stay with their cluster's carried id, or stay noise, even where the new
+  clustering put them elsewhere;
+- rows that join a carried reviewed cluster from elsewhere are not seen: the
+  cluster reads "accepted, N new rows" until the person decides again;
+- a reviewed cluster that cannot be carried is, with ``pin`` (the default),
+  kept as it was under a new id with its name and status; without it, its
+  rows follow the new clustering and it is listed with where they went.
+
+All of it forms the base of the new review; undoing the re-clustering as a
+whole is :class:`engine.review_session.ReviewSession`'s.
 """
 
 from __future__ import annotations
@@ -68,6 +78,7 @@ class Uncarried:
     reason: str  # split, merged, noise, weak
     candidates: list[Candidate] = field(default_factory=list)
     noise_share: float = 0.0
+    pinned_id: int | None = None  # the id it was kept under, as it was, when pinned
 
     def describe(self) -> str:
         """One line, e.g. "'refunds' (accepted, 120 rows) split: 55% in 3, 40% in 17"."""
@@ -75,7 +86,8 @@ class Uncarried:
         where = ", ".join(f"{c.share_of_old:.0%} in {c.new_id}" for c in self.candidates)
         if self.noise_share >= 0.05:
             where = ", ".join(x for x in (where, f"{self.noise_share:.0%} unclustered") if x)
-        return f"{what} ({self.status}, {self.size} rows) {self.reason}: {where or 'no rows left'}"
+        line = f"{what} ({self.status}, {self.size} rows) {self.reason}: {where or 'no rows left'}"
+        return line + (f"; kept as it was as #{self.pinned_id}" if self.pinned_id is not None else "")
 
 
 @dataclass
@@ -85,34 +97,49 @@ class CarryOver:
     state: ReviewState
     carried: list[Carried]
     uncarried: list[Uncarried]
-    mapping: dict[int, int]  # old cluster id -> new cluster id, for every carried cluster
-    kept_rows: np.ndarray  # decided rows kept where the new clustering put them elsewhere
-    kept_agreeing: int  # decided rows the new clustering agrees with (their source is kept)
-    dropped_rows: np.ndarray  # decided rows that follow the new clustering (their cluster was not carried)
+    mapping: dict[int, int]  # old cluster id -> new cluster id, for every carried or pinned cluster
+    kept_rows: np.ndarray  # reviewed rows kept in their cluster where the new clustering put them elsewhere
+    kept_agreeing: int  # reviewed rows the new clustering agrees with
+    dropped_rows: np.ndarray  # decided rows that follow the new clustering (their cluster was not kept)
+    joined: dict[int, int] = field(default_factory=dict)  # new reviewed cluster -> rows that joined unreviewed
+    pinned: bool = True
 
     def describe(self) -> list[str]:
         """Lines for the UI: a summary, then one per cluster that could not be carried."""
         total = len(self.carried) + len(self.uncarried)
         lines = [f"carried {len(self.carried)} of {total} reviewed clusters to the new clustering"]
+        if self.uncarried:
+            lines.append(f"kept {len(self.uncarried)} reviewed cluster{'s' * (len(self.uncarried) != 1)} as "
+                         f"{'they were (pinned)' if self.pinned else 'nothing: their rows follow the new clustering'}:")
+            lines += [f"  {u.describe()}" for u in self.uncarried]
         if len(self.kept_rows):
-            lines.append(f"kept {len(self.kept_rows)} moved or labeled rows where the new clustering put them "
-                         f"elsewhere (undo to let them follow the new clustering)")
+            lines.append(f"kept {len(self.kept_rows):,} rows with their reviewed cluster where the new "
+                         f"clustering put them elsewhere")
+        if self.joined:
+            total_joined = sum(self.joined.values())
+            lines.append(f"{total_joined:,} rows joined {len(self.joined)} reviewed cluster"
+                         f"{'s' * (len(self.joined) != 1)} from elsewhere and stay unreviewed until you decide "
+                         f"again: " + ", ".join(f"#{c} +{n}" for c, n in sorted(self.joined.items())[:8])
+                         + (" …" if len(self.joined) > 8 else ""))
         if len(self.dropped_rows):
-            lines.append(f"{len(self.dropped_rows)} moved or labeled rows follow the new clustering: "
-                         f"their cluster could not be carried")
-        lines += [u.describe() for u in self.uncarried]
+            lines.append(f"{len(self.dropped_rows):,} reviewed rows follow the new clustering: their cluster was "
+                         f"not kept")
         return lines
 
 
 def carry_over(old: ReviewState, new_labels: np.ndarray, new_confidence: np.ndarray | None = None,
-               min_jaccard: float = MIN_JACCARD) -> CarryOver:
+               min_jaccard: float = MIN_JACCARD, pin: bool = True) -> CarryOver:
     """A new :class:`ReviewState` on ``new_labels`` (same rows as ``old``) carrying ``old``'s work over."""
     new_labels = np.asarray(new_labels, dtype=np.int64)
     if len(new_labels) != len(old):
         raise ValueError("the new clustering must cover the same rows as the review")
+    n = len(new_labels)
+    conf_new = np.zeros(n, np.float32) if new_confidence is None else np.asarray(new_confidence, np.float32)
     old_labels = old.labels
     sizes_old = old.sizes()
-    reviewed = [c for c in old.cluster_ids() if old.name(c) or old.status(c) != UNREVIEWED]
+    # clusters holding a person's work: named, decided, or holding rows the person moved or labeled there
+    touched = set(np.unique(old_labels[(old.source != CLUSTER) & (old_labels >= 0)]).tolist())
+    reviewed = [c for c in old.cluster_ids() if old.name(c) or old.status(c) != UNREVIEWED or c in touched]
     new_ids, new_counts = np.unique(new_labels[new_labels >= 0], return_counts=True)
     new_size = dict(zip(new_ids.tolist(), new_counts.tolist()))
 
@@ -120,15 +147,15 @@ def carry_over(old: ReviewState, new_labels: np.ndarray, new_confidence: np.ndar
     mask = np.isin(old_labels, reviewed)
     pairs, counts = np.unique(np.stack([old_labels[mask], new_labels[mask]]), axis=1, return_counts=True)
     overlap: dict[int, list[tuple[int, int]]] = {c: [] for c in reviewed}
-    for (o, n), k in zip(pairs.T.tolist(), counts.tolist()):
-        overlap[o].append((n, k))
+    for (o, n_id), k in zip(pairs.T.tolist(), counts.tolist()):
+        overlap[o].append((n_id, k))
 
     best: dict[int, tuple[int, float]] = {}
     uncarried: list[Uncarried] = []
     for o in reviewed:
         size = sizes_old[o]
         cands = _candidates(overlap[o], size, new_size)
-        noise = sum(k for n, k in overlap[o] if n == NOISE) / size
+        noise = sum(k for n_id, k in overlap[o] if n_id == NOISE) / size
         jac = [(c.rows / (size + new_size[c.new_id] - c.rows), c.new_id) for c in cands]
         top = max(jac, key=lambda x: (x[0], -x[1]), default=(0.0, -1))
         if top[0] > min_jaccard:
@@ -140,33 +167,48 @@ def carry_over(old: ReviewState, new_labels: np.ndarray, new_confidence: np.ndar
     # a new cluster claimed twice (possible only with min_jaccard < 0.5): the higher overlap wins
     mapping: dict[int, int] = {}
     carried: list[Carried] = []
-    for o, (n, j) in sorted(best.items(), key=lambda x: (-x[1][1], x[0])):
-        if n in mapping.values():
+    for o, (n_id, j) in sorted(best.items(), key=lambda x: (-x[1][1], x[0])):
+        if n_id in mapping.values():
             uncarried.append(Uncarried(o, old.name(o), old.status(o), sizes_old[o], "merged",
                                        _candidates(overlap[o], sizes_old[o], new_size)[:3]))
             continue
-        mapping[o] = n
-        carried.append(Carried(o, n, old.name(o), old.status(o), j))
+        mapping[o] = n_id
+        carried.append(Carried(o, n_id, old.name(o), old.status(o), j))
     carried.sort(key=lambda c: c.old_id)
     uncarried.sort(key=lambda u: u.old_id)
+    next_id = int(new_ids.max()) + 1 if len(new_ids) else 0
+    if pin:
+        for u in uncarried:
+            u.pinned_id = mapping[u.old_id] = next_id
+            next_id += 1
+    pinned = {u.old_id for u in uncarried} if pin else set()
 
     names = {mapping[o]: old.name(o) for o in mapping if old.name(o)}
     statuses = {mapping[o]: old.status(o) for o in mapping if old.status(o) != UNREVIEWED}
-    top_new = int(new_ids.max()) + 1 if len(new_ids) else 0
-    state = ReviewState(new_labels, new_confidence, names=names, statuses=statuses, next_id=top_new, ui=dict(old.ui))
-
-    # row decisions
-    decided = np.flatnonzero((old.source != CLUSTER) & (old.base_labels != EMPTY))
-    targets = old_labels[decided]
-    placed = np.array([t == NOISE or t in mapping for t in targets.tolist()], dtype=bool)
-    dropped = decided[~placed]
-    rows = decided[placed]
-    target = np.array([NOISE if t == NOISE else mapping[t] for t in targets[placed].tolist()], dtype=np.int64)
+    labels, source, confidence = new_labels.copy(), np.zeros(n, np.int8), conf_new.copy()
+    seen = np.zeros(n, bool)
+    live = old.base_labels != EMPTY
+    # rows that stay where the review had them: decided rows, seen members of decided clusters, pinned clusters
+    decided_rows = live & (old.source != CLUSTER)
+    in_decided = np.isin(old_labels, [o for o in mapping if old.status(o) != UNREVIEWED]) & old.seen
+    in_pinned = np.isin(old_labels, list(pinned))
+    stay = (decided_rows | in_decided | in_pinned) & (np.isin(old_labels, list(mapping)) | (old_labels == NOISE))
+    stay &= live
+    rows = np.flatnonzero(stay)
+    target = np.array([NOISE if t == NOISE else mapping[t] for t in old_labels[rows].tolist()], dtype=np.int64)
     against = rows[new_labels[rows] != target]
-    if len(rows):
-        state.assign(rows, target, old.source[rows], old.confidence[rows],
-                     note=f"keep {len(rows)} earlier row decisions ({len(against)} against the new clustering)")
-    return CarryOver(state, carried, uncarried, mapping, against, int(len(rows) - len(against)), dropped)
+    labels[rows], source[rows], seen[rows] = target, old.source[rows], old.seen[rows]
+    confidence[rows] = np.where(target >= 0, old.confidence[rows], 0.0)
+    dropped = np.flatnonzero(old.reviewed_rows() & ~stay)
+    joined: dict[int, int] = {}
+    for c in statuses:
+        k = int(((labels == c) & ~seen & (source == CLUSTER)).sum())
+        if k:
+            joined[c] = k
+    state = ReviewState(labels, confidence, names=names, statuses=statuses, next_id=next_id, ui=dict(old.ui),
+                        base_source=source, base_seen=seen)
+    return CarryOver(state, carried, uncarried, mapping, against, int(len(rows) - len(against)), dropped,
+                     joined, pin)
 
 
 def _candidates(pairs: list[tuple[int, int]], size: int, new_size: dict[int, int]) -> list[Candidate]:

@@ -64,7 +64,9 @@ def review_frame(corpus, state, view) -> pl.DataFrame:
     ``state`` is an :class:`engine.review.ReviewState`, ``view`` its
     :func:`engine.review_view.review_view`.  ``cluster_id`` is -1 for noise and
     empty for empty texts; ``cluster_label`` the person's name, else the
-    suggested one; ``status`` the cluster's (empty for noise and empty texts);
+    suggested one; ``status`` the decision covering the row: its cluster's, but
+    ``unreviewed`` for a row that joined a reviewed cluster without a decision
+    (carried over, or new in a changed file); empty for noise and empty texts;
     ``score`` the cosine to the current cluster's centre; ``label_source``
     cluster / moved / classifier / manual; ``confidence`` the clustering's,
     the classifier's, or 1 for the person's own decisions.
@@ -85,7 +87,9 @@ def review_frame(corpus, state, view) -> pl.DataFrame:
         pl.Series("text", corpus.texts, dtype=pl.String),
         pl.Series("cluster_id", [None if c == EMPTY else c for c in labels], dtype=pl.Int64),
         pl.Series("cluster_label", [label_of[c] for c in labels], dtype=pl.String),
-        pl.Series("status", [status_of[c] for c in labels], dtype=pl.String),
+        pl.Series("status", [("unreviewed" if s and not ok else s) for s, ok in
+                             zip((status_of[c] for c in labels), (state.seen | (state.source != 0)).tolist())],
+                  dtype=pl.String),
         pl.Series("score", [None if np.isnan(s) else float(s) for s in scores], dtype=pl.Float64),
         pl.Series("label_source", [None if e else s for s, e in zip(source.tolist(), empty.tolist())],
                   dtype=pl.String),

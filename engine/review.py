@@ -17,6 +17,10 @@ Rules:
   ``manual`` (the person made a new cluster of selected rows), ``classifier``
   (an accepted classifier proposal).  Person decisions get confidence 1.
 - Rows with empty text (``EMPTY``) are never moved; they stay in their group.
+- ``seen`` of a row: a person's decision covers it (it was a member when its
+  cluster was accepted or rejected, or the person moved, labeled or kept it).
+  Rows that join a reviewed cluster any other way (carry-over, new rows of a
+  grown file) are not seen: the cluster reads "accepted, N new rows".
 - Actions store their *intent* (``Action.args``: cluster ids, rows, values,
   ids they created), which is what :mod:`engine.review_store` saves; replaying
   the intents on the base gives the same state bit for bit.
@@ -25,7 +29,7 @@ Rules:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Iterable
 
 import numpy as np
 
@@ -105,15 +109,15 @@ class Action:
 class ReviewState:
     """Decisions on top of one base clustering; see the module docstring.
 
-    ``on_change(state)`` (if set) is called after every action, undo, redo and
-    :meth:`set_ui` — :meth:`engine.review_store.ReviewStore.attach` uses it to
-    save after each one.  ``version`` grows with every change of labels, names
-    or statuses (not of ``ui``), so a UI knows when to refresh.
+    ``version`` grows with every change of labels, names or statuses (not of
+    ``ui``), so a UI knows when to refresh.  Saving is the caller's
+    (:class:`engine.review_session.ReviewSession` saves after every change).
     """
 
     def __init__(self, base_labels: np.ndarray, base_confidence: np.ndarray | None = None, *,
                  names: dict[int, str] | None = None, statuses: dict[int, str] | None = None,
-                 next_id: int | None = None, ui: dict | None = None) -> None:
+                 next_id: int | None = None, ui: dict | None = None, base_source: np.ndarray | None = None,
+                 base_seen: np.ndarray | None = None) -> None:
         self.base_labels = np.array(base_labels, dtype=np.int64)
         self.base_labels.setflags(write=False)
         n = len(self.base_labels)
@@ -124,14 +128,24 @@ class ReviewState:
         conf = np.where(self.base_labels >= 0, conf, 0.0).astype(np.float16).astype(np.float32)
         conf.setflags(write=False)
         self.base_confidence = conf
-        self.labels = self.base_labels.copy()
-        self.source = np.zeros(n, dtype=np.int8)
-        self.confidence = conf.copy()
         # names/statuses the base starts with (e.g. carried over from an earlier clustering)
         self.base_names = {int(k): str(v) for k, v in (names or {}).items() if v}
         self.base_statuses = {int(k): v for k, v in (statuses or {}).items() if v != UNREVIEWED}
         for s in self.base_statuses.values():
             _check_status(s)
+        source = np.zeros(n, np.int8) if base_source is None else np.array(base_source, dtype=np.int8)
+        if base_seen is None:  # reviews saved before rows were tracked: a reviewed cluster covers its rows
+            base_seen = np.isin(self.base_labels, list(self.base_statuses)) | (source != CLUSTER)
+        seen = np.array(base_seen, dtype=bool)
+        if len(source) != n or len(seen) != n:
+            raise ValueError("base_source and base_seen must have one value per row")
+        source.setflags(write=False)
+        seen.setflags(write=False)
+        self.base_source, self.base_seen = source, seen
+        self.labels = self.base_labels.copy()
+        self.source = source.copy()
+        self.confidence = conf.copy()
+        self.seen = seen.copy()
         self.names: dict[int, str] = dict(self.base_names)
         self.statuses: dict[int, str] = dict(self.base_statuses)
         top = int(self.base_labels.max()) + 1 if n else 0
@@ -141,7 +155,6 @@ class ReviewState:
         self.undone: list[Action] = []  # redo stack, most recently undone last
         self.version = 0
         self.read_only = False
-        self.on_change: Callable[["ReviewState"], None] | None = None
         self._sizes_at = -1
         self._ids = np.empty(0, np.int64)
         self._counts = np.empty(0, np.int64)
@@ -205,11 +218,26 @@ class ReviewState:
         return [SOURCES[c] for c in codes.tolist()]
 
     def progress(self) -> ReviewProgress:
-        """Reviewed clusters (accepted or rejected) of the current ones and the share of rows they hold."""
+        """Reviewed clusters (accepted or rejected) of the current ones and the share of rows decided."""
         self._refresh_sizes()
-        reviewed = np.array([self.status(c) != UNREVIEWED for c in self._ids.tolist()], dtype=bool)
+        reviewed = sum(1 for c in self._ids.tolist() if self.status(c) != UNREVIEWED)
         rows = int((self.labels != EMPTY).sum())
-        return ReviewProgress(int(reviewed.sum()), len(self._ids), int(self._counts[reviewed].sum()), rows)
+        return ReviewProgress(reviewed, len(self._ids), int(self.reviewed_rows().sum()), rows)
+
+    def reviewed_rows(self) -> np.ndarray:
+        """Mask of rows a person's decision covers now: seen members of accepted or rejected clusters, and
+        rows the person moved, grouped or labeled (wherever they are)."""
+        decided = np.array(sorted(self.statuses), dtype=np.int64)
+        in_reviewed = np.isin(self.labels, decided) & self.seen
+        return in_reviewed | ((self.source != CLUSTER) & (self.labels != EMPTY))
+
+    def unseen(self) -> dict[int, int]:
+        """Per reviewed cluster, its rows no decision covers yet ("accepted, N new rows"); only those with any."""
+        if not self.statuses:
+            return {}
+        mask = ~self.seen & (self.source == CLUSTER) & (self.labels >= 0)
+        counts = np.bincount(self.labels[mask], minlength=self.next_id)
+        return {c: int(counts[c]) for c in self.statuses if c < len(counts) and counts[c]}
 
     def find_clusters(self, query: str, suggested: dict[int, str] | None = None, limit: int = 20) -> list[int]:
         """Current cluster ids whose name (or ``suggested`` name, or id) matches ``query`` fuzzily, best first."""
@@ -316,14 +344,17 @@ class ReviewState:
         return self._do(Action("apply_proposals", {"rows": rows, "targets": targets, "confidence": conf}))
 
     def assign(self, rows: np.ndarray, labels: np.ndarray, sources: np.ndarray, confidences: np.ndarray,
-               note: str | None = None) -> Action:
-        """Set rows to given labels, sources and confidences in one step (used to carry decisions over)."""
+               note: str | None = None, seen: np.ndarray | None = None) -> Action:
+        """Set rows to given labels, sources and confidences in one step (carry-over, near-duplicates);
+        ``seen`` (default: all) says which of them a person's decision covers."""
         rows = np.asarray(rows, dtype=np.int64)
         labels = np.asarray(labels, dtype=np.int64)
         if len(rows) and (labels < NOISE).any():
             raise ReviewError("assign: labels must be cluster ids or noise")
         args = {"rows": rows, "labels": labels, "sources": np.asarray(sources, dtype=np.int8),
                 "confidence": np.asarray(confidences, dtype=np.float32), "note": note}
+        if seen is not None:
+            args["seen"] = np.asarray(seen, dtype=np.int8)
         self._need_rows(rows)
         return self._do(Action("assign", args))
 
@@ -360,8 +391,6 @@ class ReviewState:
         except (TypeError, ValueError) as exc:
             raise ReviewError(f"ui values must be plain JSON ({exc})") from None
         self.ui.update(values)
-        if self.on_change:
-            self.on_change(self)
 
     def replay(self, actions: list[Action], cursor: int) -> None:
         """Apply ``actions[:cursor]`` (intents, e.g. from a saved log) and keep the rest for redo."""
@@ -412,8 +441,6 @@ class ReviewState:
 
     def _changed(self) -> None:
         self.version += 1
-        if self.on_change:
-            self.on_change(self)
 
     def _new_ids(self, action: Action, count: int) -> list[int]:
         created = action.args.get("created")
@@ -427,13 +454,16 @@ class ReviewState:
         """Fill ``action.rows/old/new/meta`` from its intent against the current state."""
         a, op = action.args, action.op
         rows = np.empty(0, np.int64)
-        labels = src = conf = None
+        labels = src = conf = seen = None
         meta: dict[int, tuple[str | None, str]] = {}  # cluster -> (new name, new status)
         if op == "rename":
             meta[a["cluster"]] = (a["name"], self.status(a["cluster"]))
         elif op == "set_status":
             for c in a["clusters"]:
                 meta[c] = (self.name(c), a["status"])
+            rows = np.flatnonzero(np.isin(self.labels, a["clusters"]))
+            labels, src, conf = self.labels[rows], self.source[rows], self.confidence[rows]
+            seen = np.full(len(rows), a["status"] != UNREVIEWED)
         elif op == "merge":
             ids, target = a["clusters"], a["into"]
             rows = np.flatnonzero(np.isin(self.labels, ids[1:]))
@@ -451,6 +481,10 @@ class ReviewState:
             src = self.source[rows]
             conf = a["confidence"] if "confidence" in a else self.confidence[rows]
             conf = np.where(labels >= 0, conf, 0.0)
+            name = self.name(a["cluster"])
+            if name:  # the parts keep the name, numbered; each is unreviewed until looked at
+                for i, c in enumerate(created, 1):
+                    meta[c] = (f"{name} ({i}/{len(created)})", UNREVIEWED)
         elif op in ("move", "to_noise", "new_cluster"):
             rows = a["rows"]
             if op == "move":
@@ -461,11 +495,14 @@ class ReviewState:
                 target, code = self._new_ids(action, 1)[0], MANUAL
                 meta[target] = (a.get("name"), UNREVIEWED)
             labels, src, conf = np.full(len(rows), target), np.full(len(rows), code), np.ones(len(rows))
+            seen = np.ones(len(rows), bool)
         elif op == "apply_proposals":
             rows = a["rows"]
             labels, src, conf = a["targets"], np.full(len(rows), CLASSIFIER), a["confidence"]
+            seen = np.ones(len(rows), bool)
         elif op == "assign":
             rows, labels, src, conf = a["rows"], a["labels"], a["sources"], a["confidence"]
+            seen = a["seen"] if "seen" in a else np.ones(len(rows), bool)
         else:
             raise ReviewError(f"unknown review action {op!r}")
         rows = np.asarray(rows, dtype=np.int64)
@@ -473,13 +510,15 @@ class ReviewState:
             labels = np.asarray(labels, dtype=np.int64)
             src = np.asarray(src, dtype=np.int8)
             conf = np.asarray(conf, dtype=np.float32)
-            old = (self.labels[rows], self.source[rows], self.confidence[rows])
-            changed = (old[0] != labels) | (old[1] != src) | (old[2] != conf)
+            seen = self.seen[rows] if seen is None else np.asarray(seen, dtype=bool)
+            old = (self.labels[rows], self.source[rows], self.confidence[rows], self.seen[rows])
+            changed = (old[0] != labels) | (old[1] != src) | (old[2] != conf) | (old[3] != seen)
             rows = rows[changed]
             action.old = tuple(x[changed] for x in old)
-            action.new = (labels[changed], src[changed], conf[changed])
+            action.new = (labels[changed], src[changed], conf[changed], seen[changed])
         else:
-            action.old = action.new = (np.empty(0, np.int64), np.empty(0, np.int8), np.empty(0, np.float32))
+            action.old = action.new = (np.empty(0, np.int64), np.empty(0, np.int8), np.empty(0, np.float32),
+                                       np.empty(0, bool))
             rows = rows[:0]
         action.rows = rows
         action.meta = [(c, self.name(c), n, self.status(c), s) for c, (n, s) in meta.items()
@@ -487,7 +526,7 @@ class ReviewState:
 
     def _write(self, rows: np.ndarray, values: tuple, meta: list) -> None:
         if len(rows):
-            self.labels[rows], self.source[rows], self.confidence[rows] = values
+            self.labels[rows], self.source[rows], self.confidence[rows], self.seen[rows] = values
         for c, name, status in meta:
             if name:
                 self.names[c] = name
@@ -502,13 +541,14 @@ class ReviewState:
 
     def snapshot(self) -> tuple:
         """Copies of everything an action can change: labels, source, confidence, names, statuses."""
-        return (self.labels.copy(), self.source.copy(), self.confidence.copy(), dict(self.names), dict(self.statuses))
+        return (self.labels.copy(), self.source.copy(), self.confidence.copy(), dict(self.names), dict(self.statuses),
+                self.seen.copy())
 
 
 def same_snapshot(a: tuple, b: tuple) -> bool:
     """Whether two :meth:`ReviewState.snapshot` results are identical."""
-    return (np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
-            and np.array_equal(a[2], b[2]) and a[3] == b[3] and a[4] == b[4])
+    return (np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) and np.array_equal(a[2], b[2])
+            and a[3] == b[3] and a[4] == b[4] and np.array_equal(a[5], b[5]))
 
 
 def _check_status(status: str) -> None:

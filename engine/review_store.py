@@ -6,9 +6,14 @@ One review per input *content* (``corpus.fingerprint``) and text column lives in
 
 - ``state.json`` — the state file: a header line ``{"format", "version",
   "checksum", "length"}`` then the JSON payload it checks (BLAKE2b-128):
-  input (path, fingerprint, columns, rows), model (options, identity),
-  clustering settings, the base clustering, the action log with the undo
-  cursor, ``next_id``, the ``ui`` dict, a progress summary and the save time.
+  input (path, fingerprint, columns, rows), model (options, identity), the
+  row keys (:class:`engine.review_record.RowKeys`), the epochs (each a
+  clustering's settings, base and action log with its undo cursor and
+  ``next_id``) and which one is in effect, the ``ui`` dict, a progress summary
+  and the save time.
+- ``state.superseded-<time>.json`` — reviews set aside ("start a new review",
+  opening an earlier one): listed by :func:`engine.review_files.list_reviews`,
+  never deleted while they hold a decision.
 - ``blobs/<blake2b>.bin`` — arrays too big to sit in the state file (the base
   labels and confidence, big selections), raw little-endian bytes named by
   the hash of their content; written once, atomically, before any state file
@@ -44,17 +49,17 @@ import numpy as np
 from engine.atomic import atomic_write
 from engine.errors import QtuiError, show_path
 from engine.review import OPS, Action, ReviewError, ReviewState
+from engine.review_record import Epoch, ReviewRecord, RowKeys
 
 FORMAT = "qtui-review"
-VERSION = 1
+VERSION = 2
 STATE_NAME = "state.json"
+SET_ASIDE_GLOB = "state.superseded-*.json"
 #: Arrays up to this many bytes are written inside the state file; bigger ones go to a blob.
 INLINE_BYTES = 4096
-#: State files kept from before re-clusterings (``state.superseded-<time>.json``).
-KEEP_SUPERSEDED = 5
 #: dtype each array argument of an action is saved with (exact for what ReviewState holds).
 ARRAY_DTYPES = {"rows": "<i4", "parts": "<i4", "targets": "<i4", "labels": "<i4", "sources": "|i1",
-                "confidence": "<f4"}
+                "confidence": "<f4", "seen": "|i1"}
 
 
 class ReviewCorrupt(QtuiError):
@@ -124,7 +129,7 @@ class ReviewContext:
 
         options = {} if model_options is None else {k: v for k, v in asdict(model_options).items()
                                                      if k not in ("device", "batch_size")}
-        info = {"path": str(corpus.path), "fingerprint": corpus.fingerprint, "text_col": corpus.text_col,
+        info = {"path": str(Path(corpus.path).resolve()), "fingerprint": corpus.fingerprint, "text_col": corpus.text_col,
                 "id_col": corpus.id_col, "label_col": corpus.label_col, "encoding": corpus.encoding,
                 "rows": len(corpus)}
         return cls(info, {"options": options, "identity": dict(identity or {})},
@@ -154,14 +159,35 @@ class ReviewInfo:
     summary: dict = field(default_factory=dict)
     problem: str | None = None  # set when the state file cannot be read
 
+    @property
+    def review_id(self) -> str:
+        """The id ``qtui reviews`` lists and ``--review`` takes: the review folder, plus the time it was set
+        aside for a review that is not the folder's current one."""
+        folder = self.path.parent.name
+        key = folder.split("-")[0][:8] + folder.split("-")[-1][:4]
+        stamp = self.path.name.removeprefix("state.superseded-").removesuffix(".json")
+        return key if self.path.name == STATE_NAME else f"{key}.{stamp}"
+
+    @property
+    def set_aside(self) -> bool:
+        """Whether this review was set aside (a newer one of the same content took its place)."""
+        return self.path.name != STATE_NAME
+
+    def has_decisions(self) -> bool:
+        """Whether a person did anything in it (an action, a name or a decision)."""
+        s = self.summary
+        return bool(s.get("actions") or s.get("reviewed") or s.get("named"))
+
     def describe(self, now: float | None = None) -> str:
         """E.g. '23/61 clusters reviewed, saved 2 h ago, kmeans k=61'."""
         if self.problem:
             return f"a saved review exists but cannot be read ({self.problem})"
         s = self.summary
         parts = [f"{s.get('reviewed', 0)}/{s.get('clusters', 0)} clusters reviewed"]
+        if s.get("named"):
+            parts[0] += f", {s['named']} named"
         if s.get("actions"):
-            parts[0] += f" ({s['actions']} actions)"
+            parts[0] += f" ({s['actions']} action{'s' * (s['actions'] != 1)})"
         if self.saved_at is not None:
             parts.append(f"saved {ago((now or time.time()) - self.saved_at)}")
         if self.context is not None:
@@ -171,12 +197,17 @@ class ReviewInfo:
 
 @dataclass
 class SavedReview:
-    """A loaded review: the state (history and ``ui`` included) and what it is of."""
+    """A loaded review: its record (epochs, history and ``ui`` included) and what it is of."""
 
-    state: ReviewState
+    record: ReviewRecord
     context: ReviewContext
     saved_at: float
     info: ReviewInfo
+
+    @property
+    def state(self) -> ReviewState:
+        """The review in effect (the current epoch's)."""
+        return self.record.state
 
 
 def ago(seconds: float) -> str:
@@ -206,7 +237,6 @@ class ReviewStore:
         self.last_save_seconds = 0.0
         self._lock_fd: int | None = None
         self._blobs_known: set[str] = set()
-        self._attached: list[ReviewState] = []
         self._saving = threading.RLock()  # one save at a time (the app saves the selection from a thread)
 
     @classmethod
@@ -266,16 +296,12 @@ class ReviewStore:
         return f"opened read-only: another qtui has this review open{who}"
 
     def release(self) -> None:
-        """Give the write lock back and stop saving attached states (the lock also goes when the process
-        ends, however it ends).  A save in progress in another thread finishes first."""
+        """Give the write lock back (it also goes when the process ends, however it ends).  A save in
+        progress in another thread finishes first."""
         with self._saving:
             self._release()
 
     def _release(self) -> None:
-        for state in self._attached:
-            if state.on_change == self.save:
-                state.on_change = None
-        self._attached.clear()
         if self._lock_fd is not None:
             with contextlib.suppress(OSError):
                 os.close(self._lock_fd)
@@ -290,65 +316,78 @@ class ReviewStore:
 
     # ------------------------------------------------------------------ saving
 
-    def start(self, state: ReviewState, context: ReviewContext, keep_previous: bool = True) -> float:
-        """Make ``state`` the saved review of ``context`` (a new one, or after re-clustering).
+    def start(self, review: ReviewRecord | ReviewState, context: ReviewContext, keep_previous: bool = True) -> float:
+        """Make ``review`` the saved review of ``context`` (a new one, or one carried over).
 
-        With ``keep_previous`` an existing state file is kept as
-        ``state.superseded-<time>.json`` rather than replaced.
+        With ``keep_previous`` an existing state file is set aside as ``state.superseded-<time>.json``
+        (still listed and openable) rather than replaced.
         """
         self._need_writable()
         self.context = context
-        if keep_previous and self.path.exists():
-            os.replace(self.path, self.directory / f"state.superseded-{_stamp()}.json")
-            for old in sorted(self.directory.glob("state.superseded-*.json"))[:-KEEP_SUPERSEDED]:
+        if keep_previous:
+            self.set_aside()
+        return self.save(review)
+
+    def set_aside(self) -> Path | None:
+        """Rename the current state file to ``state.superseded-<time>.json`` (it stays listed); returns its
+        new path, or None when there was none.  Set-aside files without a decision in them are removed."""
+        self._need_writable()
+        if not self.path.exists():
+            return None
+        aside = self.directory / f"state.superseded-{_stamp()}.json"
+        os.replace(self.path, aside)
+        for old in self.directory.glob(SET_ASIDE_GLOB):
+            info = ReviewStore._info_of(old)
+            if old != aside and info is not None and not info.problem and not info.has_decisions():
                 with contextlib.suppress(OSError):
                     old.unlink()
-        return self.save(state)
+        return aside
 
-    def attach(self, state: ReviewState) -> None:
-        """Save ``state`` after every change from now on (read-only: mark the state read-only instead).
+    def save(self, review: ReviewRecord | ReviewState) -> float:
+        """Write ``review`` now (atomically); returns the seconds it took.  A bare state is saved as a
+        review of one clustering, with the store's settings.
 
-        :meth:`release` detaches it again.
-        """
-        state.read_only = self.read_only
-        state.on_change = None if self.read_only else self.save
-        self._attached.append(state)
-
-    def save(self, state: ReviewState) -> float:
-        """Write ``state`` now (atomically); returns the seconds it took.
-
-        Thread-safe: saves run one at a time, each writing the state as it is when it starts, so the
+        Thread-safe: saves run one at a time, each writing the review as it is when it starts, so the
         last save to finish holds the latest state (the app saves the selection from a thread).
         """
         with self._saving:
-            return self._save(state)
+            self._need_writable()
+            if isinstance(review, ReviewState):
+                if self.context is None:
+                    raise ReviewError("the review store has no context: call start() or load() first")
+                review = ReviewRecord.single(review, self.context.settings)
+            return self._save(review)
 
-    def _save(self, state: ReviewState) -> float:
+    def _save(self, record: ReviewRecord) -> float:
         t = time.perf_counter()
         self._need_writable()
         if self.context is None:
             raise ReviewError("the review store has no context: call start() or load() first")
         self.blob_dir.mkdir(parents=True, exist_ok=True)
-        actions, cursor = state.history()
+        state = record.state
         progress = state.progress()
-        base = getattr(state, "_saved_base", None)
-        if base is None:
-            base = {"labels": self._array(state.base_labels, "<i4"),
-                    "confidence": self._array(state.base_confidence, "<f2"),
-                    "names": {str(k): v for k, v in state.base_names.items()},
-                    "statuses": {str(k): v for k, v in state.base_statuses.items()}}
-            state._saved_base = base
+        epochs = []
+        for epoch in record.epochs:
+            actions, cursor = epoch.state.history()
+            epochs.append({"settings": epoch.settings, "note": epoch.note, "base": self._base(epoch.state),
+                           "actions": [self._record(a) for a in actions], "cursor": cursor,
+                           "next_id": epoch.state.next_id})
+        keys = None
+        if record.row_keys is not None:
+            keys = {"text": self._array(record.row_keys.text, "<u8")}
+            if record.row_keys.ids is not None:
+                keys["ids"] = self._array(record.row_keys.ids, "<u8")
+        settings = record.epoch.settings
         payload = {
-            "input": self.context.input, "model": self.context.model, "settings": self.context.settings,
-            "base": base,
-            "actions": [self._record(a) for a in actions],
-            "cursor": cursor,
-            "next_id": state.next_id,
+            "input": self.context.input, "model": self.context.model, "settings": settings,
+            "row_keys": keys, "epochs": epochs, "current": record.current, "origin": record.origin,
             "ui": state.ui,
             "summary": {"reviewed": progress.reviewed, "clusters": progress.clusters,
-                        "row_share": round(progress.row_share, 4), "actions": cursor},
+                        "row_share": round(progress.row_share, 4), "actions": record.actions,
+                        "named": len([c for c in state.names if state.exists(c)])},
             "saved_at": time.time(),
         }
+        self.context.settings = settings
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
         header = json.dumps({"format": FORMAT, "version": VERSION, "length": len(body),
                              "checksum": hashlib.blake2b(body, digest_size=16).hexdigest()}).encode()
@@ -360,6 +399,18 @@ class ReviewStore:
                                   ) from None
         self.last_save_seconds = time.perf_counter() - t
         return self.last_save_seconds
+
+    def _base(self, state: ReviewState) -> dict:
+        base = getattr(state, "_saved_base", None)
+        if base is None:
+            base = {"labels": self._array(state.base_labels, "<i4"),
+                    "confidence": self._array(state.base_confidence, "<f2"),
+                    "source": self._array(state.base_source, "|i1"),
+                    "seen": self._array(state.base_seen, "|i1"),
+                    "names": {str(k): v for k, v in state.base_names.items()},
+                    "statuses": {str(k): v for k, v in state.base_statuses.items()}}
+            state._saved_base = base
+        return base
 
     def _need_writable(self) -> None:
         if self.read_only:
@@ -400,67 +451,94 @@ class ReviewStore:
 
     def info(self) -> ReviewInfo | None:
         """What the saved review is (without replaying it), or None when there is none."""
+        return self._info_of(self.path)
+
+    @staticmethod
+    def _info_of(path: Path) -> ReviewInfo | None:
         try:
-            raw = self.path.read_bytes()
+            raw = path.read_bytes()
         except (FileNotFoundError, NotADirectoryError):  # no review (a folder on the way is missing or a file)
             return None
         except OSError as exc:
-            return ReviewInfo(self.path, None, None, problem=exc.strerror or str(exc))
+            return ReviewInfo(path, None, None, problem=exc.strerror or str(exc))
         try:
             payload = _parse(raw)
-            return ReviewInfo(self.path, float(payload["saved_at"]), _context(payload), dict(payload["summary"]))
+            return ReviewInfo(path, float(payload["saved_at"]), _context(payload), dict(payload["summary"]))
         except _Damaged as exc:
-            return ReviewInfo(self.path, None, None, problem=str(exc))
+            return ReviewInfo(path, None, None, problem=str(exc))
         except (KeyError, TypeError, ValueError) as exc:
-            return ReviewInfo(self.path, None, None, problem=f"unexpected content: {exc}")
+            return ReviewInfo(path, None, None, problem=f"unexpected content: {exc}")
 
-    def load(self, corpus=None) -> SavedReview:
-        """Read, check and replay the saved review; raises :class:`ReviewCorrupt` if it is damaged.
+    def load(self, corpus=None, path: Path | None = None) -> SavedReview:
+        """Read, check and replay the saved review (or the set-aside one at ``path``); raises
+        :class:`ReviewCorrupt` if it is damaged.
 
         With ``corpus`` the review must be of it (same content, text column
         and number of rows).  The store's context becomes the saved one.
         """
+        path = self.path if path is None else Path(path)
         try:
-            raw = self.path.read_bytes()
+            raw = path.read_bytes()
         except FileNotFoundError:
-            raise ReviewError(f"{show_path(self.path)}: no saved review") from None
+            raise ReviewError(f"{show_path(path)}: no saved review") from None
         try:
             payload = _parse(raw)
             if payload.get("_newer"):
-                raise ReviewTooNew(f"{show_path(self.path)}: saved by a newer qtui (format {payload['_newer']}); "
+                raise ReviewTooNew(f"{show_path(path)}: saved by a newer qtui (format {payload['_newer']}); "
                                    f"update qtui to open it")
             context = _context(payload)
-            base = payload["base"]
-            labels = self._read_array(base["labels"])
-            state = ReviewState(labels, self._read_array(base["confidence"]).astype(np.float32),
-                                names={int(k): v for k, v in base.get("names", {}).items()},
-                                statuses={int(k): v for k, v in base.get("statuses", {}).items()},
-                                next_id=int(payload.get("next_id", 0)), ui=dict(payload.get("ui") or {}))
-            actions = [self._action(record) for record in payload["actions"]]
-            cursor = int(payload["cursor"])
-            if not 0 <= cursor <= len(actions):
-                raise _Damaged(f"undo cursor {cursor} outside the log of {len(actions)} actions")
-            state.replay(actions, cursor)
+            ui = dict(payload.get("ui") or {})
+            if "epochs" in payload:
+                raw_epochs, current = payload["epochs"], int(payload["current"])
+            else:  # format 1: one clustering at the top level
+                raw_epochs = [{"settings": payload["settings"], "base": payload["base"],
+                               "actions": payload["actions"], "cursor": payload["cursor"],
+                               "next_id": payload.get("next_id", 0)}]
+                current = 0
+            if not 0 <= current < len(raw_epochs):
+                raise _Damaged(f"current clustering {current} outside the {len(raw_epochs)} saved")
+            epochs = [self._epoch(e, ui) for e in raw_epochs]
+            keys = payload.get("row_keys")
+            row_keys = None if not keys else RowKeys(
+                self._read_array(keys["text"]).astype(np.uint64),
+                self._read_array(keys["ids"]).astype(np.uint64) if keys.get("ids") else None)
         except _Damaged as exc:
-            raise self._set_aside(str(exc)) from None
+            raise self._set_aside(str(exc), path) from None
         except ReviewTooNew:
             raise
         except ReviewError as exc:
-            raise self._set_aside(f"its actions do not replay: {exc}") from None
+            raise self._set_aside(f"its actions do not replay: {exc}", path) from None
         except (KeyError, TypeError, ValueError, IndexError) as exc:
-            raise self._set_aside(f"unexpected content: {type(exc).__name__}: {exc}") from None
+            raise self._set_aside(f"unexpected content: {type(exc).__name__}: {exc}", path) from None
+        record = ReviewRecord(epochs, current, row_keys, dict(payload.get("origin") or {}))
         if corpus is not None:
             expect = (corpus.fingerprint, corpus.text_col, len(corpus))
-            got = (context.input.get("fingerprint"), context.input.get("text_col"), len(state))
+            got = (context.input.get("fingerprint"), context.input.get("text_col"), len(record.state))
             if expect != got:
-                raise ReviewError(f"{show_path(self.path)}: the saved review is of another reading of the file "
+                raise ReviewError(f"{show_path(path)}: the saved review is of another reading of the file "
                                   f"({got[2]} rows, text column {got[1]!r}; now {expect[2]} rows, {expect[1]!r})")
         self.context = context
-        state._saved_base = payload["base"]
-        for action, record in zip(actions, payload["actions"]):
+        info = ReviewInfo(path, float(payload["saved_at"]), context, dict(payload["summary"]))
+        return SavedReview(record, context, float(payload["saved_at"]), info)
+
+    def _epoch(self, raw: dict, ui: dict) -> Epoch:
+        base = raw["base"]
+        labels = self._read_array(base["labels"])
+        state = ReviewState(labels, self._read_array(base["confidence"]).astype(np.float32),
+                            names={int(k): v for k, v in base.get("names", {}).items()},
+                            statuses={int(k): v for k, v in base.get("statuses", {}).items()},
+                            next_id=int(raw.get("next_id", 0)), ui=ui,
+                            base_source=self._read_array(base["source"]) if "source" in base else None,
+                            base_seen=self._read_array(base["seen"]).astype(bool) if "seen" in base else None)
+        actions = [self._action(record) for record in raw["actions"]]
+        cursor = int(raw["cursor"])
+        if not 0 <= cursor <= len(actions):
+            raise _Damaged(f"undo cursor {cursor} outside the log of {len(actions)} actions")
+        state.replay(actions, cursor)
+        state._saved_base = base
+        for action, record in zip(actions, raw["actions"]):
             action._saved_record = record  # saved again as read: its blobs exist
-        info = ReviewInfo(self.path, float(payload["saved_at"]), context, dict(payload["summary"]))
-        return SavedReview(state, context, float(payload["saved_at"]), info)
+        return Epoch(state, dict(raw["settings"]), str(raw.get("note") or ""))
 
     def _action(self, record: dict) -> Action:
         op = record["op"]
@@ -481,7 +559,7 @@ class ReviewStore:
 
     def _read_array(self, ref: dict) -> np.ndarray:
         dtype = np.dtype(ref["dtype"])
-        if dtype.str not in ("<i4", "<f2", "<f4", "|i1"):
+        if dtype.str not in ("<i4", "<f2", "<f4", "|i1", "<u8"):
             raise _Damaged(f"unexpected array type {ref['dtype']!r}")
         if "b64" in ref:
             data = base64.b64decode(ref["b64"], validate=True)
@@ -500,14 +578,15 @@ class ReviewStore:
             raise _Damaged("an array has the wrong length")
         return np.frombuffer(data, dtype=dtype).copy()
 
-    def _set_aside(self, reason: str) -> ReviewCorrupt:
-        aside = None if self.read_only else self._move_aside(self.path)
+    def _set_aside(self, reason: str, path: Path | None = None) -> ReviewCorrupt:
+        path = self.path if path is None else path
+        aside = None if self.read_only else self._move_aside(path)
         if aside is not None:
-            msg = (f"{show_path(self.path)}: the saved review is damaged ({reason}); it was kept as "
+            msg = (f"{show_path(path)}: the saved review is damaged ({reason}); it was kept as "
                    f"{show_path(aside)} and a new review will start")
         else:
-            msg = f"{show_path(self.path)}: the saved review is damaged ({reason}); it was left in place"
-        return ReviewCorrupt(msg, self.path, aside)
+            msg = f"{show_path(path)}: the saved review is damaged ({reason}); it was left in place"
+        return ReviewCorrupt(msg, path, aside)
 
     @staticmethod
     def _move_aside(path: Path) -> Path | None:
@@ -576,20 +655,3 @@ def _context(payload: dict) -> ReviewContext:
 
 def _stamp() -> str:
     return time.strftime("%Y%m%d-%H%M%S") + f"-{time.time_ns() % 1_000_000_000:09d}"
-
-
-def find_review(corpus, root: Path | None = None) -> ReviewInfo | None:
-    """The saved review of ``corpus`` (same content and text column), for a "resume?" prompt; None if none."""
-    return ReviewStore.for_corpus(corpus, root).info()
-
-
-def find_reviews(path: str | Path, text_col: str | None = None, root: Path | None = None) -> list[ReviewStore]:
-    """Stores of the saved reviews of the file at ``path`` (by content), most recently saved first."""
-    fingerprint = file_fingerprint(path)
-    base = reviews_root(root)
-    if text_col is not None:
-        candidates = [base / review_key(fingerprint, text_col)]
-    else:
-        candidates = sorted(base.glob(f"{fingerprint}-*")) if base.is_dir() else []
-    stores = [ReviewStore(d) for d in candidates if (d / STATE_NAME).exists()]
-    return sorted(stores, key=lambda s: s.path.stat().st_mtime, reverse=True)

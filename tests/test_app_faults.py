@@ -80,7 +80,7 @@ async def test_resizing_and_thousands_of_random_keys_keep_the_app_and_the_review
         state = app.board.state
         assert len(state.labels) == len(app.session.corpus) == 320
         assert set(np.unique(state.labels).tolist()) <= set(state.cluster_ids()) | {-1, -2}
-        saved = ReviewStore(app.store.directory).load(app.session.corpus).state
+        saved = ReviewStore(app.review.store.directory).load(app.session.corpus).state
         assert same_snapshot(saved.snapshot(), state.snapshot()), "the autosaved review differs from the screen"
         actions = len(state.history()[0])
     record(f"key mashing: {keys} random keys at 5 sizes down to 40x12, {actions} review actions, "
@@ -106,8 +106,8 @@ async def test_a_second_qtui_on_the_same_file_opens_read_only_and_changes_nothin
     first = QtuiApp(path, settings=ClusterSettings("kmeans", k=8), embedder=embedder)
     async with first.run_test(size=(120, 36)) as pilot:
         await wait_opened(pilot)
-        first.board.state.rename(first.board.state.cluster_ids()[0], "named by the first qtui")
-        directory = first.store.directory
+        first.review.rename(first.board.state.cluster_ids()[0], "named by the first qtui")
+        directory = first.review.store.directory
     saved = (directory / "state.json").read_bytes()
     script = tmp_path / "holder.py"
     script.write_text(HOLDER)
@@ -120,7 +120,7 @@ async def test_a_second_qtui_on_the_same_file_opens_read_only_and_changes_nothin
             await wait_until(pilot, lambda: type(second.screen).__name__ == "ChoiceScreen", 120, "resume?")
             await pilot.press("enter")  # resume
             await wait_opened(pilot)
-            assert second.board.state.read_only and second.store.read_only
+            assert second.review.read_only
             assert second.board.state.name(second.board.state.cluster_ids()[0]) == "named by the first qtui"
             for keys in (["n", *"renamed", "enter"], ["a"], ["x"], ["space", "j", "space", "M", "enter"],
                          ["S", "enter"], ["ctrl+z"], ["enter", "A", "v", "enter"], ["escape", "escape"]):

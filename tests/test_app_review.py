@@ -277,13 +277,15 @@ async def test_reopen_offers_to_resume_exactly_where_the_person_left_off(embedde
         assert again.board.state.name(cluster) is None
 
 
-async def test_recluster_carries_decisions_over(embedder):
+async def test_recluster_carries_decisions_over_and_undo_restores_the_clustering_before(embedder):
     app = make_app(embedder)
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_opened(pilot)
         cid = app.query_one("#clusters", ClusterTable).current_cluster
         rows = app.board.state.members(cid)
         await name_cluster(pilot, app, "kept")
+        await pilot.press("a")
+        await settle(pilot, app)
         await pilot.press("c")
         app.screen.query_one("#seed").value = "1"
         await pilot.press("ctrl+s")
@@ -298,8 +300,17 @@ async def test_recluster_carries_decisions_over(embedder):
             assert len(carried) == 1
             overlap = np.isin(rows, app.board.state.members(carried[0])).mean()
             assert overlap > 0.5
-        else:  # not carried: it is named in what the person was asked about
-            assert not carried and "'kept'" in message
+        else:  # not carried: named in what the person was asked about, and kept as it was (pinned)
+            assert "'kept'" in message and len(carried) == 1
+            assert np.array_equal(np.sort(app.board.state.members(carried[0])), np.sort(rows))
+        assert app.board.state.status(carried[0]) == ACCEPTED
+        await pilot.press("ctrl+z")  # the re-clustering itself is undone, names and decisions with it
+        await wait_until(pilot, lambda: app.analysis.clustering.settings.seed == 0, 60, "the clustering before")
+        await settle(pilot, app)
+        assert app.board.state.name(cid) == "kept" and app.board.state.status(cid) == ACCEPTED
+        assert np.array_equal(app.board.state.members(cid), rows)
+        await pilot.press("ctrl+y")
+        await wait_until(pilot, lambda: app.analysis.clustering.settings.seed == 1, 60, "the re-clustering again")
 
 
 async def test_export_from_the_app_has_the_review_columns(embedder, tmp_path):

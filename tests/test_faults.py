@@ -34,6 +34,7 @@ from tests.cli import ROOT
 from tests.conftest import SAMPLE
 from tui.app import QtuiApp
 from tui.cli import main
+from tests.test_review_store import Autosaved
 
 
 @pytest.fixture(autouse=True)
@@ -108,15 +109,17 @@ def test_export_to_a_full_or_read_only_disk_keeps_the_earlier_export(fault, tiny
     source.write_text("\n".join(TEXTS * 40) + "\n", encoding="utf-8")  # a bigger export this time
     filler = fill(tiny_disk) if fault == "disk full" else remount_read_only(tiny_disk)
     code, _, err = cli(capsys, "cluster", source, "--algo", "kmeans", "--k", "2", "-q", "--export", out)
+    assert code == 2 and "--force" in err, err  # an existing file is replaced only when asked
+    code, _, err = cli(capsys, "cluster", source, "--algo", "kmeans", "--k", "2", "-q", "--export", out, "--force")
     problem = "No space left on device" if fault == "disk full" else "Read-only file system"
-    assert code == 1
+    assert code == 1, err
     assert err.startswith(f"qtui: error: {out}: cannot write the export ({problem}") and err.count("\n") == 1
     assert err.endswith("); nothing was written there\n")
     assert out.read_bytes() == earlier
     assert leftovers(tiny_disk) == []
     if filler is not None:
         filler.unlink()
-        code, _, err = cli(capsys, "cluster", source, "--algo", "kmeans", "--k", "2", "-q", "--export", out)
+        code, _, err = cli(capsys, "cluster", source, "--algo", "kmeans", "--k", "2", "-q", "--export", out, "--force")
         assert code == 0, err
         assert out.read_bytes().count(b"\n") == len(TEXTS) * 40 + 1
 
@@ -141,7 +144,7 @@ def test_autosave_on_a_full_or_read_only_disk_keeps_the_saved_state(fault, tiny_
     assert store.acquire()
     store.start(state, ReviewContext.of(corpus, ClusterSettings("kmeans", k=6), ModelOptions(device="cpu"),
                                         {"name": "m", "dim": 4}))
-    store.attach(state)
+    state = Autosaved(state, store)
     state.rename(0, "saved before the fault")
     before = store.path.read_bytes()
     filler = fill(tiny_disk) if fault == "disk full" else remount_read_only(tiny_disk)
@@ -285,12 +288,14 @@ async def test_the_app_on_a_full_disk_says_so_shows_the_change_and_saves_it_once
         await wait_until(pilot, lambda: app.board.version == app.board.state.version, 60, "the refreshed panes")
         assert errors and all("No space left on device" in e and "kept in memory" in e for e in errors)
         assert app.board.name(first) == "named on a full disk"  # shown, not only held in memory
+        assert "1 change not saved" in str(app.query_one("#status").render())
         filler.unlink()
         await pilot.press("a")  # the next action saves both
         await wait_until(pilot, lambda: app.board.version == app.board.state.version, 60, "the refreshed panes")
-        saved = ReviewStore(app.store.directory).load(app.session.corpus).state
+        saved = ReviewStore(app.review.store.directory).load(app.session.corpus).state
         assert saved.name(first) == "named on a full disk"
         assert same_snapshot(saved.snapshot(), app.board.state.snapshot())
+        assert "not saved" not in str(app.query_one("#status").render())
 
 
 # --------------------------------------------------------------------------- kill -9 while embedding

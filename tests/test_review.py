@@ -130,15 +130,18 @@ def test_progress_counts_reviewed_clusters_and_row_share():
     assert p.describe() == "2/3 clusters, 55% of rows"
 
 
-def test_on_change_fires_for_actions_undo_redo_and_ui():
+def test_version_grows_with_actions_undo_and_redo_but_not_ui():
     s = fresh()
-    calls = []
-    s.on_change = lambda state: calls.append(state.version)
+    versions = [s.version]
     s.rename(0, "a")
+    versions.append(s.version)
     s.undo()
+    versions.append(s.version)
     s.redo()
+    versions.append(s.version)
     s.set_ui(cluster=0, row=3, tab="members")
-    assert len(calls) == 4 and s.ui == {"cluster": 0, "row": 3, "tab": "members"}
+    assert versions == sorted(set(versions)) and s.version == versions[-1]
+    assert s.ui == {"cluster": 0, "row": 3, "tab": "members"}
 
 
 def test_read_only_state_refuses_actions_but_keeps_ui():
@@ -296,7 +299,11 @@ def test_carry_over_reports_split_merged_and_noise_clusters():
     for c, name in enumerate(["split me", "stays", "small", "to noise", "untouched"]):
         old.rename(c, name)
     new = np.array([0] * 5 + [1] * 5 + [2] * 10 + [2] * 4 + [-1] * 10 + [3] * 6)
-    result = carry_over(old, new)
+    pinned = carry_over(old, new)  # the default keeps what cannot be carried as it was
+    assert {pinned.mapping[c] for c in (0, 2, 3)} == {4, 5, 6}
+    assert [pinned.state.name(pinned.mapping[c]) for c in (0, 2, 3)] == ["split me", "small", "to noise"]
+    assert np.array_equal(pinned.state.labels[:10], np.full(10, pinned.mapping[0]))
+    result = carry_over(old, new, pin=False)
     by_old = {u.old_id: u for u in result.uncarried}
     assert set(result.mapping) == {1, 4}
     assert by_old[0].reason == "split" and {c.new_id for c in by_old[0].candidates} == {0, 1}
@@ -307,7 +314,7 @@ def test_carry_over_reports_split_merged_and_noise_clusters():
     assert any("'split me'" in line and "split" in line for line in lines)
 
 
-def test_carry_over_keeps_row_decisions_as_one_undoable_step():
+def test_carry_over_keeps_row_decisions():
     old = ReviewState(np.array([0] * 4 + [1] * 4 + [2] * 8 + [-1]))
     for c, name in enumerate("abc"):
         old.rename(c, name)
@@ -316,7 +323,7 @@ def test_carry_over_keeps_row_decisions_as_one_undoable_step():
     old.to_noise([5])
     old.move([8], 2)  # "c" is split by the new clustering: this decision cannot be carried
     new = np.array([1] * 4 + [0] * 4 + [2] * 4 + [3] * 4 + [2])
-    result = carry_over(old, new)
+    result = carry_over(old, new, pin=False)
     s = result.state
     assert result.mapping == {0: 1, 1: 0}
     assert s.labels[3] == 0 and s.source[3] == MOVED  # followed "b"
@@ -324,10 +331,9 @@ def test_carry_over_keeps_row_decisions_as_one_undoable_step():
     assert s.labels[5] == NOISE
     assert set(result.kept_rows.tolist()) == {3, 16, 5}
     assert result.dropped_rows.tolist() == [8] and s.labels[8] == 2 and s.source[8] == CLUSTER
-    assert s.can_undo and "earlier row decisions" in s.done[-1].describe()
+    assert not s.can_undo  # the kept decisions are the new review's base; undoing the re-clustering is the session's
     assert any(u.old_id == 2 and u.reason == "split" for u in result.uncarried)
-    s.undo()
-    assert np.array_equal(s.labels, new)
+    assert any("follow the new clustering" in line for line in result.describe())
 
 
 def test_carry_over_of_an_untouched_review_is_a_fresh_review():

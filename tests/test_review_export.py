@@ -214,47 +214,39 @@ def test_qtui_export_of_a_damaged_review_says_so_and_keeps_it(reviewed, tmp_path
     assert store.path.exists(), "a read-only export leaves the damaged file for the app to set aside"
 
 
-def test_the_whole_loop_as_the_app_drives_it(reviewed, embedder):
-    """Open → review with autosave → reopen and resume → re-cluster with carry-over → export."""
-    from engine.carry_over import carry_over
-    from engine.review_store import find_review
+def test_the_whole_loop_through_the_review_front_door(reviewed, embedder, tmp_path):
+    """Start → review (saved at once) → reopen and resume → re-cluster with carry-over → undo it → export."""
+    from engine.review_session import ReviewSession
 
     session, settings, _, _, _, _, _ = reviewed
-    corpus = session.corpus
-    assert find_review(corpus) is None
-    analysis = session.cluster(settings)
-    state = ReviewState.from_analysis(analysis)
-    store = ReviewStore.for_corpus(corpus)
-    assert store.acquire()
-    store.start(state, ReviewContext.of(corpus, settings, ModelOptions(), embedder.identity))
-    store.attach(state)
+    assert ReviewSession.find(session) is None
+    review = ReviewSession.start(session, settings)
+    state = review.state
     big = max(state.cluster_ids(), key=state.size)
-    state.rename(big, "kept name")
-    state.set_status([big], ACCEPTED)
-    state.set_ui(cluster=big, row=int(state.members(big)[0]), tab="members")
-    store.release()
+    review.rename(big, "kept name")
+    review.set_status([big], ACCEPTED)
+    review.set_ui(cluster=big, row=int(state.members(big)[0]), tab="members")
+    review.close()
 
-    info = find_review(corpus)
-    assert info is not None and info.describe().startswith("1/3 clusters reviewed")
-    store = ReviewStore.for_corpus(corpus)
-    assert store.acquire()
-    saved = store.load(corpus)
-    state = saved.state
-    store.attach(state)
-    base = restore_analysis(session, state.base_labels, state.base_confidence, saved.context.cluster_settings())
-    assert np.array_equal(base.labels, analysis.labels)
+    found = ReviewSession.find(session)
+    assert found is not None and found.same_content
+    assert found.describe().startswith("A saved review of this file: 1/3 clusters reviewed")
+    review = ReviewSession.resume(session, found)
+    state = review.state
+    assert np.array_equal(review.analysis.labels, session.cluster(settings).labels)
     assert state.ui["cluster"] == big and state.name(big) == "kept name"
 
-    new_settings = ClusterSettings("kmeans", k=2, seed=1)
-    new = session.cluster(new_settings)
-    result = carry_over(state, new.labels, new.confidence)
-    store.start(result.state, ReviewContext.of(corpus, new_settings, ModelOptions(), embedder.identity))
-    store.attach(result.state)
-    assert list(store.directory.glob("state.superseded-*.json"))
-    carried_or_reported = {c.old_id for c in result.carried} | {u.old_id for u in result.uncarried}
-    assert carried_or_reported == {big}
-    store.release()
-    again = ReviewStore.for_corpus(corpus).load(corpus)
-    assert again.context.cluster_settings() == new_settings
-    if result.carried:
-        assert again.state.name(result.mapping[big]) == "kept name"
+    plan = review.cluster_again(ClusterSettings("kmeans", k=2, seed=1))
+    review.adopt(plan)
+    carried = plan.preview.mapping[big]
+    assert review.state.name(carried) == "kept name" and review.state.status(carried) == ACCEPTED
+    assert review.state.reviewed_rows().sum() >= state.reviewed_rows().sum()  # nothing reviewed was dropped
+    review.close()
+    again = ReviewSession.resume(session, ReviewSession.find(session))
+    assert again.settings == ClusterSettings("kmeans", k=2, seed=1)
+    assert again.undo().message.startswith("Undid: re-clustered with kmeans k=2")
+    assert again.settings == settings and again.state.name(big) == "kept name"
+    out = again.export(tmp_path / "loop.csv")
+    frame = pl.read_csv(out)
+    assert set(frame.filter(pl.col("cluster_id") == big)["cluster_label"].to_list()) == {"kept name"}
+    again.close()

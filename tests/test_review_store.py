@@ -18,8 +18,8 @@ import pytest
 from engine.clustering import ClusterSettings
 from engine.options import ModelOptions
 from engine.review import ACCEPTED, ReviewError, ReviewState, same_snapshot
-from engine.review_store import (INLINE_BYTES, ReviewContext, ReviewCorrupt, ReviewReadOnly, ReviewStore, find_review,
-                                 find_reviews, review_key)
+from engine.review_files import list_reviews
+from engine.review_store import INLINE_BYTES, ReviewContext, ReviewCorrupt, ReviewReadOnly, ReviewStore, review_key
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,13 +53,39 @@ def context_for(corpus) -> ReviewContext:
                             {"name": "all-MiniLM-L6-v2", "dim": 384})
 
 
-def saving(corpus, state: ReviewState) -> ReviewStore:
-    """A store that holds the lock and saves ``state`` after every change from now on."""
+MUTATORS = {"rename", "set_status", "merge", "split", "move", "to_noise", "new_cluster", "apply_proposals",
+            "assign", "undo", "redo", "set_ui"}
+
+
+class Autosaved:
+    """A review state that is saved after every change, as :class:`engine.review_session.ReviewSession`
+    saves it (store-level tests need no corpus, model or clustering)."""
+
+    def __init__(self, state: ReviewState, store: ReviewStore) -> None:
+        self._state, self._store = state, store
+
+    def __len__(self) -> int:
+        return len(self._state)
+
+    def __getattr__(self, name):
+        value = getattr(self._state, name)
+        if name not in MUTATORS:
+            return value
+
+        def saving(*args, **kwargs):
+            result = value(*args, **kwargs)
+            self._store.save(self._state)
+            return result
+
+        return saving
+
+
+def saving(corpus, state: ReviewState) -> tuple[ReviewStore, Autosaved]:
+    """A store that holds the lock, and ``state`` saved after every change from now on."""
     store = ReviewStore.for_corpus(corpus)
     assert store.acquire()
     store.start(state, context_for(corpus))
-    store.attach(state)
-    return store
+    return store, Autosaved(state, store)
 
 
 def some_actions(state: ReviewState, rng: np.random.Generator, count: int, start: int = 0) -> None:
@@ -89,8 +115,7 @@ def test_selection_saved_from_a_thread_never_overwrites_newer_actions(data_dir, 
     import engine.review_store as review_store
 
     corpus = Corpus(3000)
-    state = make_state(3000)
-    store = saving(corpus, state)
+    store, state = saving(corpus, make_state(3000))
     writing = threading.Event()
     real_write = review_store.atomic_write
 
@@ -118,8 +143,7 @@ def test_selection_saved_from_a_thread_never_overwrites_newer_actions(data_dir, 
 
 def test_round_trip_restores_state_history_and_ui(data_dir):
     corpus = Corpus(3000)
-    state = make_state(3000)
-    store = saving(corpus, state)
+    store, state = saving(corpus, make_state(3000))
     some_actions(state, np.random.default_rng(1), 30)
     rows = np.flatnonzero(state.labels == -1)[:400]  # a big action goes to a blob
     state.apply_proposals(rows, np.full(len(rows), state.cluster_ids()[0]), np.linspace(0.5, 1, len(rows)))
@@ -147,33 +171,37 @@ def test_round_trip_restores_state_history_and_ui(data_dir):
     assert any(again.blob_dir.iterdir()), "the 400-row action should be in a blob"
 
 
-def test_find_review_summary_line(data_dir):
+def test_review_info_summary_line(data_dir):
     corpus = Corpus(500)
-    assert find_review(corpus) is None
+    assert ReviewStore.for_corpus(corpus).info() is None
     state = make_state(500, k=10)
     with ReviewStore.for_corpus(corpus) as store:
         store.start(state, context_for(corpus))
-        store.attach(state)
         state.set_status([0, 1, 2], ACCEPTED)
-    info = find_review(corpus)
+        store.save(state)
+    info = ReviewStore.for_corpus(corpus).info()
     line = info.describe()
-    assert line.startswith("3/10 clusters reviewed (1 actions), saved just now, kmeans k=20"), line
+    assert line.startswith("3/10 clusters reviewed (1 action), saved just now, kmeans k=20"), line
     assert info.describe(now=info.saved_at + 7300).endswith("saved 2 h ago, kmeans k=20")
-    assert find_review(Corpus(500, text_col="other")) is None  # another text column is another review
+    assert ReviewStore.for_corpus(Corpus(500, text_col="other")).info() is None  # another column, another review
 
 
-def test_find_reviews_by_file_content(tmp_path, data_dir):
+def test_reviews_are_listed_by_content_and_by_path(tmp_path, data_dir):
     data = tmp_path / "in.txt"
     data.write_bytes(b"one\ntwo\n")
     from engine.review_store import file_fingerprint
 
     corpus = Corpus(2, fingerprint=file_fingerprint(data))
+    corpus.path = data
     with ReviewStore.for_corpus(corpus) as store:
         store.start(ReviewState(np.array([0, 0])), context_for(corpus))
-    assert [s.directory.name for s in find_reviews(data)] == [review_key(corpus.fingerprint, "text")]
-    assert find_reviews(data, text_col="body") == []
-    data.write_bytes(b"one\ntwo\nthree\n")  # other content: no review
-    assert find_reviews(data) == []
+    found = list_reviews(data)
+    assert [f.store.directory.name for f in found] == [review_key(corpus.fingerprint, "text")]
+    assert found[0].same_content and not found[0].info.set_aside
+    assert list_reviews(data, text_col="body") == []
+    data.write_bytes(b"one\ntwo\nthree\n")  # other content: the review is found by its path
+    found = list_reviews(data)
+    assert len(found) == 1 and not found[0].same_content
 
 
 def saved_store(n: int = 2000, big_action: bool = True) -> tuple[ReviewStore, Corpus]:
@@ -182,7 +210,7 @@ def saved_store(n: int = 2000, big_action: bool = True) -> tuple[ReviewStore, Co
     store = ReviewStore.for_corpus(corpus)
     store.acquire()
     store.start(state, context_for(corpus))
-    store.attach(state)
+    state = Autosaved(state, store)
     some_actions(state, np.random.default_rng(2), 12)
     if big_action:
         rows = np.flatnonzero(state.labels == -1)[: INLINE_BYTES // 2]
@@ -295,9 +323,6 @@ def test_second_process_gets_the_review_read_only(tmp_path):
         assert mine.read_only and mine.holder_pid == child.pid
         assert mine.read_only_reason == f"opened read-only: another qtui has this review open (pid {child.pid})"
         saved = mine.load(corpus)  # reading is fine
-        mine.attach(saved.state)
-        with pytest.raises(ReviewError, match="read-only"):
-            saved.state.rename(saved.state.cluster_ids()[0], "nope")
         saved.state.set_ui(cluster=1)  # browsing still works, nothing is written
         with pytest.raises(ReviewReadOnly):
             mine.save(saved.state)
@@ -314,7 +339,7 @@ WRITER = textwrap.dedent("""
     from engine.review import ReviewState
     from engine.review_store import ReviewContext, ReviewStore
     sys.path.insert(0, sys.argv[3])
-    from test_review_store import Corpus, context_for, deterministic_action
+    from test_review_store import Autosaved, Corpus, context_for, deterministic_action
 
     n = int(sys.argv[2])
     store = ReviewStore(sys.argv[1])
@@ -324,7 +349,7 @@ WRITER = textwrap.dedent("""
     else:
         state = ReviewState(np.arange(n) % 50, np.full(n, 0.5))
         store.start(state, context_for(Corpus(n)))
-    store.attach(state)
+    state = Autosaved(state, store)
     i = len(state.done)
     while True:
         deterministic_action(state, i)  # saved before it returns
@@ -398,7 +423,7 @@ def test_autosave_time_per_action(n, record):
     store = ReviewStore.for_corpus(corpus)
     store.acquire()
     first = store.start(state, context_for(corpus))
-    store.attach(state)
+    state = Autosaved(state, store)
     rng = np.random.default_rng(3)
     times = []
     kinds = []
@@ -425,7 +450,7 @@ def test_a_failed_save_keeps_the_change_and_the_next_save_catches_up(monkeypatch
     store = ReviewStore.for_corpus(corpus)
     store.acquire()
     store.start(state, context_for(corpus))
-    store.attach(state)
+    state = Autosaved(state, store)
     real = rs.atomic_write
 
     def full(*args, **kwargs):
@@ -456,10 +481,11 @@ def test_random_reviews_survive_save_and_load_with_their_history(base, data, tmp
     store = ReviewStore(tmp_path_factory.mktemp("prop") / "review")
     store.acquire()
     store.start(state, context_for(corpus))
-    store.attach(state)
+    state = Autosaved(state, store)
     for _ in range(data.draw(st.integers(0, 15))):
         random_step(state, data)
     store.release()
+    state = state._state  # compared from here on, no longer saved
     loaded = ReviewStore(store.directory).load(corpus).state
     assert same_snapshot(loaded.snapshot(), state.snapshot())
     assert loaded.next_id == state.next_id
@@ -480,9 +506,6 @@ def test_a_data_directory_that_cannot_be_written_opens_read_only_with_the_reason
     assert store.acquire() is False
     assert store.read_only and "cannot be saved" in store.read_only_reason
     assert "not-a-folder" in store.read_only_reason and "QTUI_DATA_DIR" in store.read_only_reason
-    state = ReviewState(np.array([0, 0, 1, 1]))
-    store.attach(state)
-    assert state.read_only and state.on_change is None
-    with pytest.raises(ReviewError):
-        state.rename(0, "x")  # nothing changes that could not be kept
+    with pytest.raises(ReviewReadOnly):
+        store.save(ReviewState(np.array([0, 0, 1, 1])))  # nothing is written
     assert blocker.read_text() == "a file where the data directory should be"

@@ -62,3 +62,114 @@ def test_over_ssh(tmp_path, cache_root):
     finally:
         subprocess.run([tool, "stop"], env=env, capture_output=True, text=True, timeout=60)
     assert ROOT.exists()
+
+
+# ---------------------------------------------------------------------- a review is never lost, seen for real
+
+
+def open_in_terminal(path, cache_root, data_dir, size="120x36") -> Terminal:
+    return Terminal([qtui_binary(), "open", str(path), *ARGS], size=size,
+                    env={"QTUI_CACHE_DIR": str(cache_root), "QTUI_DATA_DIR": str(data_dir)})
+
+
+def test_export_over_the_input_is_refused_on_screen(tmp_path, cache_root):
+    path = tmp_path / "c.jsonl"
+    path.write_bytes(SAMPLE.read_bytes())
+    term = open_in_terminal(path, cache_root, tmp_path / "data")
+    try:
+        term.wait("Members of", timeout=300)
+        term.keys("e")
+        term.wait("Export the review to", timeout=30)
+        term.keys("C-u")
+        term.type(str(path))
+        term.keys("Enter")
+        screen = term.wait("Not exported", timeout=30)
+        assert "never writes" in screen and "over its input" in screen
+        term.png(tmp_path / "export-refused.png")
+        term.keys("Escape")
+        term.keys("q")
+        assert term.exit_status(15).startswith("exited 0")
+    finally:
+        term.stop()
+    assert path.read_bytes() == SAMPLE.read_bytes()
+
+
+def test_quit_after_a_failed_save_on_a_full_disk_asks(tmp_path, cache_root):
+    import errno
+    import os as _os
+
+    if _os.geteuid() != 0:
+        pytest.skip("mounting a tiny tmpfs needs root")
+    tiny = tmp_path / "tiny"
+    tiny.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(tiny)], capture_output=True,
+                             text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    term = None
+    try:
+        term = open_in_terminal(SAMPLE, cache_root, tiny)
+        term.wait("Members of", timeout=300)
+        filler = tiny / "filler.bin"
+        with open(filler, "wb", buffering=0) as f:
+            try:
+                while True:
+                    f.write(b"\0" * 1024)
+            except OSError as exc:
+                assert exc.errno == errno.ENOSPC
+        term.keys("n")
+        term.wait("Name cluster", timeout=30)
+        term.keys("C-u")
+        term.type("named on a full disk")
+        term.keys("Enter")
+        term.wait("1 change not saved", timeout=30)
+        term.keys("q")
+        screen = term.wait("Quit and lose 1 change", timeout=30)
+        assert "No space left on device" in screen and "Stay" in screen
+        term.png(tmp_path / "quit-unsaved.png")
+        term.keys("Escape")
+        filler.unlink()
+        term.keys("q")
+        assert term.exit_status(15).startswith("exited 0")
+        states = list(tiny.glob("reviews/*/state.json"))
+        assert states and "named on a full disk" in states[0].read_text(encoding="utf-8")
+    finally:
+        if term is not None:
+            term.stop()
+        subprocess.run(["umount", "-l", str(tiny)], capture_output=True)
+
+
+def test_a_grown_file_is_reopened_with_its_review(tmp_path, cache_root):
+    path = tmp_path / "c.jsonl"
+    path.write_bytes(SAMPLE.read_bytes())
+    data = tmp_path / "data"
+    term = open_in_terminal(path, cache_root, data)
+    try:
+        term.wait("Members of", timeout=300)
+        term.keys("n")
+        term.wait("Name cluster", timeout=30)
+        term.keys("C-u")
+        term.type("kept across edits")
+        term.keys("Enter")
+        term.wait("kept across edits", timeout=30)
+        term.keys("q")
+        assert term.exit_status(15).startswith("exited 0")
+    finally:
+        term.stop()
+    with open(path, "a", encoding="utf-8") as f:
+        f.write('{"id": "c9999", "text": "充电很快 charges fast"}\n')
+    term = open_in_terminal(path, cache_root, data)
+    try:
+        screen = term.wait("Resume your review", timeout=300)
+        assert "320 rows matched by id, 1 added, 0 removed" in screen.replace("\n", " ").replace("  ", " ") or \
+            "1 added" in screen
+        term.png(tmp_path / "grown-resume.png")
+        term.keys("Enter")
+        term.wait("1 new row placed", timeout=120)
+        term.keys("Escape")
+        screen = term.wait("kept across edits", timeout=60)
+        assert "321 texts" in screen
+        term.keys("q")
+        assert term.exit_status(15).startswith("exited 0")
+    finally:
+        term.stop()

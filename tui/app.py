@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from rich.text import Text
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -33,6 +34,7 @@ from tui.opening import OpeningActions, freeze_heap
 from tui.review_actions import ReviewActions
 from tui.search_actions import SearchActions
 from tui.screens.board_screen import BoardScreen
+from tui.screens.choice_screen import ChoiceScreen
 from tui.screens.message_screen import MessageScreen
 from tui.screens.prompt_screen import PromptScreen
 from tui.screens.recluster_screen import ReclusterScreen
@@ -48,6 +50,7 @@ from tui.widgets.progress_panel import ProgressPanel
 from tui.widgets.query_bar import QueryBar
 
 if TYPE_CHECKING:
+    from engine.review_session import ReviewSession
     from engine.session import Session, SessionOptions
     from tui.board import Board
 
@@ -82,17 +85,22 @@ class QtuiApp(OpeningActions, ReviewActions, SearchActions, DetailActions, Navig
     ]
 
     def __init__(self, path: Path, options: "SessionOptions | None" = None,
-                 settings: ClusterSettings | None = None, embedder=None) -> None:
-        """``embedder`` reuses an already loaded model (tests, or a second file in one process)."""
+                 settings: ClusterSettings | None = None, embedder=None, review_id: str | None = None,
+                 settings_given: bool = False) -> None:
+        """``embedder`` reuses an already loaded model (tests, or a second file in one process);
+        ``review_id`` opens that saved review; ``settings_given``: the person asked for ``settings``."""
         super().__init__()
         self.path = Path(path)
         self.embedder = embedder
         self.options = options
         self.settings = settings or ClusterSettings()
+        self.settings_given = settings_given
+        self.review_id = review_id
         self.session: Session | None = None
         self.board: Board | None = None
-        self.store = None
+        self.review: ReviewSession | None = None
         self.map_xy: np.ndarray | None = None
+        self._maps: dict[int, np.ndarray] = {}  # map positions by id() of the analysis they were laid out for
         self.cancel_token = CancelToken()
         self.selected_cluster: int | None = None
         self.search_mode: str | None = None  # None = members of the selected cluster
@@ -109,6 +117,7 @@ class QtuiApp(OpeningActions, ReviewActions, SearchActions, DetailActions, Navig
         self._pending_detail: tuple[int, str, list] | None = None  # (row, text, fields) awaiting neighbours
         self._neighbours_timer: Timer | None = None
         self._info_shown = False
+        self._map_started = False  # the first map waits for the first paint (see _after_first_paint)
         self.sub_title = show_path(self.path)
 
     @property
@@ -181,15 +190,36 @@ class QtuiApp(OpeningActions, ReviewActions, SearchActions, DetailActions, Navig
         self.show_info(any(node.id == "right" for node in event.widget.ancestors_with_self))
 
     async def action_quit(self) -> None:
-        """Quit; a selection still waiting to be saved is saved first (so a reopen returns to it)."""
+        """Quit after a last save; when changes cannot be saved, ask: export elsewhere, stay, or lose them."""
         if self._ui_timer is not None:
             self._ui_timer.stop()
             self._save_selection(wait=True)
-        self.exit()
+        review = self.review
+        if review is None or review.read_only or not review.save_status.unsaved or review.autosave():
+            self.exit()
+            return
+        status = review.save_status
+
+        def chosen(answer: str) -> None:
+            if answer == "export":
+                self.action_export()
+            elif answer == "lose":
+                self.exit()
+            else:
+                self.notify("Still here; every change stays in memory and is saved with the next one that "
+                            "succeeds.", timeout=5)
+
+        lost = f"{status.unsaved} change{'s' * (status.unsaved != 1)}"
+        self.clear_notifications()  # the toasts would cover the question
+        self.push_screen(ChoiceScreen(status.describe(), f"{status.last_error}\n\nQuitting now loses the {lost} "
+                                      f"made since the last save. Export the review to another place, or stay and "
+                                      f"free some space: the next change, or quitting again, saves everything.",
+                                      [("export", "Export elsewhere…"), ("stay", "Stay"),
+                                       ("lose", f"Quit and lose {lost}")], cancel="stay"), chosen)
 
     def on_unmount(self) -> None:
-        if self.store is not None:
-            self.store.release()
+        if self.review is not None:
+            self.review.close()
 
     # ------------------------------------------------------------------ showing a board
 
@@ -207,7 +237,11 @@ class QtuiApp(OpeningActions, ReviewActions, SearchActions, DetailActions, Navig
             keep_cluster = int(board.labels[keep_row])
         self.board = board
         if xy is not None:
-            self.map_xy = xy
+            self._maps[id(board.analysis)] = xy
+        if self.map_xy is not self._maps.get(id(board.analysis)):
+            self.map_xy = self._maps.get(id(board.analysis))
+            if self.map_xy is None and self._map_started:
+                self.lay_out_map(board.analysis)
         table = self.query_one("#clusters", ClusterTable)
         self._installing = True
         try:
@@ -222,48 +256,24 @@ class QtuiApp(OpeningActions, ReviewActions, SearchActions, DetailActions, Navig
 
     def refresh_board(self, recompute: bool = True) -> None:
         """Show the review's current state: names at once, sizes/scores/keywords after a recompute."""
-        if self.board is None:
+        if self.board is None or self.review is None:
             return
-        if not recompute:
+        if not recompute and self.board.analysis is self.review.analysis:
             from tui.board import Board
 
-            self._install(Board(self.board.analysis, self.board.state, self.board.view))
+            self._install(Board(self.board.analysis, self.review.state, self.board.view))
             return
         self.recompute_board()
 
     @work(thread=True, exclusive=True, group="view", exit_on_error=False)
     def recompute_board(self) -> None:
-        board = self.board
-        if board is None:
+        review = self.review
+        if review is None:
             return
-        fresh = self._make_board(board.analysis, board.state)
+        fresh = self._make_board(review)
+        freeze_heap()
         if not get_current_worker().is_cancelled:
             self.call_from_thread(self._install, fresh)
-
-    def _adopt_clustering(self, analysis, xy, state) -> None:
-        """Make a new clustering (with a carried-over review ``state``, or a fresh one) the one on screen."""
-        from engine.review import ReviewState
-
-        state = state or ReviewState.from_analysis(analysis)
-        self.settings = analysis.clustering.settings
-        if self.store is not None and not self.store.read_only:
-            try:
-                self.store.start(state, self._review_context(analysis))
-            except QtuiError as exc:
-                self.notify(str(exc), severity="error")
-            self.store.attach(state)
-        self._duplicates = None
-        self.adopt_worker(analysis, state, xy)
-
-    @work(thread=True, exclusive=True, group="view", exit_on_error=False)
-    def adopt_worker(self, analysis, state, xy) -> None:
-        board = self._make_board(analysis, state)
-        freeze_heap()
-        self.call_from_thread(self._adopted, board, xy)
-
-    def _adopted(self, board: "Board", xy: np.ndarray) -> None:
-        self._install(board, xy)
-        self.notify(f"{board.n_clusters} clusters ({board.analysis.clustering.settings.describe()})", timeout=4)
 
     def _set_status_line(self, busy: str = "") -> None:
         b, s = self.board, self.session
@@ -274,12 +284,16 @@ class QtuiApp(OpeningActions, ReviewActions, SearchActions, DetailActions, Navig
         where = f"on {getattr(s.embedder, 'device', '?')}" if loaded else "(loading…)"
         parts = [f"{len(s.corpus):,} texts", f"{b.n_clusters} clusters ({b.analysis.clustering.settings.describe()})",
                  f"reviewed {b.state.progress().describe()}"]
-        if b.state.read_only:
+        review = self.review
+        if review is not None and review.read_only:
             parts.append("read-only")
         parts.append(f"{model} {where}")
         if busy:
             parts.append(busy)
-        self.query_one("#status", Static).update(" · ".join(parts))
+        line = Text(" · ".join(parts))
+        if review is not None and review.save_status.unsaved:  # stays until a save works
+            line = Text.assemble((f"{review.save_status.describe()} (q asks what to do)", "bold red"), " · ", line)
+        self.query_one("#status", Static).update(line)
 
     # ------------------------------------------------------------------ selection
 
@@ -322,8 +336,8 @@ class QtuiApp(OpeningActions, ReviewActions, SearchActions, DetailActions, Navig
     def _save_selection(self, wait: bool = False) -> None:
         """Save the selection with the review: in a thread (a save waits for the disk, ~30 ms here, and
         keys must not), or now with ``wait`` (on quitting)."""
-        b = self.board
-        if b is None or b.state.read_only:
+        b, review = self.board, self.review
+        if b is None or review is None or review.read_only:
             return
         try:
             # the timer may fire while the app is closing, when the panes are already gone
@@ -335,16 +349,16 @@ class QtuiApp(OpeningActions, ReviewActions, SearchActions, DetailActions, Navig
         values = dict(cluster=self.selected_cluster, row=row if row >= 0 else None, tab=tab, sort=sort)
         if wait:
             try:
-                b.state.set_ui(**values)
+                review.set_ui(**values)
             except QtuiError as exc:
                 self.notify(str(exc), severity="error")
         else:
-            self._write_selection(b.state, values)
+            self._write_selection(review, values)
 
     @work(thread=True, group="save-ui", exit_on_error=False)
-    def _write_selection(self, state, values: dict) -> None:
+    def _write_selection(self, review, values: dict) -> None:
         try:
-            state.set_ui(**values)
+            review.set_ui(**values)
         except QtuiError as exc:
             self.call_from_thread(self.notify, str(exc), severity="error")
 
@@ -379,26 +393,42 @@ class QtuiApp(OpeningActions, ReviewActions, SearchActions, DetailActions, Navig
         self.push_screen(ReclusterScreen(self.board.analysis.clustering.settings), chosen)
 
     def action_export(self) -> None:
-        if self.board is None:
+        """Ask where to export; never over the input, and over another existing file only after a yes."""
+        if self.board is None or self.review is None:
             return
         default = self.path.with_name(f"{self.path.name.split('.')[0]}.labeled.csv")
 
         def chosen(value: str | None) -> None:
-            if value:
-                self.export(Path(value).expanduser())
+            if not value:
+                return
+            from engine.export_guard import ExportExists
+
+            target = Path(value).expanduser()
+            try:
+                self.review.check_export(target, [self.path])
+            except ExportExists:
+                self.push_screen(ChoiceScreen("Replace the file?", f"{show_path(target)} exists. Write the export "
+                                              f"over it?", [("no", "Choose another name"), ("yes", "Replace it")],
+                                              cancel="no"),
+                                 lambda answer: self.export(target, True) if answer == "yes" else
+                                 self.action_export())
+                return
+            except QtuiError as exc:
+                self.push_screen(MessageScreen("Not exported", str(exc)))
+                return
+            self.export(target, False)
 
         self.push_screen(PromptScreen("Export the review to (.csv, .tsv, .jsonl or .parquet)", str(default)), chosen)
 
     @work(thread=True, exclusive=True, group="export", exit_on_error=False)
-    def export(self, path: Path) -> None:
-        from engine.export import export_review
-
-        board, session = self.board, self.session
-        if board is None or session is None:
+    def export(self, path: Path, overwrite: bool = False) -> None:
+        review, session = self.review, self.session
+        if review is None or session is None:
             return
         try:
-            written = export_review(session.corpus, board.state, board.view, path)
+            written = review.export(path, overwrite=overwrite)
         except QtuiError as exc:
             self.call_from_thread(self.push_screen, MessageScreen("Export failed", str(exc)))
             return
-        self.call_from_thread(self.notify, f"Exported {len(session.corpus):,} rows to {show_path(written)}")
+        self.call_from_thread(self.notify, f"Exported {len(session.corpus):,} rows to {show_path(written)}"
+                              + (" (replaced the file that was there)" if overwrite else ""))

@@ -72,8 +72,10 @@ class Board:
     def lines(self) -> list[ClusterLine]:
         """Every current cluster, then the unclustered and empty groups when they hold rows."""
         out = []
+        unseen = self.state.unseen()
         for cid in self.view.ids.tolist():
-            out.append(ClusterLine(cid, self.name(cid), self._sizes[cid], self._cohesion.get(cid),
+            name = self.name(cid) + (f" · +{unseen[cid]:,} new" if cid in unseen else "")
+            out.append(ClusterLine(cid, name, self._sizes[cid], self._cohesion.get(cid),
                                    ", ".join(t for t, _ in self.keywords(cid)[:8]), self.state.status(cid),
                                    self.state.name(cid) is not None))
         for cid, name in ((NOISE, NOISE_NAME), (EMPTY, EMPTY_NAME)):

@@ -85,13 +85,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_open = sub.add_parser("open", parents=[common], help="open FILE in the terminal app",
                             description="Open FILE in the qtui app: clusters, members, keywords, metrics, search.")
+    p_open.add_argument("--review", metavar="ID", help="open this saved review of FILE (ids from 'qtui reviews "
+                        "FILE'; default: the latest one, offered on opening)")
     p_open.set_defaults(func=_cmd_open)
 
     p_cluster = sub.add_parser("cluster", parents=[common], help="cluster FILE without the app and print a summary",
                                description="Cluster FILE headless: print clusters, keywords and metrics, "
                                            "optionally export the labeled rows.")
     p_cluster.add_argument("--export", metavar="OUT", type=Path,
-                           help="write every row with its cluster to OUT (.csv, .tsv, .jsonl or .parquet)")
+                           help="write every row with its cluster to OUT (.csv, .tsv, .jsonl or .parquet); never "
+                                "over FILE or a reviewed file")
+    p_cluster.add_argument("--force", action="store_true", help="write the export over an existing OUT")
     p_cluster.add_argument("--where", metavar="EXPR", help="keep only the rows an SQL condition over the columns "
                            "selects, e.g. \"rating <= 2 AND product = 'X5 Pro'\" or \"text LIKE '%%battery%%'\" (the "
                            "text column is 'text'); the whole file is clustered, the summary counts and --export "
@@ -106,10 +110,14 @@ def build_parser() -> argparse.ArgumentParser:
                                           "proposals saved by 'qtui open') to a table: id, text, cluster_id, "
                                           "cluster_label, status, score, label_source, confidence, then the "
                                           "original columns; one row per input row. FILE is never modified.")
-    p_export.add_argument("file", metavar="FILE", help="the input file that was reviewed (found by its content)")
+    p_export.add_argument("file", metavar="FILE", help="the input file that was reviewed (found by its content, "
+                          "else by its path when it changed since: the review is carried over to its rows now)")
     p_export.add_argument("--out", metavar="OUT", type=Path, required=True,
                           help="where to write: .csv, .tsv, .jsonl or .parquet (written to a temporary name, "
-                               "then renamed)")
+                               "then renamed; never over FILE or a reviewed file)")
+    p_export.add_argument("--force", action="store_true", help="write over an existing OUT")
+    p_export.add_argument("--review", metavar="ID", help="export this saved review (ids from 'qtui reviews FILE'; "
+                          "default: the latest one)")
     p_export.add_argument("--text-col", metavar="C", help="the text column the review used (needed only when the "
                           "file was reviewed with several text columns; default: the most recent review)")
     p_export.add_argument("--encoding", metavar="E", help="text encoding of the file (default: as reviewed)")
@@ -119,6 +127,15 @@ def build_parser() -> argparse.ArgumentParser:
                           "(default: $QTUI_CACHE_DIR or the user cache directory)")
     p_export.add_argument("--quiet", "-q", action="store_true", help="no progress output")
     p_export.set_defaults(func=_cmd_export)
+
+    p_reviews = sub.add_parser("reviews", help="list the saved reviews of FILE",
+                               description="List the saved reviews of FILE: of its content now, of earlier versions "
+                                           "of the file at the same path, and those set aside; with their id, "
+                                           "when they were saved and how far they got. Open one with "
+                                           "'qtui open FILE --review ID' or export it with 'qtui export FILE "
+                                           "--review ID --out OUT'.")
+    p_reviews.add_argument("file", metavar="FILE", help="the input file")
+    p_reviews.set_defaults(func=_cmd_reviews)
     return parser
 
 
@@ -152,12 +169,21 @@ def cluster_settings(args: argparse.Namespace) -> ClusterSettings:
                            min_samples=args.min_samples, seed=args.seed)
 
 
+def settings_given(args: argparse.Namespace) -> bool:
+    """Whether the command line asked for clustering options other than the defaults."""
+    return cluster_settings(args) != ClusterSettings(seed=args.seed) or args.seed != 0
+
+
 def _cmd_cluster(args: argparse.Namespace) -> int:
     from tui.report import ProgressPrinter, print_json, print_summary
     from engine.session import Session, load_corpus
 
     settings = cluster_settings(args)
     options = session_options(args)
+    if args.export:
+        from engine.review_session import ReviewSession
+
+        ReviewSession.check_export(args.export, [args.file], overwrite=args.force)  # before minutes of embedding
     printer = ProgressPrinter(enabled=not args.quiet and not args.json)
     with printer:
         corpus = load_corpus(args.file, options, progress=printer.update)
@@ -169,8 +195,10 @@ def _cmd_cluster(args: argparse.Namespace) -> int:
         exported = None
         if args.export:
             from engine.export import export_analysis
+            from engine.review_session import ReviewSession
 
-            exported = export_analysis(analysis, args.export, rows=where[1] if where else None)
+            exported = export_analysis(analysis, ReviewSession.check_export(args.export, [args.file], args.force),
+                                       rows=where[1] if where else None)
     if args.json:
         print_json(session, analysis, exported, where=where)
     else:
@@ -189,32 +217,35 @@ def where_mask(corpus, expression: str):
     return mask
 
 
-def _cmd_export(args: argparse.Namespace) -> int:
-    from engine.errors import InputError, UsageError, show_path
-    from engine.export import export_review
-    from engine.review_store import find_reviews
-    from engine.review_view import review_view
-    from engine.session import Session
-    from tui.report import ProgressPrinter
+def _need_file(path: Path) -> None:
+    from engine.errors import InputError
 
-    path = Path(args.file)
     if not path.is_file():
         if path.is_dir():
             raise InputError(path, "is a directory", hint="give the file that was reviewed")
         raise InputError(path, "no such file" if not path.exists() else "is not a regular file",
                          hint="give the file that was reviewed")
-    stores = find_reviews(path, args.text_col)
-    if not stores:
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from engine.errors import UsageError, show_path
+    from engine.review_session import ReviewSession
+    from engine.session import Session
+    from tui.report import ProgressPrinter
+
+    path = Path(args.file)
+    _need_file(path)
+    ReviewSession.check_export(args.out, [path], overwrite=args.force)
+    found = ReviewSession.saved_review(path, args.review, args.text_col)
+    if found is None:
         column = f" with text column {args.text_col!r}" if args.text_col else ""
         raise UsageError(f"{show_path(path)}: no saved review of this file{column}; review it with "
                          f"'qtui open {show_path(path)}', or export the clustering alone with "
                          f"'qtui cluster {show_path(path)} --export {show_path(args.out)}'")
-    store = stores[0]
-    store.read_only = True  # exporting changes nothing, not even a damaged state file
-    info = store.info()
-    if info is None or info.context is None:
-        store.load()  # raises the precise error (damaged, unreadable)
-    context = info.context
+    found.store.read_only = True  # exporting changes nothing, not even a damaged state file
+    if found.info.context is None:
+        found.store.load(path=found.file)  # raises the precise error (damaged, unreadable)
+    context = found.info.context
     saved = context.input
     encoding = args.encoding or (saved.get("encoding") if saved.get("encoding") not in (None, "binary") else None)
     model = context.model_options()
@@ -225,12 +256,16 @@ def _cmd_export(args: argparse.Namespace) -> int:
     printer = ProgressPrinter(enabled=not args.quiet)
     with printer:
         session = Session.open(path, options, progress=printer.update)
-        review = store.load(session.corpus)
-        terms, vocabulary = session.document_terms()
-        view = review_view(review.state, session.rows, session.vectors, terms, vocabulary)
-        out = export_review(session.corpus, review.state, view, args.out)
+        resumable = ReviewSession.find(session, found.review_id, write=False)
+        review = ReviewSession.resume(session, resumable, write=False)
+        out = review.export(args.out, overwrite=args.force)
     corpus = session.corpus
-    print(f"wrote {len(corpus):,} rows to {show_path(out)} (review: {review.info.describe()})")
+    if not resumable.same_content:
+        print(f"note: {show_path(path)} changed since it was reviewed; the review was carried over "
+              f"({resumable.match.describe()})", file=sys.stderr)
+        for line in review.notices[1:]:
+            print(f"  {line}", file=sys.stderr)
+    print(f"wrote {len(corpus):,} rows to {show_path(out)} (review {found.review_id}: {found.info.describe()})")
     if corpus.skipped:
         from tui.report import skipped_lines
 
@@ -241,10 +276,32 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_reviews(args: argparse.Namespace) -> int:
+    from engine.errors import show_path
+    from engine.review_session import ReviewSession
+
+    path = Path(args.file)
+    _need_file(path)
+    reviews = ReviewSession.saved_reviews(path)
+    if not reviews:
+        print(f"{show_path(path)}: no saved reviews")
+        return EXIT_OK
+    print(f"saved reviews of {show_path(path)}, newest first:")
+    for found in reviews:
+        info = found.info
+        what = "this content" if found.same_content else "an earlier version of the file"
+        state = "set aside" if info.set_aside else "current"
+        print(f"  {found.review_id:<30} {state:<9}  of {what}: {info.describe()}")
+    print(f"open one with 'qtui open {show_path(path)} --review ID'; export one with "
+          f"'qtui export {show_path(path)} --review ID --out OUT'")
+    return EXIT_OK
+
+
 def _cmd_open(args: argparse.Namespace) -> int:
     from tui.app import QtuiApp
 
-    app = QtuiApp(Path(args.file), session_options(args), cluster_settings(args))
+    app = QtuiApp(Path(args.file), session_options(args), cluster_settings(args), review_id=args.review,
+                  settings_given=settings_given(args))
     app.run()
     return app.return_code or 0
 
@@ -265,30 +322,12 @@ def main(argv: list[str] | None = None) -> int:
         print("qtui: interrupted (finished embeddings are kept in the cache)", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as exc:  # a bug: one line for the user, the traceback in a log file
+        from tui.crash import write_crash_log
+
         log = write_crash_log()
         print(f"qtui: internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
               f"(traceback in {log}; please report it)", file=sys.stderr)
         return EXIT_ERROR
-
-
-def write_crash_log() -> Path:
-    """Write the current exception's traceback to a log file in the cache directory and return its path."""
-    import tempfile
-    import time
-    import traceback
-
-    from engine.cache import default_cache_root
-
-    text = traceback.format_exc()
-    for directory in (default_cache_root() / "logs", Path(tempfile.gettempdir())):
-        try:
-            directory.mkdir(parents=True, exist_ok=True)
-            path = directory / f"crash-{time.strftime('%Y%m%d-%H%M%S')}.log"
-            path.write_text(text, encoding="utf-8")
-            return path
-        except OSError:
-            continue
-    return Path("(nowhere: no writable directory)")
 
 
 def run() -> None:

@@ -128,6 +128,8 @@ class NavigationActions:
              self.action_near_duplicates),
             ("Sort clusters", "Cycle the sort: size, cohesion, name (s)", self.action_sort_clusters),
             ("More like this", "Texts most similar to the selected member (m)", self.action_more_like_this),
+            ("Earlier reviews", "Saved reviews of this file: set aside, or of earlier versions; open one",
+             self.action_earlier_reviews),
             ("Help", "List every key binding (?)", self.action_help),
             ("Go to clusters", "Focus the clusters pane", self.action_focus_clusters),
             ("Go to members", "Focus the members pane", self.action_focus_members),

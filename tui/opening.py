@@ -17,6 +17,7 @@ from textual.worker import get_current_worker
 from engine.clustering import ClusterSettings
 from engine.errors import QtuiError
 from engine.progress import Cancelled, Progress
+from engine.review_store import ReviewCorrupt
 from tui.navigation import TABS
 from tui.screens.choice_screen import ChoiceScreen
 from tui.screens.message_screen import MessageScreen
@@ -46,23 +47,23 @@ class OpeningActions:
 
     @work(thread=True, exclusive=True, group="open", exit_on_error=False)
     def open_file(self) -> None:
-        """Load and embed in a thread; then offer to resume a saved review, or cluster afresh."""
+        """Load and embed in a thread; then find a saved review to offer."""
         report = self._worker_progress()
         try:
-            from engine.review_store import ReviewCorrupt, find_review
+            from engine.review_session import ReviewSession
             from engine.session import Session, SessionOptions
 
             session = Session.open(self.path, self.options or SessionOptions(), progress=report,
                                    cancel=self.cancel_token, embedder=self.embedder)
             problem = None
             try:
-                info = find_review(session.corpus)
+                found = ReviewSession.find(session, self.review_id)
             except ReviewCorrupt as exc:
-                info, problem = None, str(exc)
+                found, problem = None, str(exc)
         except Exception as exc:  # Cancelled, bad input, or a bug: say so and keep the app alive
             self.call_from_thread(self._opening_failed, *self._failure(exc))
             return
-        self.call_from_thread(self._loaded, session, info, problem)
+        self.call_from_thread(self._loaded, session, found, problem)
 
     def _worker_progress(self):
         """A progress callback for the current worker that updates the progress panel until it is cancelled."""
@@ -81,78 +82,77 @@ class OpeningActions:
             return "Cancelled.", None
         if isinstance(exc, QtuiError):
             return "Could not open the file", str(exc)
-        from tui.cli import write_crash_log
+        from tui.crash import write_crash_log
 
         return "Internal error", f"{type(exc).__name__}: {exc}\n(traceback in {write_crash_log()})"
 
-    def _loaded(self, session: "Session", info, problem: str | None) -> None:
+    def _loaded(self, session: "Session", found, problem: str | None) -> None:
+        """Offer the saved review: resume (or carry it over to the changed file), or set it aside and start
+        a new one after a confirmation.  A review nobody worked on is resumed without asking."""
         self.session = session
         if problem:
             self.push_screen(MessageScreen("The saved review is damaged", problem))
-        if info is None:
-            self.start_review(False)
+        if found is None or (found.problem is not None and not found.same_content):
+            if found is not None:
+                self.notify(f"An earlier review of this file cannot be carried over: {found.problem}",
+                            severity="warning", timeout=12)
+            self.start_review(None)
             return
-        self.push_screen(ChoiceScreen("Resume your review?", f"A saved review of this file: {info.describe()}.",
-                                      [("resume", "Resume where I left off"), ("new", "Start a new review")],
-                                      cancel="resume"),
-                         lambda answer: self.start_review(answer != "new"))
+        if not found.has_decisions() and found.same_content and self.review_id is None:
+            self.start_review(None if self.settings_given else found)
+            return
+        resume = "Resume where I left off" if found.same_content else "Carry it over to the file as it is now"
+        self.push_screen(ChoiceScreen("Resume your review?", found.describe(),
+                                      [("resume", resume), ("new", "Start a new review…")], cancel="resume"),
+                         lambda answer: self._resume_or_confirm_new(found, answer))
+
+    def _resume_or_confirm_new(self, found, answer: str) -> None:
+        if answer != "new":
+            self.start_review(found)
+            return
+        info = found.found.info
+        message = (f"The saved review ({info.describe()}) will be set aside, not deleted: 'qtui reviews "
+                   f"{self.path}' lists it as {info.review_id}, and 'qtui open --review {info.review_id}' or the "
+                   f"command palette's 'Earlier reviews' opens it again.")
+        self.push_screen(ChoiceScreen("Start a new review?", message,
+                                      [("back", "Go back"), ("new", "Set it aside and start a new review")],
+                                      cancel="back"),
+                         lambda sure: self.start_review(None) if sure == "new" else self._loaded(self.session, found,
+                                                                                                   None))
 
     @work(thread=True, exclusive=True, group="open", exit_on_error=False)
-    def start_review(self, resume: bool) -> None:
-        """Resume the saved review (no clustering needed) or cluster and start a new one."""
-        from engine.review import ReviewState
-        from engine.review_store import ReviewCorrupt, ReviewStore
-        from engine.review_view import restore_analysis
+    def start_review(self, found) -> None:
+        """Resume (or carry over) the saved review ``found``, or cluster and start a new one."""
+        from engine.review_session import ReviewSession
 
         session = self.session
         report = self._worker_progress()
+        model = self.options.model if self.options is not None else None
         try:
-            store = ReviewStore.for_corpus(session.corpus)
-            writable = store.acquire()
-            state = None
-            if resume:
+            review = None
+            if found is not None:
                 try:
-                    saved = store.load(session.corpus)
-                    state, self.settings = saved.state, saved.context.cluster_settings()
-                    analysis = restore_analysis(session, state.base_labels, state.base_confidence, self.settings)
+                    review = ReviewSession.resume(session, found, model)
                 except ReviewCorrupt as exc:
                     self.call_from_thread(self._review_problem, "The saved review is damaged", exc)
-                    state = None
-            if state is None:
-                analysis = session.cluster(self.settings, progress=report, cancel=self.cancel_token)
-                state = ReviewState.from_analysis(analysis)
-                if writable:
-                    store.start(state, self._review_context(analysis))
-            store.attach(state)
-            board = self._make_board(analysis, state)
+            if review is None:
+                review = ReviewSession.start(session, self.settings, model, progress=report,
+                                             cancel=self.cancel_token)
+            board = self._make_board(review)
         except Exception as exc:  # Cancelled, bad input, or a bug: say so and keep the app alive
             self.call_from_thread(self._opening_failed, *self._failure(exc))
             return
         freeze_heap()
-        self.call_from_thread(self._opened, board, None, store)  # the map is laid out after: see lay_out_map
+        self.call_from_thread(self._opened, board, review)  # the map is laid out after: see lay_out_map
 
-    def _review_context(self, analysis):
-        from engine.options import ModelOptions
-        from engine.review_store import ReviewContext
-
-        session = self.session
-        model = self.options.model if self.options is not None else ModelOptions()
-        return ReviewContext.of(session.corpus, analysis.clustering.settings, model, session.embedder.identity)
-
-    def _make_board(self, analysis, state) -> "Board":
-        from engine.review_view import base_view, review_view
+    @staticmethod
+    def _make_board(review) -> "Board":
         from tui.board import Board
 
-        if np.array_equal(state.labels, analysis.labels):  # nothing relabeled yet: no term counts needed
-            return Board(analysis, state, base_view(analysis))
-        terms, vocabulary = self.session.document_terms()
-        return Board(analysis, state, review_view(state, self.session.rows, self.session.vectors, terms, vocabulary))
+        return Board(review.analysis, review.state, review.view())
 
-    def _cluster_and_map(self, session: "Session", settings: ClusterSettings, report):
-        analysis = session.cluster(settings, progress=report, cancel=self.cancel_token)
-        return self._explain_map(session, analysis, report)
-
-    def _explain_map(self, session: "Session", analysis, report):
+    def _layout_map(self, analysis, report) -> np.ndarray:
+        """Map positions of every corpus row (NaN for empty texts) for ``analysis``'s clustering."""
         from engine.projection import map_layout
 
         report(Progress("map", 0, 1))
@@ -160,24 +160,24 @@ class OpeningActions:
                         seed=analysis.clustering.settings.seed, cancel=self.cancel_token)
         full = np.full((len(analysis.labels), 2), np.nan, dtype=np.float32)
         full[analysis.rows] = xy
-        return analysis, full
+        return full
 
     @work(thread=True, exclusive=True, group="map", exit_on_error=False)
     def lay_out_map(self, analysis) -> None:
-        """Lay out the map of the first clustering once its clusters are on screen (~3 s at 100k rows,
-        which the opening no longer waits for); a re-clustering lays out its own map meanwhile."""
-        session = self.session
+        """Lay out the map of ``analysis``'s clustering in the background, once the clusters are on screen
+        (the opening does not wait for it); a re-clustering lays out its own meanwhile."""
         try:
-            _, xy = self._explain_map(session, analysis, lambda progress: None)
+            xy = self._layout_map(analysis, lambda progress: None)
         except Exception as exc:  # the map is an extra: say so, keep the review going
             self.call_from_thread(self.notify, f"The map could not be laid out: {exc}", severity="warning")
             return
         freeze_heap()
         if not get_current_worker().is_cancelled:
-            self.call_from_thread(self._map_ready, xy)
+            self.call_from_thread(self._map_ready, analysis, xy)
 
-    def _map_ready(self, xy: np.ndarray) -> None:
-        if self.map_xy is None:  # else a re-clustering brought its own map first
+    def _map_ready(self, analysis, xy: np.ndarray) -> None:
+        self._maps[id(analysis)] = xy
+        if self.board is not None and self.board.analysis is analysis:
             self.map_xy = xy
             self._show_map()
 
@@ -202,21 +202,25 @@ class OpeningActions:
         if message is not None:
             self.push_screen(MessageScreen(title, message))
 
-    def _opened(self, board: "Board", xy: np.ndarray, store) -> None:
+    def _opened(self, board: "Board", review) -> None:
         session = self.session
-        self.store = store
+        self.review = review
         self.query_one("#body", ContentSwitcher).current = "main"
         self.query_one("#query", QueryBar).disabled = False
         ui = dict(board.state.ui)
         if ui.get("sort") in ("size", "cohesion", "name"):
             self.query_one("#clusters", ClusterTable).sort_key = ui["sort"]
-        self._install(board, xy, keep_cluster=ui.get("cluster"), keep_row=ui.get("row"))
+        self._install(board, None, keep_cluster=ui.get("cluster"), keep_row=ui.get("row"))
         if ui.get("tab") in TABS:
             self.query_one("#right", TabbedContent).active = ui["tab"]
         self.query_one("#clusters", ClusterTable).focus()
         self.call_after_refresh(self._after_first_paint, board.analysis)
-        if store.read_only_reason:
-            self.notify(store.read_only_reason, severity="warning", timeout=12)
+        if review.read_only_reason:
+            self.notify(review.read_only_reason, severity="warning", timeout=12)
+        if review.notices:
+            self.push_screen(MessageScreen("Your review", "\n".join(review.notices), error=False))
+        if review.save_status.unsaved:
+            self.notify(review.save_status.last_error or "", severity="error", timeout=12)
         for note in session.corpus.notices:
             self.notify(note, timeout=6)
         if session.language_warning:
@@ -228,12 +232,32 @@ class OpeningActions:
             first = session.corpus.skipped[0]
             self.notify(f"{len(session.corpus.skipped):,} malformed records skipped; first: line {first.line}: "
                         f"{first.reason}", severity="warning", timeout=10)
+        if self.settings_given and self.settings != review.settings:
+            self._offer_asked_settings(review)
+
+    def _offer_asked_settings(self, review) -> None:
+        """The command line asked for other clustering options than the resumed review's: offer them."""
+        asked, have = self.settings, review.settings
+
+        def chosen(answer: str) -> None:
+            if answer == "recluster":
+                self.recluster(asked)
+            else:
+                self.notify(f"Kept the review's clustering ({have.describe()}).", timeout=4)
+
+        self.push_screen(ChoiceScreen("Other clustering options", f"You asked for {asked.describe()}; the saved "
+                                      f"review uses {have.describe()}. Re-cluster with {asked.describe()}, carrying "
+                                      f"the review over (ctrl+z undoes it)?",
+                                      [("recluster", f"Re-cluster with {asked.describe()}"),
+                                       ("keep", "Keep the review's clustering")], cancel="keep"), chosen)
 
     def _after_first_paint(self, analysis) -> None:
         """Start the opening's background work once the clusters are painted: the map's layout and the
         model's weights import scikit-learn and onnxruntime or torch, which hold the interpreter for a
-        second or more and, started earlier, delayed that paint (by 0.1-0.2 s at 100k rows)."""
-        self.lay_out_map(analysis)
+        second or more and, started earlier, delayed that paint."""
+        self._map_started = True
+        if id(analysis) not in self._maps:
+            self.lay_out_map(analysis)
         self.preload_model()
 
     @work(thread=True, exclusive=True, group="model", exit_on_error=False)

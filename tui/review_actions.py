@@ -1,9 +1,10 @@
 """The review loop in the app: name, accept/reject, merge, split, move, noise, undo/redo, classify, duplicates.
 
-A mixin of :class:`tui.app.QtuiApp`.  Every action changes the
-:class:`~engine.review.ReviewState`, which the review store saves at once
-(atomically); the panes are then refreshed from a recomputed view.  Slow
-steps (split, classifier, duplicate search, re-clustering) run in workers.
+A mixin of :class:`tui.app.QtuiApp`.  Every step goes through the app's
+:class:`~engine.review_session.ReviewSession` (``self.review``), which saves it
+at once and says what it did; the panes are then refreshed from a recomputed
+view.  Slow steps (split, classifier, duplicate search, re-clustering) run in
+workers.
 """
 
 from __future__ import annotations
@@ -23,44 +24,50 @@ from tui.screens.message_screen import MessageScreen
 from tui.screens.move_screen import NEW, MoveScreen
 from tui.screens.prompt_screen import PromptScreen
 from tui.screens.proposals_screen import ProposalsScreen
+from tui.screens.reviews_screen import ReviewsScreen
 from tui.widgets.cluster_table import ClusterTable
 from tui.widgets.member_list import MemberList
 
 if TYPE_CHECKING:
+    from engine.review_session import Outcome, ReviewSession
     from tui.board import Board
 
 
 class ReviewActions:
-    """Review actions of the app (mixed into QtuiApp, which provides ``board``, ``session`` and the panes)."""
+    """Review actions of the app (mixed into QtuiApp, which provides ``board``, ``review`` and the panes)."""
 
     board: "Board | None"
+    review: "ReviewSession | None"
 
     # ------------------------------------------------------------------ helpers
 
     def _review_ready(self) -> bool:
-        if self.board is None or self.session is None:
+        if self.board is None or self.session is None or self.review is None:
             return False
-        if self.board.state.read_only:
-            reason = (self.store.read_only_reason if self.store is not None else None) or "opened read-only"
+        if self.review.read_only:
+            reason = self.review.read_only_reason or "opened read-only"
             self.notify(f"No changes here: this review is {reason.removeprefix('opened ')}.", severity="warning")
             return False
         return True
 
-    def _do(self, describe: str, change, recompute: bool = True) -> None:
-        """Run ``change()`` on the review, report problems in one line, refresh the panes."""
-        from engine.review_store import ReviewSaveError
-
+    def _do(self, step) -> None:
+        """Run ``step()`` (a ReviewSession call returning an Outcome), say what it did, refresh the panes.
+        A failed save is shown in the status line until a save succeeds."""
         try:
-            change()
-        except ReviewSaveError as exc:  # the change is made, only not saved yet: show it
-            self.notify(str(exc), severity="error")
-            self.refresh_board(recompute)
-            return
+            outcome: Outcome = step()
         except QtuiError as exc:
             self.notify(str(exc), severity="error")
             return
-        self.notify(describe, timeout=3)
-        self.refresh_board(recompute)
+        if outcome is None:
+            return
+        if outcome.cluster is not None:
+            self._select_after_refresh = outcome.cluster
+        status = self.review.save_status
+        if status.unsaved:
+            self.notify(f"{outcome.message}. Not saved: {status.last_error}", severity="error", timeout=8)
+        else:
+            self.notify(outcome.message, timeout=4)
+        self.refresh_board(outcome.recompute)
 
     def _target_clusters(self) -> list[int]:
         """Marked clusters, else the one under the cursor (real clusters only)."""
@@ -79,16 +86,16 @@ class ReviewActions:
         cid = self.query_one("#clusters", ClusterTable).current_cluster
         if cid is None or cid < 0:
             return
-        state = self.board.state
-        current = state.name(cid) or self.board.suggested(cid)
+        review = self.review
+        current = review.state.name(cid) or self.board.suggested(cid)
 
         def chosen(value: str | None) -> None:
             if value is not None:
-                self._do(f"Cluster {cid} named “{value}”", lambda: state.rename(cid, value), recompute=False)
+                self._do(lambda: review.rename(cid, value))
 
         self.push_screen(PromptScreen(f"Name cluster #{cid}", current,
-                                      hint="Enter keeps the name (the suggestion comes from the keywords) · Esc cancels"),
-                         chosen)
+                                      hint="Enter keeps the name (suggested from the keywords) · an empty name "
+                                           "clears it · Esc cancels"), chosen)
 
     def _set_status(self, status: str) -> None:
         if not self._review_ready():
@@ -96,10 +103,9 @@ class ReviewActions:
         ids = self._target_clusters()
         if not ids:
             return
-        state = self.board.state
+        review = self.review
         table = self.query_one("#clusters", ClusterTable)
-        what = f"cluster {ids[0]}" if len(ids) == 1 else f"{len(ids)} clusters"
-        self._do(f"Marked {what} {status}", lambda: state.set_status(ids, status), recompute=False)
+        self._do(lambda: review.set_status(ids, status))
         if table.marked:
             table.clear_marks()
         elif status != "unreviewed":
@@ -126,11 +132,10 @@ class ReviewActions:
         if len(ids) < 2:
             self.notify("Mark two or more clusters with Space first, then merge them.", severity="warning")
             return
-        state = self.board.state
-        into = max(ids, key=state.size)
+        review = self.review
+        into = max(ids, key=review.state.size)
         table.clear_marks()
-        self._select_after_refresh = into
-        self._do(f"Merged {len(ids)} clusters into #{into}", lambda: state.merge(ids, into=into))
+        self._do(lambda: review.merge(ids, into=into))
 
     def action_split_cluster(self) -> None:
         """Split the selected cluster: cluster only its members again, into k parts or automatically."""
@@ -156,27 +161,15 @@ class ReviewActions:
 
     @work(thread=True, exclusive=True, group="split", exit_on_error=False)
     def split_worker(self, cid: int, k: int | None) -> None:
-        from engine.split import split_parts
-
-        board, session = self.board, self.session
-        rows = board.state.members(cid)
-        positions = np.array([session.position(r) for r in rows.tolist()], dtype=np.int64)
-        keep = positions >= 0
-        rows, positions = rows[keep], positions[keep]
+        review = self.review
         self.call_from_thread(self._set_status_line, f"splitting #{cid}…")
         try:
-            parts, confidence = split_parts(session.vectors[positions], k, seed=board.analysis.clustering.settings.seed)
+            outcome = review.split(cid, k)
         except QtuiError as exc:
             self.call_from_thread(self.notify, str(exc), severity="error")
-            return
-        n_parts = len(set(parts[parts >= 0].tolist()))
-        if n_parts < 2:
-            self.call_from_thread(self.notify, f"Cluster {cid} does not split: its texts form one group.",
-                                  severity="warning")
             self.call_from_thread(self._set_status_line)
             return
-        self.call_from_thread(self._do, f"Split cluster {cid} into {n_parts}",
-                              lambda: board.state.split(cid, parts, rows=rows, confidence=confidence))
+        self.call_from_thread(self._do, lambda: outcome)
 
     # ------------------------------------------------------------------ member decisions
 
@@ -199,16 +192,14 @@ class ReviewActions:
         def chosen(target: str | None) -> None:
             if target is None:
                 return
-            state = board.state
-            lst = self.query_one("#members", MemberList)
-            lst.clear_marks()
-            n = len(rows)
+            review = self.review
+            self.query_one("#members", MemberList).clear_marks()
             if target == NEW:
-                self._do(f"Made a new cluster of {n} text{'s' * (n != 1)}", lambda: state.new_cluster(rows))
+                self._do(lambda: review.new_cluster(rows))
             elif target == "noise":
-                self._do(f"Sent {n} text{'s' * (n != 1)} to noise", lambda: state.to_noise(rows))
+                self._do(lambda: review.to_noise(rows))
             else:
-                self._do(f"Moved {n} text{'s' * (n != 1)} to #{target}", lambda: state.move(rows, int(target)))
+                self._do(lambda: review.move(rows, int(target)))
 
         self.push_screen(MoveScreen(len(rows), find, exclude=here), chosen)
 
@@ -222,32 +213,27 @@ class ReviewActions:
         if not len(rows):
             return
         lst.clear_marks()
-        state = self.board.state
-        self._do(f"Sent {len(rows)} text{'s' * (len(rows) != 1)} to noise", lambda: state.to_noise(rows))
+        review = self.review
+        self._do(lambda: review.to_noise(rows))
 
     # ------------------------------------------------------------------ undo / redo
 
     def action_undo(self) -> None:
-        """Undo the last review action."""
-        if self._review_ready():
-            state = self.board.state
-            if not state.can_undo:
-                self.notify("Nothing to undo.", timeout=2)
-                return
-            action = state.undo()
-            self.notify(f"Undid: {action.describe()}", timeout=3)
-            self.refresh_board(True)
+        """Undo the last step (a re-clustering included); the cursor goes to what it changed."""
+        self._undo_redo("undo")
 
     def action_redo(self) -> None:
-        """Redo the last undone review action."""
-        if self._review_ready():
-            state = self.board.state
-            if not state.can_redo:
-                self.notify("Nothing to redo.", timeout=2)
-                return
-            action = state.redo()
-            self.notify(f"Redid: {action.describe()}", timeout=3)
-            self.refresh_board(True)
+        """Redo the last undone step."""
+        self._undo_redo("redo")
+
+    def _undo_redo(self, which: str) -> None:
+        if not self._review_ready():
+            return
+        review = self.review
+        if not (review.can_undo() if which == "undo" else review.can_redo()):
+            self.notify(f"Nothing to {which}.", timeout=2)
+            return
+        self._do(getattr(review, which))
 
     # ------------------------------------------------------------------ classify the rest
 
@@ -282,8 +268,8 @@ class ReviewActions:
             if not len(picked):
                 self.notify("No proposal reaches that confidence.", severity="warning")
                 return
-            self._do(f"Accepted {len(picked):,} proposals (confidence ≥ {threshold:.2f})",
-                     lambda: board.state.apply_proposals(picked.rows, picked.cluster_ids, picked.confidence))
+            review = self.review
+            self._do(lambda: review.apply_proposals(picked.rows, picked.cluster_ids, picked.confidence))
 
         self.push_screen(ProposalsScreen(proposals, self._text_of, board.name), chosen)
 
@@ -300,27 +286,9 @@ class ReviewActions:
         board = self.board
 
         def chosen(groups) -> None:
-            if not groups or not self._review_ready():
-                return
-            from engine.review import MOVED
-
-            rows, labels = [], []
-            for group in groups:
-                current = board.labels[group]
-                real = current[current >= 0]
-                target = int(np.bincount(real).argmax()) if len(real) else NOISE
-                move = group[current != target]
-                rows.append(move)
-                labels.append(np.full(len(move), target, dtype=np.int64))
-            rows_all = np.concatenate(rows) if rows else np.empty(0, np.int64)
-            if not len(rows_all):
-                self.notify("Those groups are each in one cluster already.", timeout=3)
-                return
-            labels_all = np.concatenate(labels)
-            note = f"collapse {len(groups)} near-duplicate group{'s' * (len(groups) != 1)}"
-            self._do(f"Collapsed {len(groups)} groups ({len(rows_all)} texts moved)",
-                     lambda: board.state.assign(rows_all, labels_all, np.full(len(rows_all), MOVED, np.int8),
-                                                np.ones(len(rows_all), np.float32), note=note))
+            if groups and self._review_ready():
+                review = self.review
+                self._do(lambda: review.collapse_duplicates(groups))
 
         self.push_screen(DuplicatesScreen(self._duplicates, self._text_of, board.labels), chosen)
 
@@ -329,8 +297,8 @@ class ReviewActions:
     @work(thread=True, exclusive=True, group="cluster", exit_on_error=False)
     def recluster(self, settings: ClusterSettings) -> None:
         """Cluster again in the background; the current clusters stay usable meanwhile."""
-        session = self.session
-        if session is None:
+        review = self.review
+        if review is None:
             return
         worker = get_current_worker()
 
@@ -339,40 +307,94 @@ class ReviewActions:
                 self.call_from_thread(self._show_progress, p)
 
         try:
-            analysis, xy = self._cluster_and_map(session, settings, report)
+            plan = review.cluster_again(settings, progress=report, cancel=self.cancel_token)
+            xy = self._layout_map(plan.analysis, report)
         except Cancelled:
             return
         except QtuiError as exc:
             self.call_from_thread(self.notify, str(exc), severity="error")
             return
-        if worker.is_cancelled:
-            return
-        from engine.carry_over import carry_over
+        if not worker.is_cancelled:
+            self.call_from_thread(self._offer_recluster, plan, xy)
 
-        state = self.board.state if self.board is not None else None
-        result = None
-        if state is not None and (state.done or state.names or state.statuses):
-            result = carry_over(state, analysis.labels, analysis.confidence)
-        self.call_from_thread(self._offer_recluster, analysis, xy, result)
-
-    def _offer_recluster(self, analysis, xy, result) -> None:
-        if result is None:
-            self._adopt_clustering(analysis, xy, None)
+    def _offer_recluster(self, plan, xy) -> None:
+        """Show what carrying the review over would do; adopt it on a yes (ctrl+z undoes it)."""
+        self._maps[id(plan.analysis)] = xy
+        self._set_status_line()
+        if plan.preview is None:
+            self.adopt(plan, True)
             return
-        lines = result.describe()
-        message = "\n".join(lines if isinstance(lines, list) else [str(lines)])
+        answers = [("apply", "Use it, carrying the review over")]
+        if plan.preview.uncarried:
+            n = len(plan.preview.uncarried)
+            answers = [("apply", f"Use it, keeping the {n} cluster{'s' * (n != 1)} as they were"),
+                       ("drop", "Use it, letting them follow the new clusters")]
+        answers.append(("keep", "Keep the clusters I have"))
+        settings = plan.analysis.clustering.settings
 
         def chosen(answer: str) -> None:
-            if answer == "apply":
-                self._adopt_clustering(analysis, xy, result.state)
+            if answer in ("apply", "drop"):
+                self.adopt(plan, answer == "apply")
             else:
                 self.notify("Kept the current clusters and review.", timeout=3)
-                self._set_status_line()
 
-        self.push_screen(ChoiceScreen(f"New clustering: {analysis.n_clusters} clusters "
-                                      f"({analysis.clustering.settings.describe()})", message,
-                                      [("apply", "Use it, carrying the review over"), ("keep", "Keep the current")]),
-                         chosen)
+        self.push_screen(ChoiceScreen(f"New clustering: {plan.analysis.n_clusters} clusters ({settings.describe()})",
+                                      "\n".join(plan.describe()) + "\n\nctrl+z undoes the re-clustering.", answers,
+                                      cancel="keep"), chosen)
+
+    @work(thread=True, exclusive=True, group="view", exit_on_error=False)
+    def adopt(self, plan, pin: bool) -> None:
+        """Make ``plan``'s clustering the one in effect (one undoable step) and show it."""
+        review = self.review
+        try:
+            outcome = review.adopt(plan, pin=pin)
+        except QtuiError as exc:
+            self.call_from_thread(self.notify, str(exc), severity="error")
+            return
+        self._duplicates = None
+        review.view()  # computed here, off the UI thread
+        self.call_from_thread(self._do, lambda: outcome)
+
+    # ------------------------------------------------------------------ earlier reviews
+
+    def action_earlier_reviews(self) -> None:
+        """List the saved reviews of this file and open the one chosen (the current one is set aside)."""
+        if self.review is None or self.session is None:
+            return
+        corpus = self.session.corpus
+        found = self.review.saved_reviews(corpus.path, corpus.fingerprint)
+        current = self.review.store.info()
+        current_id = current.review_id if current is not None else None
+        lines = [(f.review_id, f"{'current' if not f.info.set_aside else 'set aside'}"
+                               f"{'' if f.same_content else ', earlier version of the file'}: {f.info.describe()}")
+                 for f in found]
+        if len(lines) < 2:
+            self.notify("This is the only saved review of this file.", timeout=4)
+            return
+
+        def chosen(review_id: str | None) -> None:
+            if review_id and review_id != current_id:
+                self.open_review(review_id)
+
+        self.push_screen(ReviewsScreen(lines, current_id), chosen)
+
+    @work(thread=True, exclusive=True, group="open", exit_on_error=False)
+    def open_review(self, review_id: str) -> None:
+        """Save and close the review on screen, then open the saved review ``review_id``."""
+        from engine.review_session import ReviewSession
+
+        review = self.review
+        review.autosave()
+        review.close()
+        try:
+            found = ReviewSession.find(self.session, review_id)
+            chosen = ReviewSession.resume(self.session, found, self.options.model if self.options else None)
+        except QtuiError as exc:
+            review.store.acquire()  # keep working on the review that was open
+            self.call_from_thread(self.push_screen, MessageScreen("Could not open that review", str(exc)))
+            return
+        board = self._make_board(chosen)
+        self.call_from_thread(self._opened, board, chosen)
 
     def _review_problem(self, title: str, exc: Exception) -> None:
         self.push_screen(MessageScreen(title, str(exc)))

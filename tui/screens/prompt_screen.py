@@ -11,7 +11,7 @@ from tui.screens.modal import Modal
 
 
 class PromptScreen(Modal[str | None]):
-    """Asks for one value; Enter returns it, Esc returns None."""
+    """Asks for one value; Enter returns it (stripped, possibly ""), Esc returns None."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
@@ -35,7 +35,7 @@ class PromptScreen(Modal[str | None]):
             yield Static(self.hint, id="prompt-hint", markup=False)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.dismiss(event.value.strip() or None)
+        self.dismiss(event.value.strip())  # "" is an answer (clear, auto); Esc gives None
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -41,7 +41,8 @@ class MetricsView(RenderedView):
         settings = analysis.clustering.settings.describe()
         parts = [Text(f"The clustering — {settings}", style="bold"), g, Text("")]
         progress = board.state.progress()
-        parts.append(Text(f"Review: {progress.describe()} reviewed, {len(board.state.done)} actions", style="bold"))
+        n = len(board.state.done)
+        parts.append(Text(f"Review: {progress.describe()} reviewed, {n} action{'s' * (n != 1)}", style="bold"))
         if cluster_id is not None and board.exists(cluster_id):
             size = board.size(cluster_id)
             c = Table.grid(padding=(0, 2))
@@ -52,7 +53,8 @@ class MetricsView(RenderedView):
             if cohesion is not None:
                 c.add_row("cohesion", f"{cohesion:.3f} (mean cosine to the centre)")
             if cluster_id >= 0:
-                c.add_row("status", board.state.status(cluster_id))
+                new = board.state.unseen().get(cluster_id, 0)
+                c.add_row("status", board.state.status(cluster_id) + (f", {new:,} new rows not reviewed" if new else ""))
             near = board.nearest(cluster_id)
             if near:
                 c.add_row("nearest", "\n".join(f"#{cid} {fit(board.name(cid), 28)} ({s:.2f})" for cid, s in near))
