@@ -91,7 +91,7 @@ class RowFilter:
                 return self._evaluate(typed, where)
             except Exception:  # the first attempt's error says more: the columns as the file has them
                 pass
-        raise FilterError(where, self._problem(first)) from None
+        raise FilterError(where, self._problem(first, where)) from None
 
     def _evaluate(self, frame: pl.DataFrame, where: str) -> np.ndarray:
         result = frame.select(pl.sql_expr(where).alias("_match"))
@@ -104,13 +104,15 @@ class RowFilter:
                                      "other aggregates are not conditions)")
         return column.fill_null(False).to_numpy().astype(bool, copy=False)
 
-    def _problem(self, exc: Exception) -> str:
+    def _problem(self, exc: Exception, where: str) -> str:
         text = str(exc).strip()
         if isinstance(exc, pl.exceptions.ColumnNotFoundError):
             found = re.search(r'column "([^"]*)"', text)
             name = found.group(1) if found else text.splitlines()[0]
             near = re.search(r'Did you mean "([^"]*)"', text)
             hint = f"did you mean {near.group(1)!r}? " if near else ""
+            if f'"{name}"' in where:  # "double quotes" name a column in SQL
+                hint = f"a text value takes single quotes: '{name}'; "
             return f"unknown column {name!r} ({hint}columns: {', '.join(self.columns)})"
         lines = [line.strip() for line in text.splitlines() if line.strip()]
         if not lines:

@@ -68,6 +68,7 @@ def test_text_column_is_reachable_as_text_and_missing_values_never_match(tmp_pat
 @pytest.mark.parametrize("where, words", [
     ("ratin <= 2", ["unknown column 'ratin'", "did you mean 'rating'", "columns: id, text, rating"]),
     ("rating <=", ["cannot parse"]),
+    ('product = "X5 Pro"', ["unknown column 'X5 Pro'", "single quotes: 'X5 Pro'"]),
     ("rating", ["gives a number", "not true or false"]),
     ("count(*) > 1", ["one value for the whole file"]),
     ("text ~ '(unclosed'", ["bad regular expression"]),
