@@ -18,6 +18,7 @@ def qtui_command() -> list[str]:
 
 def run_qtui(*args: str, timeout: float = 1800, env: dict | None = None) -> subprocess.CompletedProcess:
     """Run ``qtui ARGS`` from the project root and capture its output (text)."""
-    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "120", **(env or {})}
+    # PYTHONPATH: this checkout's code, not that of wherever the console script's package was installed from
+    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "120", "PYTHONPATH": str(ROOT), **(env or {})}
     return subprocess.run([*qtui_command(), *args], cwd=ROOT, env=full_env, capture_output=True,
                           text=True, encoding="utf-8", timeout=timeout)
