@@ -12,16 +12,13 @@ from dataclasses import dataclass
 
 from rich.segment import Segment
 from rich.style import Style
-from textual.geometry import Region, Size
+from textual.geometry import Size
 from textual.message import Message
-from textual.reactive import reactive
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from tui.actions import bindings
 from tui.formatting import fit, num, pad
-from tui.widgets.base_style import BaseStyleCache
-from tui.widgets.paint_geometry import PaintGeometry
+from tui.widgets.line_list import LineList
 from tui.widgets.virtual_size import set_virtual_size
 
 #: The review status shown next to a cluster's name ("unreviewed" shows nothing).
@@ -71,8 +68,10 @@ def layout(rows: list[ClusterLine], width: int, cohesion: bool = False) -> Colum
     return Columns(id_w, size_w, cohesion_w, name_w, keywords_w)
 
 
-class ClusterTable(PaintGeometry, BaseStyleCache, ScrollView, can_focus=True):
+class ClusterTable(LineList):
     """Clusters, largest first by default; the unclustered and empty groups always last."""
+
+    HEADER = 1
 
     BINDINGS = bindings("clusters")
 
@@ -92,10 +91,6 @@ class ClusterTable(PaintGeometry, BaseStyleCache, ScrollView, can_focus=True):
     ClusterTable > .cluster-table--rejected { color: $error; text-style: bold; }
     """
 
-    #: The cursor's position in the shown order.  The app watches it (``App.watch``): its watcher runs in
-    #: the same call, so the cluster's members are painted with the cursor.  (A message would arrive after
-    #: the cursor's paint, and the members' paint then waited 5-30 ms for Textual's next frame.)
-    cursor: reactive[int] = reactive(0, always_update=True, repaint=False)  # watch_cursor repaints two lines
     sort_key = "size"
 
     class MarksChanged(Message):
@@ -109,7 +104,6 @@ class ClusterTable(PaintGeometry, BaseStyleCache, ScrollView, can_focus=True):
         self._rows: list[ClusterLine] = []
         self._order: list[ClusterLine] = []
         self._columns = layout([], 0)
-        self.marked: set[int] = set()
         #: Shows only clusters whose name or number contains it, or with that status
         #: (unreviewed, accepted, rejected, new); "" shows all.
         self.filter_text = ""
@@ -122,7 +116,7 @@ class ClusterTable(PaintGeometry, BaseStyleCache, ScrollView, can_focus=True):
         alive = {r.id for r in rows if r.id >= 0}
         if self.marked - alive:
             self.marked &= alive
-            self.post_message(self.MarksChanged())
+            self.marks_changed()
         self._fill(keep)
 
     def set_filter(self, text: str) -> None:
@@ -172,7 +166,7 @@ class ClusterTable(PaintGeometry, BaseStyleCache, ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         self._columns = self._layout()
-        self._scroll_to_cursor()
+        self.scroll_to_cursor()
         self.refresh()
 
     @property
@@ -181,9 +175,15 @@ class ClusterTable(PaintGeometry, BaseStyleCache, ScrollView, can_focus=True):
         return len(self._order)
 
     @property
-    def cursor_row(self) -> int:
-        """Position of the cursor in the shown order."""
-        return self.cursor
+    def item_count(self) -> int:
+        return len(self._order)
+
+    def mark_key(self, index: int) -> int | None:
+        cid = self._order[index].id if 0 <= index < len(self._order) else -1
+        return cid if cid >= 0 else None  # the unclustered and empty groups cannot be merged
+
+    def marks_changed(self) -> None:
+        self.post_message(self.MarksChanged())
 
     @property
     def current_cluster(self) -> int | None:
@@ -217,65 +217,7 @@ class ClusterTable(PaintGeometry, BaseStyleCache, ScrollView, can_focus=True):
                 return r.id
         return None
 
-    # ------------------------------------------------------------------ cursor
-
-    def validate_cursor(self, value: int) -> int:
-        return max(0, min(value, len(self._order) - 1)) if self._order else 0
-
-    def watch_cursor(self, old: int, new: int) -> None:
-        self._refresh_row(old)
-        self._refresh_row(new)
-        self._scroll_to_cursor()
-
-    def _scroll_to_cursor(self) -> None:
-        top, visible = self.scroll_offset.y, max(1, self.size.height - 1)  # line 0 is the header
-        if self.cursor < top:
-            top = self.cursor
-        elif self.cursor >= top + visible:
-            top = self.cursor - visible + 1
-        if top != self.scroll_offset.y:
-            self.scroll_to(0, top, animate=False, immediate=True)
-
-    def _refresh_row(self, index: int) -> None:
-        y = index - self.scroll_offset.y + 1
-        if 1 <= y < self.size.height:
-            self.refresh(Region(0, y, self.size.width, 1))  # a line of the pane (not refresh_line: see MemberList)
-
-    def action_cursor_down(self) -> None:
-        self.cursor += 1
-
-    def action_cursor_up(self) -> None:
-        self.cursor -= 1
-
-    def action_page(self, direction: int) -> None:
-        self.cursor += direction * max(1, self.size.height - 2)
-
-    def action_jump(self, index: int) -> None:
-        self.cursor = index if index >= 0 else len(self._order) - 1
-
-    def on_click(self, event) -> None:
-        if event.y >= 1:
-            index = event.y - 1 + self.scroll_offset.y
-            if 0 <= index < len(self._order):
-                self.cursor = index
-
     # ------------------------------------------------------------------ marks and sort
-
-    def action_toggle_mark(self) -> None:
-        """Mark or unmark the cluster under the cursor for merging, then move down."""
-        cid = self.current_cluster
-        if cid is None or cid < 0:
-            return
-        self.marked.symmetric_difference_update({cid})
-        self._refresh_row(self.cursor)
-        self.cursor += 1
-        self.post_message(self.MarksChanged())
-
-    def clear_marks(self) -> None:
-        if self.marked:
-            self.marked = set()
-            self.refresh()
-            self.post_message(self.MarksChanged())
 
     def action_cycle_sort(self) -> None:
         """Sort by size → cohesion → name → size."""
