@@ -150,7 +150,9 @@ class NavigationActions:
 
     def binding_groups(self) -> list[tuple[str, list[Binding]]]:
         """Every key the app has, by where it works (the help screen shows these)."""
-        return [("Anywhere", [Binding("ctrl+p", "", "Command palette (every action by name)")]), *help_groups()]
+        groups = help_groups()
+        groups[0][1].append(Binding("ctrl+p", "", "Command palette (every action by name)"))
+        return groups
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -1,8 +1,9 @@
 """The map pane: every text as a braille dot at its 2-D position, one colour per cluster.
 
 Each terminal cell holds 2×4 dots.  The selected cluster is drawn last, in
-bold white on top of the others; noise is grey.  Rendering is numpy over all
-points and only happens when the data, the selection or the size changes.
+bold on a contrasting background on top of the others; noise is grey.  The
+bottom line is a legend.  Rendering is numpy over all points and only happens
+when the data, the selection, the size or the theme changes.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class ClusterMap(Widget, can_focus=True):
         self.selected: int | None = None
         self._lines: list[Strip] = []
         self._key: tuple | None = None
+        self._highlight = Style(color="bright_white", bold=True, bgcolor="grey30")
         self.message = "The map appears once the clusters are ready."
 
     def set_points(self, xy: np.ndarray | None, labels: np.ndarray | None) -> None:
@@ -61,11 +63,27 @@ class ClusterMap(Widget, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         width, height = self.size
-        key = (width, height, self.selected, id(self.xy))
+        dark = self.app.current_theme.dark if self.is_attached else True
+        key = (width, height, self.selected, id(self.xy), dark)
         if key != self._key:
-            self._lines = self._draw(width, height)
+            self._highlight = Style(color="bright_white", bold=True, bgcolor="grey30") if dark else \
+                Style(color="black", bold=True, bgcolor="grey82")
+            self._lines = self._draw(width, height - 1) + [self._legend(width)] if height > 2 else \
+                self._draw(width, height)
             self._key = key
         return self._lines[y] if y < len(self._lines) else Strip.blank(width)
+
+    def _legend(self, width: int) -> Strip:
+        """One line: what the colours and the highlight mean."""
+        if self.xy is None or self.labels is None:
+            return Strip.blank(width)
+        what = "noise" if self.selected is not None and self.selected < 0 else f"#{self.selected}"
+        segments = [Segment(" ■ ", self._highlight), Segment(f" {what}  ")] if self.selected is not None else []
+        segments += [Segment("■", Style(color=PALETTE[0])), Segment("■", Style(color=PALETTE[1])),
+                     Segment("■", Style(color=PALETTE[2])), Segment(" clusters  "),
+                     Segment("■", Style(color=NOISE_COLOUR)), Segment(" unclustered  "),
+                     Segment("near = similar", Style(dim=True))]
+        return Strip(segments).crop(0, width).adjust_cell_length(width)
 
     def _draw(self, width: int, height: int) -> list[Strip]:
         if self.xy is None or self.labels is None or width < 4 or height < 2:
@@ -92,12 +110,10 @@ class ClusterMap(Widget, can_focus=True):
         def style_of(cid: int) -> Style:
             if cid not in styles:
                 if self.selected is not None and cid == self.selected:
-                    styles[cid] = Style(color="bright_white", bold=True, bgcolor="grey30")
+                    styles[cid] = self._highlight
                 else:
                     styles[cid] = Style(color=cluster_colour(cid))
             return styles[cid]
-
-        styles[-4] = Style(color="bright_white", bold=True, bgcolor="grey30")
 
         chars = [chr(0x2800 + int(b)) if b else " " for b in bits]
         owners = [int(o) if b else -3 for o, b in zip(owner, bits)]
