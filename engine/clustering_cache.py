@@ -13,22 +13,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
-import zipfile
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
-from engine.atomic import store_npz
-from engine.cache import code_digest
 from engine.clustering import Clustering, ClusterSettings, cluster
+from engine.npz_cache import NpzCache, code_digest
 from engine.progress import CancelToken, ProgressCallback
 
 #: Clusterings kept; the least recently used beyond this are removed.
 KEPT = 16
-_CODE = ("clustering.py", "auto_cluster.py", "graph_cluster.py", "density_cluster.py", "unique_rows.py")
+_CODE = ("engine.clustering", "engine.auto_cluster", "engine.graph_cluster", "engine.density_cluster",
+         "engine.unique_rows")
 
 
 def cached_cluster(X: np.ndarray, settings: ClusterSettings, root: Path | None,
@@ -41,13 +39,14 @@ def cached_cluster(X: np.ndarray, settings: ClusterSettings, root: Path | None,
     if root is None:
         return cluster(X, settings, progress, cancel)
     start = time.perf_counter()
-    path = Path(root) / "clusterings" / f"{_key(digest or vectors_digest(X), settings)}.npz"
-    found = _read(path, settings, len(X))
+    cache, key = NpzCache(root, "clusterings", KEPT), _key(digest or vectors_digest(X), settings)
+    found = cache.read(key, lambda arrays: _decode(arrays, settings, len(X)))
     if found is not None:
         found.seconds = time.perf_counter() - start  # what this run spent: the hash and the read
         return found
     result = cluster(X, settings, progress, cancel)
-    _write(path, result)
+    cache.write(key, labels=result.labels, confidence=result.confidence, seconds=np.float64(result.seconds),
+                info=np.asarray(json.dumps(result.info, default=str)))
     return result
 
 
@@ -65,23 +64,10 @@ def _key(digest: bytes, settings: ClusterSettings) -> str:
     return h.hexdigest()
 
 
-def _read(path: Path, settings: ClusterSettings, n: int) -> Clustering | None:
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            labels, confidence = data["labels"].astype(np.int64), data["confidence"].astype(np.float32)
-            info = json.loads(str(data["info"]))
-            seconds = round(float(data["seconds"]), 3)
-    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):  # absent or damaged: cluster again
-        return None
+def _decode(arrays, settings: ClusterSettings, n: int) -> Clustering | None:
+    labels, confidence = arrays["labels"].astype(np.int64), arrays["confidence"].astype(np.float32)
     if labels.shape != (n,) or confidence.shape != (n,):
         return None
-    try:
-        os.utime(path)  # recently used: kept when older entries are removed
-    except OSError:
-        pass
+    info = json.loads(str(arrays["info"]))
+    seconds = round(float(arrays["seconds"]), 3)
     return Clustering(labels, confidence, settings, {**info, "from_cache": True, "computed_in": seconds})
-
-
-def _write(path: Path, result: Clustering) -> None:
-    store_npz(path, KEPT, labels=result.labels, confidence=result.confidence, seconds=np.float64(result.seconds),
-              info=np.asarray(json.dumps(result.info, default=str)))
