@@ -124,7 +124,7 @@ def _probe_main(path: str, backend: str, algo: str, floor: str | None, index: bo
         stages.mark("open")
         out["open"] = stages.stages["open"]["s"]
         out["cached"] = session.embed_stats.cached
-        out["model_loaded"] = bool(getattr(session.embedder, "loaded", True))
+        out["model_loaded"] = bool(session.embedder.loaded)
         analysis = session.cluster(ClusterSettings(algo))
         stages.mark("cluster")
         out["cluster_total"] = stages.stages["cluster"]["s"]

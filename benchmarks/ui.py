@@ -182,7 +182,7 @@ async def _pilot_figures(path: Path, options=None, settings=None, figures=None) 
         # search index, the model's weights): steady state, not the first seconds after the clusters appear
         await wait_until(pilot, lambda: app.map_xy is not None, 600, "the map")
         await asyncio.to_thread(app.session.index.ready.wait, 600)
-        await wait_until(pilot, lambda: getattr(app.session.embedder, "loaded", True), 600, "the model")
+        await wait_until(pilot, lambda: app.session.embedder.loaded, 600, "the model")
         timer = KeyTimer(app)
         largest = max(app.analysis.clusters, key=lambda c: c.size).id
         app.query_one("#clusters").select_cluster(largest)

@@ -39,7 +39,8 @@ KEPT = 8
 _CODE = ("engine.corpus_cache", "engine.loading", "engine.json_records", "engine.delimited", "engine.decoding",
          "engine.file_bytes", "engine.corpus", "engine.parsed")
 #: What the notes depend on besides the texts and the model identity.
-_NOTES_CODE = ("engine.languages", "engine.st_embedder", "engine.onnx_embedder", "engine.corpus_cache")
+_NOTES_CODE = ("engine.languages", "engine.embedder", "engine.st_embedder", "engine.onnx_embedder",
+               "engine.corpus_cache")
 #: Fields of a :class:`Corpus` kept as JSON.
 _SCALARS = ("text_col", "id_col", "encoding", "file_format", "label_col", "notices")
 

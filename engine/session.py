@@ -22,7 +22,8 @@ from engine.clustering_cache import cached_cluster, vectors_digest
 from engine.corpus import Corpus
 from engine.corpus_cache import cached_load, cached_notes
 from engine.errors import UsageError
-from engine.embedding import EmbedStats, Embedder, embed_texts, open_cache
+from engine.embedder import Embedder
+from engine.embedding import EmbedStats, embed_texts, open_cache
 from engine.keywords import document_terms
 from engine.options import ModelOptions, SessionOptions
 from engine.progress import CancelToken, Progress, ProgressCallback, check
@@ -62,9 +63,7 @@ def embed_notes(texts, embedder: Embedder) -> tuple[np.ndarray, str | None]:
     """Which of ``texts`` the model cuts short (a bool mask), and the "not English" warning or None."""
     from engine.languages import language_warning
 
-    mask_of = getattr(embedder, "truncated_mask", None)
-    mask = mask_of(texts) if mask_of else np.zeros(len(texts), dtype=bool)
-    return mask, language_warning(texts, embedder.name, getattr(embedder, "kind", None))
+    return embedder.truncated_mask(texts), language_warning(texts, embedder.name, embedder.kind or None)
 
 
 def unit_rows(vectors: np.ndarray, block: int = 4096) -> np.ndarray:

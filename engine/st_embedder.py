@@ -23,6 +23,7 @@ from typing import Sequence
 import numpy as np
 
 from engine.devices import pick_device
+from engine.embedder import Embedder
 from engine.errors import ModelError, UsageError
 from engine.models import ModelSpec, read_st_metadata, resolve_model
 
@@ -67,7 +68,7 @@ def _quiet_transformers() -> None:
         pass
 
 
-class SentenceTransformerEmbedder:
+class SentenceTransformerEmbedder(Embedder):
     """Embeds texts with a sentence-transformers model; vectors are float32 and L2-normalized.
 
     Documents are embedded without a prompt.  Queries use ``instruction`` when
