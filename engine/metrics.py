@@ -110,6 +110,17 @@ def external_scores(labels: np.ndarray, gold: Sequence[str]) -> tuple[float, flo
     return ari, nmi, v, purity(labels, gold)
 
 
+def gold_mix(labels: np.ndarray, gold: Sequence[str] | None, cluster_id: int, k: int = 3) -> list[tuple[str, float]]:
+    """The ``k`` most common gold labels among the rows ``labels`` puts in ``cluster_id``, with their share
+    (most common first, ties by label); empty without gold labels or members."""
+    rows = np.flatnonzero(labels == cluster_id)
+    if gold is None or len(rows) == 0:
+        return []
+    values, counts = np.unique(np.asarray([gold[r] for r in rows], dtype=object), return_counts=True)
+    order = np.lexsort((values.astype(str), -counts))[:k]
+    return [(str(values[i]), float(counts[i] / len(rows))) for i in order]
+
+
 def purity(labels: np.ndarray, gold: Sequence[str]) -> float:
     """Share of rows whose cluster's most common gold label is their own."""
     _, g = np.unique(np.asarray(gold, dtype=object), return_inverse=True)

@@ -164,11 +164,6 @@ class ClusterTable(PaintGeometry, BaseStyleCache, ScrollView, can_focus=True):
         return len(self._order)
 
     @property
-    def cursor_row(self) -> int:
-        """Position of the cursor in the shown order."""
-        return self.cursor
-
-    @property
     def current_cluster(self) -> int | None:
         """Id of the cluster under the cursor, or None when the table is empty."""
         return self._order[self.cursor].id if 0 <= self.cursor < len(self._order) else None
