@@ -9,7 +9,7 @@ DEVICE_CHOICES = ("auto", "cuda", "mps", "cpu")
 
 def pick_device(wanted: str | None = None) -> str:
     """Return the torch device to use; ``wanted`` ('cuda', 'cuda:1', 'mps', 'cpu') overrides 'auto'."""
-    if wanted == "cpu":  # always there; not importing torch for it saves ~1.5 s (the onnx backends ask this)
+    if wanted == "cpu":  # always there; torch is a slow import, and the onnx backends ask this
         return "cpu"
     import torch
 

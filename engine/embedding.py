@@ -75,7 +75,7 @@ def embed_texts(
     if cache is not None:
         # Looked up in the order of ``texts``: when all are cached (a warm reopen) the vectors come out
         # in their final order, one copy (gathering the distinct ones, then repeating them by ``inverse``,
-        # made two: 0.77 GB more at 1M rows).
+        # would make two).
         found_rows, vectors = cache.lookup(hashes)
         stats.corrupt_shards = list(cache.corrupt)
         if found_rows.all() and vectors.shape[1] == embedder.dim:
