@@ -15,7 +15,7 @@ in the file.  Every figure embeds the same texts in the same process, cache off:
 
 The texts are embedded in four slices, each slice by every way in turn, so load changes on a
 shared machine hit every figure alike.  Still, other processes slow torch's two threads
-more than onnxruntime's (measured: onnx fp32 at 1.1x quiet, 2x at load 9), so on a loaded
+more than onnxruntime's, so on a loaded
 machine the onnx ratios come out high; the 1-minute load average before and after is printed beside them,
 and ``--threads 1`` (every way on one thread) gives ratios that load barely moves.
 """

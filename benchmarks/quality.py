@@ -10,8 +10,8 @@ method clusters the same vectors:
 * ``auto``        qtui's default (:func:`engine.auto_cluster.auto_cluster`), not told k;
 * ``hdbscan``     qtui's ``hdbscan`` mode with its defaults (raw 384-d, min_cluster_size=10 when
                   :mod:`engine.clustering` is not importable);
-* ``hdbscan-raw`` the hdbscan package on the raw vectors, min_cluster_size=10 (slow: ~85 s on
-                  banking77; not run unless named);
+* ``hdbscan-raw`` the hdbscan package on the raw vectors, min_cluster_size=10 (slow; not run
+                  unless named);
 * ``kmeans``      scikit-learn KMeans told the true number of groups;
 * ``bertopic``    BERTopic 0.17 defaults on the same embeddings, only when ``bertopic`` imports.
 

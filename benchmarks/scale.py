@@ -72,7 +72,7 @@ def _status_mb(field: str) -> float | None:
 
 def peak_rss_mb() -> float:
     """This process's peak resident memory in MB: VmHWM, which starts afresh at exec.  (ru_maxrss does
-    not: a probe started from a benchmark process holding 1.4 GB reported 1.4 GB whatever it did.)"""
+    not: a probe started from a large benchmark process reports that process's peak, whatever it did.)"""
     got = _status_mb("VmHWM")
     if got is not None:
         return got
@@ -124,7 +124,7 @@ def _probe_main(path: str, backend: str, algo: str, floor: str | None, index: bo
         stages.mark("open")
         out["open"] = stages.stages["open"]["s"]
         out["cached"] = session.embed_stats.cached
-        out["model_loaded"] = bool(getattr(session.embedder, "loaded", True))
+        out["model_loaded"] = bool(session.embedder.loaded)
         analysis = session.cluster(ClusterSettings(algo))
         stages.mark("cluster")
         out["cluster_total"] = stages.stages["cluster"]["s"]

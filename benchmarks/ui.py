@@ -51,7 +51,7 @@ def terminal_time(command: list[str], pattern: str, timeout: int = 900) -> float
 
     ``--settle 0``: the clock stops when the pattern is first seen.  ``wait``'s default also waits
     for the screen to stay unchanged for 300 ms (up to 1.3 s), which a static hello-world does at
-    once and an app still updating its status line does not: it added up to a second to qtui only."""
+    once and an app still updating its status line does not: it would bias the figure against qtui only."""
     name = f"bench-{os.getpid()}-{time.monotonic_ns()}"
     start = time.perf_counter()
     subprocess.run([str(TUI_DRIVE), "start", name, "--size", "120x40", "--cwd", str(ROOT), "--", *command],
@@ -103,7 +103,7 @@ class KeyTimer:
     """Times keys in an app run by Textual's Pilot: from the key event to the screen painted.
 
     ``pilot.press`` cannot measure this: it sleeps twice for 20 ms and then polls until the process
-    looks idle, so even Textual's stock OptionList measures 60+ ms a move with it, and any background
+    looks idle, so even Textual's stock OptionList measures slow with it, and any background
     thread (the search index being built) stretches it further.  Here the key event goes to the
     driver as ``pilot.press`` sends it; the figure ends at the first paint after every message the
     key caused was handled (the paint includes turning the update into terminal output).
@@ -182,7 +182,7 @@ async def _pilot_figures(path: Path, options=None, settings=None, figures=None) 
         # search index, the model's weights): steady state, not the first seconds after the clusters appear
         await wait_until(pilot, lambda: app.map_xy is not None, 600, "the map")
         await asyncio.to_thread(app.session.index.ready.wait, 600)
-        await wait_until(pilot, lambda: getattr(app.session.embedder, "loaded", True), 600, "the model")
+        await wait_until(pilot, lambda: app.session.embedder.loaded, 600, "the model")
         timer = KeyTimer(app)
         largest = max(app.analysis.clusters, key=lambda c: c.size).id
         app.query_one("#clusters").select_cluster(largest)
@@ -251,8 +251,7 @@ def main() -> None:
 
 def pilot_in_fresh_process(path: Path, backend: str, algo: str) -> dict[str, float]:
     """:func:`_pilot_figures` in a new Python process, as the app runs: a process that has just embedded,
-    searched 1M rows and holds their garbage makes every collection, and so every key, slower (a stock
-    OptionList's Tab measured 530 ms p95 inside the benchmark process)."""
+    searched 1M rows and holds their garbage makes every collection, and so every key, slower."""
     import json
 
     data = tempfile.mkdtemp(prefix="qtui-bench-data-")  # no saved review: no "Resume?" question to wait on

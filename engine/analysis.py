@@ -13,7 +13,7 @@ from engine.keywords import cluster_keywords, suggest_name
 from engine.metrics import Metrics, centroids, closeness, cohesion, compute_metrics
 from engine.progress import CancelToken, Progress, ProgressCallback, check
 
-if TYPE_CHECKING:  # scipy is imported where term counts are made: a cached reopen never needs it (0.15 s)
+if TYPE_CHECKING:  # scipy is imported where term counts are made: a cached reopen never needs it (a slow import)
     import scipy.sparse as sp
 
 #: Label of rows whose text is empty or whitespace only (kept, flagged, never embedded).
@@ -33,14 +33,6 @@ class ClusterInfo:
     keywords: list[tuple[str, float]] = field(default_factory=list)
     cohesion: float | None = None
     examples: list[int] = field(default_factory=list)  # corpus rows, closest to the centre first
-
-    @property
-    def is_noise(self) -> bool:
-        return self.id == NOISE
-
-    @property
-    def is_empty(self) -> bool:
-        return self.id == EMPTY
 
 
 @dataclass
@@ -76,27 +68,6 @@ class Analysis:
     @property
     def n_clusters(self) -> int:
         return self.clustering.n_clusters
-
-    def nearest_clusters(self, cluster_id: int, k: int = 3) -> list[tuple[int, float]]:
-        """The ``k`` clusters whose centres are closest to ``cluster_id``'s, with their cosine."""
-        if cluster_id < 0 or cluster_id >= len(self.centres) or len(self.centres) < 2:
-            return []
-        sims = self.centres @ self.centres[cluster_id]
-        sims[cluster_id] = -np.inf
-        order = np.argsort(-sims, kind="stable")[: min(k, len(sims) - 1)]
-        return [(int(c), float(sims[c])) for c in order]
-
-    def gold_mix(self, cluster_id: int, k: int = 3) -> list[tuple[str, float]]:
-        """Most common gold labels in ``cluster_id`` with their share (empty without gold labels)."""
-        gold = self.corpus.gold
-        if gold is None:
-            return []
-        rows = np.flatnonzero(self.labels == cluster_id)
-        if len(rows) == 0:
-            return []
-        values, counts = np.unique(np.asarray([gold[r] for r in rows], dtype=object), return_counts=True)
-        order = np.lexsort((values.astype(str), -counts))[:k]
-        return [(str(values[i]), float(counts[i] / len(rows))) for i in order]
 
 
 def explain(corpus: Corpus, rows: np.ndarray, vectors: np.ndarray, clustering: Clustering,

@@ -6,17 +6,15 @@ silhouette sample is drawn with the clustering's seed).  So it is stored under a
 hash of all of these plus the source of the explaining code and the versions of
 numpy and scikit-learn; any change computes it again.  Entries are ``.npz``
 files (no pickle, floats kept exactly: arrays as float32, the rest as JSON) written
-atomically under ``<cache root>/explanations/``; a damaged one is ignored and
-recomputed.  At 100k rows this turns the 3–4 s of keywords and metrics of a warm
-reopen (most of it the silhouette) into one read.
+atomically under ``<cache root>/explanations/`` (:class:`~engine.npz_cache.NpzCache`); a damaged
+one is ignored and recomputed.  A warm reopen reads the keywords and metrics back instead of computing
+them (most of that is the silhouette).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import zipfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -24,11 +22,10 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 
 from engine.analysis import EMPTY, Analysis, ClusterInfo, explain
-from engine.atomic import store_npz
-from engine.cache import code_digest
 from engine.clustering import Clustering
 from engine.corpus import Corpus
 from engine.metrics import Metrics
+from engine.npz_cache import NpzCache, code_digest
 from engine.progress import CancelToken, Progress, ProgressCallback
 
 if TYPE_CHECKING:
@@ -36,7 +33,7 @@ if TYPE_CHECKING:
 
 #: Explanations kept; the least recently used beyond this are removed.
 KEPT = 16
-_CODE = ("analysis.py", "analysis_cache.py", "keywords.py", "metrics.py", "tokenize.py")
+_CODE = ("engine.analysis", "engine.analysis_cache", "engine.keywords", "engine.metrics", "engine.tokenize")
 
 
 def cached_explain(corpus: Corpus, rows: np.ndarray, vectors: np.ndarray, clustering: Clustering,
@@ -51,20 +48,20 @@ def cached_explain(corpus: Corpus, rows: np.ndarray, vectors: np.ndarray, cluste
     if root is None:
         doc_terms, vocabulary = terms()
         return explain(corpus, rows, vectors, clustering, doc_terms, vocabulary, gold, progress, cancel)
-    path = Path(root) / "explanations" / f"{_key(inputs, corpus, rows, clustering, gold)}.npz"
-    found = _read(path, corpus, rows, vectors, clustering)
+    cache, key = NpzCache(root, "explanations", KEPT), _key(inputs, corpus, rows, clustering, gold)
+    found = cache.read(key, lambda arrays: _decode(arrays, corpus, rows, vectors, clustering))
     if found is not None:
         if progress:
             progress(Progress("metrics", 1, 1))
         return found
     doc_terms, vocabulary = terms()
     result = explain(corpus, rows, vectors, clustering, doc_terms, vocabulary, gold, progress, cancel)
-    _write(path, result)
+    _write(cache, key, result)
     return result
 
 
 def _key(inputs: bytes, corpus: Corpus, rows: np.ndarray, clustering: Clustering, gold: list[str] | None) -> str:
-    from importlib.metadata import version  # not sklearn.__version__: importing scikit-learn takes ~1 s
+    from importlib.metadata import version  # not sklearn.__version__: a cached reopen never imports scikit-learn
 
     h = hashlib.blake2b(inputs, digest_size=16)
     h.update(np.asarray([len(corpus)], dtype="<i8").tobytes())
@@ -77,25 +74,17 @@ def _key(inputs: bytes, corpus: Corpus, rows: np.ndarray, clustering: Clustering
     return h.hexdigest()
 
 
-def _read(path: Path, corpus: Corpus, rows: np.ndarray, vectors: np.ndarray, clustering: Clustering) -> Analysis | None:
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            row_scores, centres = data["scores"], data["centres"]
-            clusters = [ClusterInfo(int(c["id"]), int(c["size"]), str(c["name"]),
-                                    [(str(t), float(w)) for t, w in c["keywords"]],
-                                    None if c["cohesion"] is None else float(c["cohesion"]),
-                                    [int(r) for r in c["examples"]]) for c in json.loads(str(data["clusters"]))]
-            metrics = Metrics(**json.loads(str(data["metrics"])))
-    except (OSError, KeyError, ValueError, TypeError, EOFError, zipfile.BadZipFile):  # absent or damaged
-        return None
+def _decode(arrays, corpus: Corpus, rows: np.ndarray, vectors: np.ndarray, clustering: Clustering) -> Analysis | None:
+    row_scores, centres = arrays["scores"], arrays["centres"]
     k = clustering.n_clusters
     if (row_scores.dtype != np.float32 or row_scores.shape != (len(rows),) or centres.dtype != np.float32
             or centres.shape != (k, vectors.shape[1])):
         return None
-    try:
-        os.utime(path)  # recently used: kept when older entries are removed
-    except OSError:
-        pass
+    clusters = [ClusterInfo(int(c["id"]), int(c["size"]), str(c["name"]),
+                            [(str(t), float(w)) for t, w in c["keywords"]],
+                            None if c["cohesion"] is None else float(c["cohesion"]),
+                            [int(r) for r in c["examples"]]) for c in json.loads(str(arrays["clusters"]))]
+    metrics = Metrics(**json.loads(str(arrays["metrics"])))
     n = len(corpus)
     labels = np.full(n, EMPTY, dtype=np.int64)
     labels[rows] = clustering.labels
@@ -106,8 +95,8 @@ def _read(path: Path, corpus: Corpus, rows: np.ndarray, vectors: np.ndarray, clu
     return Analysis(corpus, rows, vectors, clustering, labels, scores, confidence, clusters, metrics, centres)
 
 
-def _write(path: Path, analysis: Analysis) -> None:
+def _write(cache: NpzCache, key: str, analysis: Analysis) -> None:
     clusters = [{"id": c.id, "size": c.size, "name": c.name, "keywords": c.keywords, "cohesion": c.cohesion,
                  "examples": c.examples} for c in analysis.clusters]
-    store_npz(path, KEPT, scores=analysis.scores[analysis.rows].astype(np.float32), centres=analysis.centres,
-              clusters=np.asarray(json.dumps(clusters)), metrics=np.asarray(json.dumps(analysis.metrics.to_dict())))
+    cache.write(key, scores=analysis.scores[analysis.rows].astype(np.float32), centres=analysis.centres,
+                clusters=np.asarray(json.dumps(clusters)), metrics=np.asarray(json.dumps(analysis.metrics.to_dict())))

@@ -51,21 +51,3 @@ def _fsync_dir(directory: Path) -> None:
     finally:
         os.close(fd)
 
-
-def store_npz(path: Path, keep: int, **arrays) -> None:
-    """Save ``arrays`` as an .npz at ``path`` atomically, then delete all but the ``keep`` newest .npz
-    files of its folder (a bounded cache).  A read-only or full disk is ignored: caching is optional."""
-    import io
-
-    import numpy as np
-
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, buffer.getvalue())
-        kept = sorted(path.parent.glob("*.npz"), key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in kept[keep:]:
-            old.unlink(missing_ok=True)
-    except OSError:
-        pass

@@ -18,7 +18,7 @@ Steps (see :func:`auto_cluster`):
 Cost for n rows of dimension d, with m = min(n, FIT_SAMPLE) fitted rows, p = PROJ_DIMS and
 K <= MAX_FINE fine communities: O(n d p + m d^2) to project, O(m^2 p) for the neighbour graph,
 O(m k) per Louvain sweep, O(K^2 (s + p)) to score the merge levels (s = SIL_SAMPLE rows) and
-O((n - m) m p) to assign the rest.  Measured on 2 cores: 2.2 s for 13k rows, 14 s for 100k.
+O((n - m) m p) to assign the rest.
 """
 
 from __future__ import annotations
@@ -141,9 +141,8 @@ class UnitRows:
     """The rows of ``X`` that are finite and non-zero (:attr:`rows`), each divided by its length, as float32:
     ``R[i]``, ``R[lo:hi]`` or ``R[indices]`` computes just those rows.
 
-    ``auto`` used to make this matrix whole (and, on the way, three more full float32 copies of ``X``:
-    4.6 GB at 1M rows); it only ever reads it by blocks.  The values are the same: float32 rows divided
-    by their float32 norms.
+    The matrix is never made whole (that takes full float32 copies of ``X``): ``auto`` only reads it
+    by blocks.  The values are those of the whole matrix: float32 rows divided by their float32 norms.
     """
 
     def __init__(self, X: np.ndarray, block: int = 65_536, rows: np.ndarray | None = None,
@@ -194,8 +193,8 @@ def _project(X: np.ndarray, F: np.ndarray, dims: int, block: int = 65_536) -> np
         with threadpool_limits(1):  # a 2-thread LAPACK call crawls when the other core is busy
             _, V = np.linalg.eigh(Fc.T @ Fc)
         axes = np.ascontiguousarray(V[:, ::-1][:, :dims], dtype=np.float32)
-    # Centred and projected a block of rows at a time: the whole centred matrix was a second full float32
-    # copy of X (1.5 GB at 1M rows).  The block size is fixed, so the same rows give the same bits.
+    # Centred and projected a block of rows at a time: the whole centred matrix would be a second full
+    # float32 copy of X.  The block size is fixed, so the same rows give the same bits.
     Z = np.empty((len(X), dims if axes is not None else X.shape[1]), np.float32)
     for lo in range(0, len(X), block):
         part = np.subtract(X[lo: lo + block], mu32, dtype=np.float32)

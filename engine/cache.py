@@ -19,13 +19,12 @@ import json
 import os
 import struct
 import uuid
-import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from engine.atomic import atomic_write
+from engine.npz_cache import NpzCache, code_digest
 
 MAGIC = b"QTUIVEC1"
 HEADER = struct.Struct("<8sIIQ")
@@ -50,15 +49,6 @@ def text_hashes(texts: list[str]) -> np.ndarray:
     blake = hashlib.blake2b
     joined = b"".join(blake(t.encode("utf-8", "surrogatepass"), digest_size=16).digest() for t in texts)
     return np.frombuffer(joined, dtype=np.uint8).reshape(len(texts), 16)
-
-
-@dataclass
-class CacheStats:
-    """What a lookup found: hits, misses and shards that failed their checksum."""
-
-    hits: int = 0
-    misses: int = 0
-    corrupt_shards: list[str] = field(default_factory=list)
 
 
 class EmbeddingCache:
@@ -220,18 +210,6 @@ def parse_shard(data: bytes) -> tuple[np.ndarray, np.ndarray] | None:
 TERMS_KEPT = 16
 
 
-def code_digest(*names: str) -> bytes:
-    """Hash of the named engine modules' source: results derived by that code are recomputed when it changes."""
-    h = hashlib.blake2b(digest_size=8)
-    here = Path(__file__).resolve().parent
-    for name in names:
-        try:
-            h.update((here / name).read_bytes())
-        except OSError:
-            h.update(name.encode())
-    return h.digest()
-
-
 def cached_document_terms(texts: list[str], compute, root: Path | None):
     """``compute(texts)`` — (csr term counts, vocabulary) — read from ``<root>/terms/`` when the same
     texts were counted before, else computed and stored (atomically).  ``root`` None: no cache."""
@@ -240,29 +218,17 @@ def cached_document_terms(texts: list[str], compute, root: Path | None):
     import scipy.sparse as sp
 
     h = hashlib.blake2b(text_hashes(list(texts)).tobytes(), digest_size=16)
-    h.update(code_digest("tokenize.py", "keywords.py"))
-    folder = Path(root) / "terms"
-    path = folder / f"{h.hexdigest()}.npz"
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            matrix = sp.csr_matrix((data["data"], data["indices"], data["indptr"]), shape=tuple(data["shape"]))
-            vocabulary = data["vocabulary"].astype(object)
-        os.utime(path)  # recently used: kept when older entries are pruned
-        return matrix, vocabulary
-    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):  # absent or damaged: count again
-        pass
-    matrix, vocabulary = compute(texts)
-    try:
-        import io
+    h.update(code_digest("engine.tokenize", "engine.keywords"))
+    cache, key = NpzCache(root, "terms", TERMS_KEPT), h.hexdigest()
 
-        buffer = io.BytesIO()
-        np.savez(buffer, data=matrix.data, indices=matrix.indices, indptr=matrix.indptr,
-                 shape=np.asarray(matrix.shape), vocabulary=np.asarray(vocabulary, dtype=str))
-        folder.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, buffer.getvalue())
-        kept = sorted(folder.glob("*.npz"), key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in kept[TERMS_KEPT:]:
-            old.unlink(missing_ok=True)
-    except OSError:  # a read-only or full cache: the terms are still returned
-        pass
+    def decode(arrays):
+        matrix = sp.csr_matrix((arrays["data"], arrays["indices"], arrays["indptr"]), shape=tuple(arrays["shape"]))
+        return matrix, arrays["vocabulary"].astype(object)
+
+    found = cache.read(key, decode)
+    if found is not None:
+        return found
+    matrix, vocabulary = compute(texts)
+    cache.write(key, data=matrix.data, indices=matrix.indices, indptr=matrix.indptr,
+                shape=np.asarray(matrix.shape), vocabulary=np.asarray(vocabulary, dtype=str))
     return matrix, vocabulary

@@ -11,11 +11,9 @@ subsampled for training, so a fit takes seconds even at 100k rows.
 
 Rows of clusters that are not accepted mostly belong to none of the accepted
 ones, and a classifier that must pick one of them is confidently wrong about
-them (on banking77 with a third of the intents accepted, 94% of its
-proposals at confidence >= 0.9 were wrong).  So a sample of those rows trains
-one more class, "none of these"; rows it wins get no proposal.  That keeps
-most proposals right at the cost of fewer of them (measured in
-tests/test_classify.py).
+them.  So a sample of those rows trains one more class, "none of these"; rows
+it wins get no proposal.  That keeps most proposals right at the cost of fewer
+of them (tests/test_classify.py checks both).
 """
 
 from __future__ import annotations

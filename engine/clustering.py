@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -41,10 +41,6 @@ class ClusterSettings:
             raise UsageError(f"--min-cluster-size {self.min_cluster_size}: must be at least 2")
         if self.min_samples is not None and self.min_samples < 1:
             raise UsageError(f"--min-samples {self.min_samples}: must be at least 1")
-
-    def with_(self, **changes) -> "ClusterSettings":
-        """A copy with some fields changed."""
-        return replace(self, **changes)
 
     def describe(self) -> str:
         """Short text such as 'kmeans k=20' for headers and logs."""

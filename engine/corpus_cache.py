@@ -6,9 +6,9 @@ hash of these (the bytes are hashed anyway: that is the corpus fingerprint)
 with the BLAKE2b digest of every text, which the cache lookups of the embed step
 need.  An entry is an ``.npz`` file (no pickle): the frame as Arrow IPC bytes,
 texts and ids as a second one, lines, skipped records and notices; written
-atomically under ``<cache root>/corpora/``; a damaged one is ignored and the
-file parsed again.  At 100k rows of JSON Lines this turns the 1.4 s parse (and
-0.17 s of hashing) of a warm reopen into a 0.1 s read.
+atomically under ``<cache root>/corpora/`` (:class:`~engine.npz_cache.NpzCache`); a damaged one
+is ignored and the file parsed again.  A warm reopen reads the entry instead of parsing the file and
+hashing its texts again.
 
 Also kept here, under ``<cache root>/notes/``: which texts the model cuts short
 and the language warning (:func:`cached_notes`), which depend on the texts and
@@ -20,8 +20,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
-import zipfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
@@ -29,17 +27,20 @@ from typing import Callable
 import numpy as np
 import polars as pl
 
-from engine.atomic import store_npz
-from engine.cache import code_digest, text_hashes
+from engine.cache import text_hashes
 from engine.corpus import Corpus, SkippedRow
 from engine.file_bytes import read_bytes
 from engine.loading import load
+from engine.npz_cache import NpzCache, code_digest
 from engine.options import LoadOptions
 
 #: Corpora and notes kept; the least recently used beyond this are removed.
 KEPT = 8
-_CODE = ("corpus_cache.py", "loading.py", "json_records.py", "delimited.py", "decoding.py", "file_bytes.py",
-         "corpus.py", "parsed.py")
+_CODE = ("engine.corpus_cache", "engine.loading", "engine.json_records", "engine.delimited", "engine.decoding",
+         "engine.file_bytes", "engine.corpus", "engine.parsed")
+#: What the notes depend on besides the texts and the model identity.
+_NOTES_CODE = ("engine.languages", "engine.embedder", "engine.st_embedder", "engine.onnx_embedder",
+               "engine.corpus_cache")
 #: Fields of a :class:`Corpus` kept as JSON.
 _SCALARS = ("text_col", "id_col", "encoding", "file_format", "label_col", "notices")
 
@@ -52,13 +53,13 @@ def cached_load(path: str | Path, options: LoadOptions | None, root: Path | None
     if root is None:
         return load(path, options)
     raw = read_bytes(path)
-    entry = Path(root) / "corpora" / f"{_key(raw, options)}.npz"
-    corpus = _read(entry, path)
+    cache, key = NpzCache(root, "corpora", KEPT), _key(raw, options)
+    corpus = cache.read(key, lambda arrays: _decode(arrays, path))
     if corpus is not None:
         return corpus
     corpus = load(path, options, raw=raw)
     corpus.text_hashes = text_hashes(corpus.texts)
-    _write(entry, corpus)
+    _write(cache, key, corpus)
     return corpus
 
 
@@ -70,19 +71,18 @@ def cached_notes(hashes: np.ndarray, identity: dict, compute: Callable[[], tuple
         return compute()
     h = hashlib.blake2b(np.ascontiguousarray(hashes).tobytes(), digest_size=16)
     h.update(json.dumps(identity, sort_keys=True, default=str).encode())
-    h.update(code_digest("languages.py", "st_embedder.py", "onnx_embedder.py", "corpus_cache.py"))
-    path = Path(root) / "notes" / f"{h.hexdigest()}.npz"
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            truncated = data["truncated"].astype(bool)
-            warning = json.loads(str(data["warning"]))
-        if truncated.shape == (len(hashes),):
-            _touch(path)
-            return truncated, warning
-    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):  # absent or damaged: compute again
-        pass
+    h.update(code_digest(*_NOTES_CODE))
+    cache, key = NpzCache(root, "notes", KEPT), h.hexdigest()
+
+    def decode(arrays) -> tuple[np.ndarray, str | None] | None:
+        truncated = arrays["truncated"].astype(bool)
+        return (truncated, json.loads(str(arrays["warning"]))) if truncated.shape == (len(hashes),) else None
+
+    found = cache.read(key, decode)
+    if found is not None:
+        return found
     truncated, warning = compute()
-    store_npz(path, KEPT, truncated=np.asarray(truncated, dtype=bool), warning=np.asarray(json.dumps(warning)))
+    cache.write(key, truncated=np.asarray(truncated, dtype=bool), warning=np.asarray(json.dumps(warning)))
     return truncated, warning
 
 
@@ -100,7 +100,7 @@ def _ipc(frame: pl.DataFrame) -> np.ndarray:
     return np.frombuffer(buffer.getvalue(), dtype=np.uint8)
 
 
-def _write(path: Path, corpus: Corpus) -> None:
+def _write(cache: NpzCache, key: str, corpus: Corpus) -> None:
     try:  # a column polars cannot write (Python objects) or a text it cannot hold: not kept, still returned
         frame = _ipc(corpus.frame)
         strings = _ipc(pl.DataFrame({"texts": corpus.texts, "ids": corpus.ids}, schema={"texts": pl.String,
@@ -108,35 +108,22 @@ def _write(path: Path, corpus: Corpus) -> None:
     except Exception:  # noqa: BLE001 - caching is optional
         return
     scalars = {name: getattr(corpus, name) for name in _SCALARS}
-    store_npz(path, KEPT, frame=frame, strings=strings, lines=np.asarray(corpus.lines, dtype=np.int64),
-              hashes=corpus.text_hashes, skipped_lines=np.asarray([s.line for s in corpus.skipped], dtype=np.int64),
-              skipped_reasons=np.asarray(json.dumps([s.reason for s in corpus.skipped])),
-              scalars=np.asarray(json.dumps(scalars)), fingerprint=np.asarray(corpus.fingerprint))
+    cache.write(key, frame=frame, strings=strings, lines=np.asarray(corpus.lines, dtype=np.int64),
+                hashes=corpus.text_hashes, skipped_lines=np.asarray([s.line for s in corpus.skipped], dtype=np.int64),
+                skipped_reasons=np.asarray(json.dumps([s.reason for s in corpus.skipped])),
+                scalars=np.asarray(json.dumps(scalars)), fingerprint=np.asarray(corpus.fingerprint))
 
 
-def _read(path: Path, source: Path) -> Corpus | None:
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            frame = pl.read_ipc(io.BytesIO(data["frame"].tobytes()))
-            strings = pl.read_ipc(io.BytesIO(data["strings"].tobytes()))
-            lines, hashes = data["lines"], data["hashes"]
-            reasons = json.loads(str(data["skipped_reasons"]))
-            skipped = [SkippedRow(int(line), reason) for line, reason in zip(data["skipped_lines"].tolist(), reasons)]
-            scalars = json.loads(str(data["scalars"]))
-            fingerprint = str(data["fingerprint"])
-    except Exception:  # noqa: BLE001 - absent or damaged (zip, npy, Arrow or JSON errors): parse the file again
-        return None
+def _decode(arrays, source: Path) -> Corpus | None:
+    frame = pl.read_ipc(io.BytesIO(arrays["frame"].tobytes()))
+    strings = pl.read_ipc(io.BytesIO(arrays["strings"].tobytes()))
+    lines, hashes = arrays["lines"], arrays["hashes"]
+    reasons = json.loads(str(arrays["skipped_reasons"]))
+    skipped = [SkippedRow(int(line), reason) for line, reason in zip(arrays["skipped_lines"].tolist(), reasons)]
+    scalars = json.loads(str(arrays["scalars"]))
     n = frame.height
     if strings.height != n or lines.shape != (n,) or hashes.shape != (n, 16) or set(scalars) != set(_SCALARS):
         return None
-    _touch(path)
     return Corpus(path=source, frame=frame, ids=strings.get_column("ids").to_list(),
                   texts=strings.get_column("texts").to_list(), lines=lines.astype(np.int64), skipped=skipped,
-                  fingerprint=fingerprint, text_hashes=hashes, **scalars)
-
-
-def _touch(path: Path) -> None:
-    try:
-        os.utime(path)  # recently used: kept when older entries are removed
-    except OSError:
-        pass
+                  fingerprint=str(arrays["fingerprint"]), text_hashes=hashes, **scalars)

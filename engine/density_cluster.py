@@ -1,8 +1,7 @@
 """The ``hdbscan`` mode: density clustering on a spectral embedding of the neighbour graph.
 
 HDBSCAN finds little in raw 384-d sentence vectors (distances concentrate, so
-most rows look like noise; measured on banking77: NMI 0.51 with 57% noise, and
-slow).  Like BERTopic, which runs it after UMAP, qtui first lays the rows out
+most rows look like noise, and it is slow).  Like BERTopic, which runs it after UMAP, qtui first lays the rows out
 in a few dimensions that keep the neighbourhoods: a 15-nearest-neighbour
 cosine graph, its 10 leading Laplacian eigenvectors (the spectral embedding
 UMAP itself starts from), rows scaled to unit length; HDBSCAN then runs there
@@ -85,7 +84,7 @@ def spectral_layout(idx: np.ndarray, sim: np.ndarray, keep: np.ndarray, seed: in
 
     ``idx``/``sim`` are every row's nearest neighbours; edges to rows not kept are dropped.  The
     eigenvectors are the largest of the normalised adjacency D^-1/2 A D^-1/2 (Lanczos, no
-    factorisation: sklearn's shift-invert solver took minutes on 13k rows, this about a second),
+    factorisation: sklearn's shift-invert solver is far slower),
     the trivial one dropped (when the graph is connected; else the eigenvalue 1 has one
     eigenvector per component and they all tell components apart) and each scaled by D^-1/2 as in Laplacian eigenmaps.
     """

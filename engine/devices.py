@@ -9,7 +9,7 @@ DEVICE_CHOICES = ("auto", "cuda", "mps", "cpu")
 
 def pick_device(wanted: str | None = None) -> str:
     """Return the torch device to use; ``wanted`` ('cuda', 'cuda:1', 'mps', 'cpu') overrides 'auto'."""
-    if wanted == "cpu":  # always there; not importing torch for it saves ~1.5 s (the onnx backends ask this)
+    if wanted == "cpu":  # always there; torch is a slow import, and the onnx backends ask this
         return "cpu"
     import torch
 
@@ -33,14 +33,3 @@ def _mps_available(torch) -> bool:
     backend = getattr(torch.backends, "mps", None)
     return bool(backend is not None and backend.is_available())
 
-
-def describe_device(device: str) -> str:
-    """A short human name for ``device``, e.g. 'cuda (NVIDIA H100)' or 'cpu (2 threads)'."""
-    import torch
-
-    if device.startswith("cuda"):
-        index = int(device.split(":", 1)[1]) if ":" in device else 0
-        return f"{device} ({torch.cuda.get_device_name(index)})"
-    if device == "cpu":
-        return f"cpu ({torch.get_num_threads()} threads)"
-    return device

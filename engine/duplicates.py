@@ -73,7 +73,7 @@ class DuplicateFinder:
         self.rows = np.arange(len(self.vectors)) if rows is None else np.asarray(rows, dtype=np.int64)
         self.seed = seed
         # identical vectors (the same text) are searched once: a thousand copies make no million pairs.
-        # By 128-bit row keys: np.unique over whole rows copied the matrix twice (3 GB at 1M rows).
+        # By 128-bit row keys: np.unique over whole rows copies the matrix twice.
         self._first, self._inverse = unique_rows(self.vectors) if self.vectors.ndim == 2 \
             else (np.zeros(0, np.int64), np.zeros(0, np.int64))
         self._floor: float | None = None  # lowest threshold searched so far
@@ -117,7 +117,7 @@ def similar_pairs(vectors: np.ndarray, threshold: float, seed: int = 0, position
         return _pairs_within(X, pos, threshold)
     P, slack = (_project(X, pos, seed), SLACK) if X.shape[1] > PROJECT_DIMS else (X[pos], 0.0)
     # each bucket's candidates are checked with the full vectors at once, so only real pairs are kept
-    # (20M candidates at 1M rows: their X[i] and X[j] were 61 GB, their positions alone 0.5 GB)
+    # (gathering X[i] and X[j] of every candidate pair would take many times the memory of X)
     found = [_checked(X, *(pos[c] for c in _pairs_within(P, members, threshold - slack)[:2]), threshold)
              for members in _buckets(P, seed) if len(members) > 1]
     if not found:

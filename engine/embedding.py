@@ -10,32 +10,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Protocol, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from engine.cache import EmbeddingCache, default_cache_root, text_hashes
+from engine.embedder import Embedder
 from engine.models import cache_key
 from engine.progress import CancelToken, Progress, ProgressCallback, StageMeter, check
 
 #: Write finished vectors to the cache at least this often (seconds) and every this many rows.
 FLUSH_SECONDS = 3.0
 FLUSH_ROWS = 4096
-
-
-class Embedder(Protocol):
-    """Anything that turns texts into L2-normalized float32 vectors."""
-
-    name: str
-    dim: int
-    batch_size: int
-
-    @property
-    def identity(self) -> dict: ...
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
-
-    def encode_query(self, text: str) -> np.ndarray: ...
 
 
 @dataclass
@@ -89,7 +75,7 @@ def embed_texts(
     if cache is not None:
         # Looked up in the order of ``texts``: when all are cached (a warm reopen) the vectors come out
         # in their final order, one copy (gathering the distinct ones, then repeating them by ``inverse``,
-        # made two: 0.77 GB more at 1M rows).
+        # would make two).
         found_rows, vectors = cache.lookup(hashes)
         stats.corrupt_shards = list(cache.corrupt)
         if found_rows.all() and vectors.shape[1] == embedder.dim:
@@ -119,15 +105,13 @@ def embed_texts(
 
 
 def _embed_missing(texts, first, missing, unique_hashes, unique_vectors, embedder, cache, progress, cancel) -> None:
-    if getattr(embedder, "loaded", True) is False:  # weights are loaded lazily: only now that they are needed
+    if not embedder.loaded:  # weights are loaded lazily: only now that they are needed
         if progress:
             progress(Progress("model", 0, 1, message=embedder.name))
         embedder.load()
         check(cancel)
     meter = StageMeter("embed", len(missing), progress)
-    # Texts per ``encode`` call: two model batches, unless the embedder asks for more (a remote
-    # embedder sends several requests at once inside one call).
-    step = max(1, int(getattr(embedder, "chunk_size", 0) or embedder.batch_size * 2))
+    step = max(1, embedder.chunk_size)  # texts per ``encode`` call: as many as the embedder handles best at once
     pending: list[np.ndarray] = []
     last_flush = float("-inf")  # the first chunk is written at once: a run stopped early keeps it
 

@@ -32,7 +32,7 @@ def knn(Z: np.ndarray, k: int, *, Q: np.ndarray | None = None, exclude_self: boo
     with ``exclude_self`` a row never lists itself (only meaningful when ``Q`` is ``Z``).
     ``on_block`` is called after each block of queries.
     O(m * n * d) time, O(n) memory (pieces of at most :data:`MAX_SIM_BYTES`).  Uses torch's top-k when
-    torch is installed (several times faster than numpy's argpartition), numpy otherwise; same result
+    torch is installed (faster than numpy's argpartition), numpy otherwise; same result
     either way up to ties.
     """
     self_query = Q is None or Q is Z
@@ -45,8 +45,8 @@ def knn(Z: np.ndarray, k: int, *, Q: np.ndarray | None = None, exclude_self: boo
         return idx, sim
     torch = _torch()
     Zc = np.ascontiguousarray(Z, dtype=np.float32)
-    # the query rows go through in pieces whose similarity matrix is at most ~32 MB (a whole block's was
-    # 2048 x n: 164 MB for n = 20k, and numpy's top-k copied it three times)
+    # the query rows go through in pieces whose similarity matrix is at most ~32 MB (a whole block's
+    # grows with n, and top-k copies it)
     piece = max(16, (MAX_SIM_BYTES // (4 * n)) // 16 * 16)
     for s in range(0, m, block):
         check(cancel)

@@ -23,7 +23,7 @@ TOP_N = 10
 
 def document_terms(texts: Sequence[str], analyzer: Callable[[str], list[str]] = terms) -> tuple[sp.csr_matrix, np.ndarray]:
     """Term counts per text (sparse, n × V) and the vocabulary; computed once, reused per clustering."""
-    from sklearn.feature_extraction.text import CountVectorizer  # here: importing scikit-learn takes ~1 s
+    from sklearn.feature_extraction.text import CountVectorizer  # here: a slow import that a cached reopen never needs
 
     min_df = 2 if len(texts) >= 200 else 1
     vectorizer = CountVectorizer(analyzer=analyzer, min_df=min_df, dtype=np.float32)

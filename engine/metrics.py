@@ -51,14 +51,14 @@ def compute_metrics(X: np.ndarray, labels: np.ndarray, gold: Sequence[str] | Non
     if len(counts):
         m.sizes = {"min": int(counts.min()), "median": float(np.median(counts)),
                    "max": int(counts.max()), "mean": float(counts.mean())}
-    # no copy when every row is clustered (auto's case): X[clustered] was 1.5 GB at 1M rows
+    # no copy when every row is clustered (auto's case): X[clustered] would be a second copy of X
     Xc, lc = (X, labels) if clustered.all() else (X[clustered], labels[clustered])
     if 2 <= len(ids) < len(lc):
         size = min(sample, len(lc))
         m.silhouette_sample = size
         from sklearn import config_context
 
-        # distances in 128 MB chunks (scikit-learn's default working memory is 1 GB: the peak RSS at 100k rows)
+        # distances in 128 MB chunks (scikit-learn's default working memory, 1 GB, would set the peak memory)
         with config_context(working_memory=128):
             m.silhouette = float(skm.silhouette_score(Xc, lc, metric="cosine", random_state=seed,
                                                       sample_size=size if size < len(lc) else None))
@@ -110,6 +110,17 @@ def external_scores(labels: np.ndarray, gold: Sequence[str]) -> tuple[float, flo
     return ari, nmi, v, purity(labels, gold)
 
 
+def gold_mix(labels: np.ndarray, gold: Sequence[str] | None, cluster_id: int, k: int = 3) -> list[tuple[str, float]]:
+    """The ``k`` most common gold labels among the rows ``labels`` puts in ``cluster_id``, with their share
+    (most common first, ties by label); empty without gold labels or members."""
+    rows = np.flatnonzero(labels == cluster_id)
+    if gold is None or len(rows) == 0:
+        return []
+    values, counts = np.unique(np.asarray([gold[r] for r in rows], dtype=object), return_counts=True)
+    order = np.lexsort((values.astype(str), -counts))[:k]
+    return [(str(values[i]), float(counts[i] / len(rows))) for i in order]
+
+
 def purity(labels: np.ndarray, gold: Sequence[str]) -> float:
     """Share of rows whose cluster's most common gold label is their own."""
     _, g = np.unique(np.asarray(gold, dtype=object), return_inverse=True)
@@ -123,7 +134,7 @@ def centroids(X: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
     """Unit-length mean vector of each cluster 0..k-1 (rows of zeros for empty clusters)."""
     mask = labels >= 0
     members, ids = (X, labels) if mask.all() else (X[mask], labels[mask])  # no copy when every row is clustered
-    # one bincount per dimension (float64 sums, row order as np.add.at) is ~40x faster than np.add.at
+    # one bincount per dimension (float64 sums, row order as np.add.at): far faster than np.add.at
     sums = np.zeros((k, X.shape[1]), dtype=np.float64)
     for j in range(X.shape[1]):
         sums[:, j] = np.bincount(ids, weights=members[:, j], minlength=k)[:k]
@@ -135,7 +146,7 @@ def closeness(X: np.ndarray, labels: np.ndarray, centres: np.ndarray, block: int
     """Cosine of each row to its cluster's centre; NaN for noise rows."""
     out = np.full(len(labels), np.nan, dtype=np.float32)
     rows = np.flatnonzero(labels >= 0)
-    for lo in range(0, len(rows), block):  # by blocks: X[mask] and the centre of every row were 3 GB at 1M rows
+    for lo in range(0, len(rows), block):  # by blocks: X[mask] and the centre of every row would each copy X
         part = rows[lo: lo + block]
         out[part] = np.einsum("ij,ij->i", X[part], centres[labels[part]])
     return out

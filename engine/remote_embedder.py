@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
+from engine.embedder import Embedder
 from engine.errors import ModelError, UsageError
 
 #: Default environment variable holding the API key (``--api-key-env`` names another).
@@ -48,7 +49,7 @@ class _Retryable(Exception):
         self.retry_after = retry_after
 
 
-class RemoteEmbedder:
+class RemoteEmbedder(Embedder):
     """Embeds texts through an OpenAI-compatible embeddings server; vectors are float32 unit vectors.
 
     ``url`` is the API base (``http://HOST:PORT/v1``); ``model`` the served model
@@ -72,8 +73,6 @@ class RemoteEmbedder:
         self._path = parts.path.rstrip("/")
         self.batch_size = max(1, int(batch_size or 64))
         self.concurrency = max(1, int(concurrency))
-        #: Texts per ``encode`` call: one request per worker, so all of them are busy.
-        self.chunk_size = self.batch_size * self.concurrency
         self.timeout = float(timeout)
         self.retries = max(0, int(retries))
         self.backoff = float(backoff)
@@ -99,6 +98,11 @@ class RemoteEmbedder:
         self.dim = dim or self.native_dim
 
     # ------------------------------------------------------------------ protocol
+
+    @property
+    def chunk_size(self) -> int:
+        """Texts per ``encode`` call: one request per worker, so all of them are busy."""
+        return self.batch_size * self.concurrency
 
     @property
     def identity(self) -> dict:

@@ -143,7 +143,7 @@ def _candidates(ann, query: np.ndarray, want: int) -> np.ndarray | None:
 
 
 def _has_faiss() -> bool:
-    """Whether faiss is installed (not imported here: that takes 0.2 s, and the index is built in a thread)."""
+    """Whether faiss is installed (not imported here: a slow import, and the index is built in a thread)."""
     import importlib.util
 
     return importlib.util.find_spec("faiss") is not None

@@ -22,7 +22,8 @@ from engine.clustering_cache import cached_cluster, vectors_digest
 from engine.corpus import Corpus
 from engine.corpus_cache import cached_load, cached_notes
 from engine.errors import UsageError
-from engine.embedding import EmbedStats, Embedder, embed_texts, open_cache
+from engine.embedder import Embedder
+from engine.embedding import EmbedStats, embed_texts, open_cache
 from engine.keywords import document_terms
 from engine.options import ModelOptions, SessionOptions
 from engine.progress import CancelToken, Progress, ProgressCallback, check
@@ -62,15 +63,13 @@ def embed_notes(texts, embedder: Embedder) -> tuple[np.ndarray, str | None]:
     """Which of ``texts`` the model cuts short (a bool mask), and the "not English" warning or None."""
     from engine.languages import language_warning
 
-    mask_of = getattr(embedder, "truncated_mask", None)
-    mask = mask_of(texts) if mask_of else np.zeros(len(texts), dtype=bool)
-    return mask, language_warning(texts, embedder.name, getattr(embedder, "kind", None))
+    return embedder.truncated_mask(texts), language_warning(texts, embedder.name, embedder.kind or None)
 
 
 def unit_rows(vectors: np.ndarray, block: int = 4096) -> np.ndarray:
     """float32 copy of ``vectors`` with every non-zero row scaled to length 1 (undoes float16 rounding)."""
     out = np.array(vectors, dtype=np.float32)  # one copy (asarray + copy made two from float16)
-    for lo in range(0, len(out), block):  # by blocks: no temporary the size of the matrix (0.42 -> 0.15 s at 100k)
+    for lo in range(0, len(out), block):  # by blocks: no temporary the size of the matrix
         part = out[lo: lo + block]
         norms = np.linalg.norm(part, axis=1, keepdims=True)
         part /= np.where(norms > 0, norms, 1.0)

@@ -78,7 +78,7 @@ def _function_words() -> frozenset[str]:
 def stop_words() -> frozenset[str]:
     """Words that are never keywords: scikit-learn's English list (less :data:`_KEEP`), Chinese and
     Japanese particles, chat filler and the function words of other languages.  Built on first use:
-    importing scikit-learn takes ~1 s, which reopening a file with cached term counts does not need."""
+    importing scikit-learn is slow, and reopening a file with cached term counts does not need it."""
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
     return ((frozenset(ENGLISH_STOP_WORDS) - _KEEP) | CHINESE_STOP_WORDS | JAPANESE_STOP_WORDS

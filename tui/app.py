@@ -285,8 +285,8 @@ class QtuiApp(OpeningActions, ReviewActions, SearchActions, DetailActions, Navig
         if b is None or s is None:
             return
         model = Path(str(s.embedder.name)).name
-        loaded = getattr(s.embedder, "loaded", True)
-        where = f"on {getattr(s.embedder, 'device', '?')}" if loaded else "(loading…)"
+        loaded = s.embedder.loaded
+        where = f"on {s.embedder.device}" if loaded else "(loading…)"
         parts = [f"{len(s.corpus):,} texts", f"{b.n_clusters} clusters ({b.analysis.clustering.settings.describe()})",
                  f"reviewed {b.state.progress().describe()}"]
         review = self.review

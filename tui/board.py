@@ -14,6 +14,7 @@ import numpy as np
 
 from engine.analysis import EMPTY, EMPTY_NAME, NOISE_NAME, Analysis
 from engine.clustering import NOISE
+from engine.metrics import gold_mix
 from engine.review import ReviewState
 from engine.review_view import ReviewView
 from tui.widgets.cluster_table import ClusterLine
@@ -106,10 +107,4 @@ class Board:
 
     def gold_mix(self, cluster_id: int, k: int = 3) -> list[tuple[str, float]]:
         """Most common gold labels among the current members (empty without a gold column)."""
-        gold = self.corpus.gold
-        rows = np.flatnonzero(self.state.labels == cluster_id)
-        if gold is None or len(rows) == 0:
-            return []
-        values, counts = np.unique(np.asarray([gold[r] for r in rows], dtype=object), return_counts=True)
-        order = np.lexsort((values.astype(str), -counts))[:k]
-        return [(str(values[i]), float(counts[i] / len(rows))) for i in order]
+        return gold_mix(self.state.labels, self.corpus.gold, cluster_id, k)

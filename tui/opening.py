@@ -267,7 +267,7 @@ class OpeningActions:
     def preload_model(self) -> None:
         """Load the model's weights in the background when every vector came from the cache."""
         embedder = self.session.embedder if self.session is not None else None
-        if embedder is None or getattr(embedder, "loaded", True):
+        if embedder is None or embedder.loaded:
             return
         try:
             embedder.load()

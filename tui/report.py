@@ -108,13 +108,13 @@ def print_summary(session: Session, analysis: Analysis, exported: Path | None, t
         head.append(f"  {empty:,} empty (kept, not embedded)", style="yellow")
     if corpus.skipped:
         head.append(f"  {len(corpus.skipped):,} skipped", style="red")
-    model = Text(f"model {session.embedder.name} ({session.embedder.dim}-d) on {getattr(session.embedder, 'device', '?')}"
+    model = Text(f"model {session.embedder.name} ({session.embedder.dim}-d) on {session.embedder.device}"
                  f"  cache: {stats.cached:,} hit, {stats.embedded:,} embedded"
                  + (f" at {stats.rate:,.0f}/s" if stats.embedded else ""), style="dim")
     lines: list = [head, model]
     truncated = len(getattr(session, "truncated_rows", ()))
     if truncated:
-        limit = getattr(session.embedder, "max_seq_length", None)
+        limit = session.embedder.max_seq_length
         lines.append(Text(f"note: {truncated:,} row{'s' * (truncated != 1)} longer than the model's "
                           f"{f'{limit}-token ' if limit else ''}limit; embedded from the beginning only (truncated)",
                           style="yellow"))
@@ -190,7 +190,7 @@ def summary_dict(session: Session, analysis: Analysis, exported: Path | None,
         "skipped": [{"line": s.line, "reason": s.reason} for s in corpus.skipped],
         "notices": corpus.notices,
         "model": {"name": session.embedder.name, "dim": session.embedder.dim,
-                  "device": getattr(session.embedder, "device", None)},
+                  "device": session.embedder.device},
         "embedding": {"cached": stats.cached, "embedded": stats.embedded, "duplicates": stats.duplicates,
                       "seconds": round(stats.seconds, 3), "rate": round(stats.rate, 1),
                       "truncated_rows": len(getattr(session, "truncated_rows", ()))},
