@@ -7,7 +7,6 @@ import os
 
 #: Textual paints at most ``TEXTUAL_FPS`` frames a second (60 unless set), read once when Textual is
 #: imported.  A key whose effect takes two paints (a search's results after the typed letter, the detail
-#: pane after the cursor) waited up to two frames (33 ms) for the second.  At 240, measured through
-#: Pilot at 100k rows: keystroke-to-results p95 51-56 -> 38-42 ms, cursor with its detail pane 38-57 ->
-#: 27-28 ms.  Frames are only painted when something changed, so an idle app costs nothing more.
+#: pane after the cursor) waits up to two frames for the second, so qtui asks for 240 (figures in
+#: benchmarks/README.md).  Frames are only painted when something changed, so an idle app costs nothing more.
 os.environ.setdefault("TEXTUAL_FPS", "240")

@@ -339,8 +339,8 @@ class QtuiApp(OpeningActions, ReviewActions, SearchActions, DetailActions, Navig
         self._ui_timer = self.set_timer(UI_SAVE_DELAY, self._save_selection)
 
     def _save_selection(self, wait: bool = False) -> None:
-        """Save the selection with the review: in a thread (a save waits for the disk, ~30 ms here, and
-        keys must not), or now with ``wait`` (on quitting)."""
+        """Save the selection with the review: in a thread (a save waits for the disk, and keys
+        must not), or now with ``wait`` (on quitting)."""
         b, review = self.board, self.review
         if b is None or review is None or review.read_only:
             return

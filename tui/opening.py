@@ -32,11 +32,11 @@ if TYPE_CHECKING:
 
 def freeze_heap() -> None:
     """Keep everything alive now (texts, the model, jieba's dictionary, the clustering) out of Python's
-    cyclic collector.  Without it a full collection walks the whole heap while the person types: 300 ms
-    pauses at 100k rows, 40 ms after.  Objects freed by reference count are still freed; no collection
-    first, as that would add ~0.25 s to the opening.  Called again when the background work of the
-    opening is done: the modules the map layout and the model bring in (scikit-learn, onnxruntime:
-    ~130k objects) made each full collection 115-180 ms.
+    cyclic collector.  Without it a full collection walks the whole heap while the person types (pauses
+    the person feels at 100k rows); objects freed by reference count are still freed, and no collection
+    runs first, as that would lengthen the opening.  Called again when the background work of the
+    opening is done: the modules the map layout and the model bring in (scikit-learn, onnxruntime)
+    would make each full collection long again.
     """
     gc.freeze()
 

@@ -12,7 +12,7 @@ class BoardScreen(Screen):
 
     Textual's Screen repaints every cell of the terminal when the focus moves (its ``focused``
     reactive asks for a full repaint), although the widgets whose focus styles change repaint
-    themselves.  With four panes of text that full repaint was ~60 ms of each Tab at 100k rows.
+    themselves.  With four panes of text that full repaint is the slowest part of a Tab.
     """
 
     focused: Reactive[Widget | None] = Reactive(None, repaint=False)

@@ -1,8 +1,8 @@
 """Border titles set as plain text, and only when they change.
 
 Textual reads a ``str`` border title as markup: a cluster named ``[/x]`` or a search for ``[bold]``
-raised MarkupError or lost its brackets.  And every assignment repaints the whole container (~13 ms
-of CPU for the members pane), so an unchanged title is not set again.
+raised MarkupError or lost its brackets.  And every assignment repaints the whole container, so an
+unchanged title is not set again.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The width and first row of a line-drawn list, looked up once a paint instead of once a line.
 
-``scrollable_content_region`` finds the widget's region on the screen: ~50 us a call, and a list drawn
-line by line asked for it on each of its ~45 lines.
+``scrollable_content_region`` finds the widget's region on the screen; a list drawn line by line would ask
+for it on every line.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """A scrollable pane that shows Rich renderables, rendered to lines once per change and drawn line by line.
 
 The detail, keywords and metrics panes are built on it.  Textual's auto-height Static lays out the
-whole screen on every update; at 100k rows that was ~35-45 ms of each cursor or cluster move.  Here a
+whole screen on every update, which each cursor or cluster move would pay.  Here a
 new content costs one render of itself, and a pane that is not on screen (a hidden tab) renders when
 it is next shown; a part shown again (the detail's text when its nearest texts arrive) keeps its
 lines.  A pane whose content takes work to gather (the metrics) passes a builder to

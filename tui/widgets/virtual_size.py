@@ -9,9 +9,8 @@ from textual.scroll_view import ScrollView
 def set_virtual_size(view: ScrollView, size: Size) -> None:
     """Set ``view``'s virtual size and update its scrollbars.
 
-    Assigning ``virtual_size`` asks Textual for a layout of the whole screen (~50 ms at 100k rows, on
-    every cursor move for the detail pane and every keystroke for search results), although the pane's
-    own size does not change.  A scrollbar that appears or disappears still lays the screen out.
+    Assigning ``virtual_size`` asks Textual for a layout of the whole screen (on every cursor move for the
+    detail pane and every keystroke for search results), although the pane's own size does not change.  A scrollbar that appears or disappears still lays the screen out.
     """
     if size == view.virtual_size:
         return
