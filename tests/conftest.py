@@ -43,6 +43,22 @@ def data_root(tmp_path_factory) -> Path:
     return root
 
 
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path, monkeypatch) -> Path:
+    """Each test saves its reviews in a fresh directory of its own (so no test finds another's review)."""
+    path = tmp_path / "qtui-data"
+    monkeypatch.setenv("QTUI_DATA_DIR", str(path))
+    return path
+
+
+def make_app(embedder, path: Path = SAMPLE, settings=None, **kwargs):
+    """The real app on ``path`` with the session's model (KMeans k=8 unless ``settings`` says otherwise)."""
+    from engine.clustering import ClusterSettings
+    from tui.app import QtuiApp
+
+    return QtuiApp(path, settings=settings or ClusterSettings("kmeans", k=8), embedder=embedder, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def embedder():
     """The real bundled all-MiniLM-L6-v2, loaded once per session on the CPU."""

@@ -5,16 +5,13 @@ from __future__ import annotations
 import io
 import re
 import uuid
-from pathlib import Path
 
 import polars as pl
 from rich.console import Console
-import pytest
 
 from engine.clustering import ClusterSettings
 from tests.app_helpers import wait_opened, wait_until
-from tests.conftest import SAMPLE
-from tui.app import QtuiApp
+from tests.conftest import make_app
 from tui.screens.help_screen import HelpScreen, bindings_table
 from tui.screens.message_screen import MessageScreen
 from tui.screens.prompt_screen import PromptScreen
@@ -25,14 +22,7 @@ from tui.widgets.member_list import MemberList
 KMEANS8 = ClusterSettings("kmeans", k=8)
 
 
-@pytest.fixture(autouse=True)
-def fresh_review_dir(tmp_path, monkeypatch):
-    """Each test starts without a saved review (reviews are saved as the app is used)."""
-    monkeypatch.setenv("QTUI_DATA_DIR", str(tmp_path / "data"))
 
-
-def make_app(embedder, path: Path = SAMPLE, settings: ClusterSettings = KMEANS8) -> QtuiApp:
-    return QtuiApp(path, settings=settings, embedder=embedder)
 
 
 async def test_open_shows_clusters_members_and_detail(embedder):

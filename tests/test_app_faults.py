@@ -13,7 +13,6 @@ import textwrap
 import time
 
 import numpy as np
-import pytest
 from textual import events
 
 from engine.clustering import ClusterSettings
@@ -26,10 +25,6 @@ from tests.conftest import SAMPLE
 from tests.terminal import Terminal, qtui_binary
 from tui.app import QtuiApp
 
-
-@pytest.fixture(autouse=True)
-def fresh_review_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("QTUI_DATA_DIR", str(tmp_path / "data"))
 
 
 # --------------------------------------------------------------------------- the terminal: resized and mashed

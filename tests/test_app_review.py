@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import polars as pl
-import pytest
 from textual.content import Content
 
 from engine.clustering import ClusterSettings
 from engine.review import ACCEPTED, REJECTED, UNREVIEWED
 from tests.app_helpers import wait_opened, wait_until
-from tests.conftest import SAMPLE
-from tui.app import QtuiApp
+from tests.conftest import make_app
 from tui.screens.choice_screen import ChoiceScreen
 from tui.screens.duplicates_screen import DuplicatesScreen
 from tui.screens.move_screen import MoveScreen
@@ -25,15 +22,7 @@ from tui.widgets.member_list import MemberList
 KMEANS8 = ClusterSettings("kmeans", k=8)
 
 
-@pytest.fixture(autouse=True)
-def review_dir(tmp_path, monkeypatch) -> Path:
-    path = tmp_path / "data"
-    monkeypatch.setenv("QTUI_DATA_DIR", str(path))
-    return path
 
-
-def make_app(embedder, settings: ClusterSettings = KMEANS8) -> QtuiApp:
-    return QtuiApp(SAMPLE, settings=settings, embedder=embedder)
 
 
 async def settle(pilot, app, version: int | None = None) -> None:

@@ -10,8 +10,7 @@ import pytest
 
 from engine.clustering import ClusterSettings
 from tests.app_helpers import wait_opened, wait_until
-from tests.conftest import SAMPLE
-from tui.app import QtuiApp
+from tests.conftest import SAMPLE, make_app
 from tui.screens.choice_screen import ChoiceScreen
 from tui.screens.message_screen import MessageScreen
 from tui.screens.prompt_screen import PromptScreen
@@ -20,12 +19,6 @@ from tui.widgets.cluster_table import ClusterTable
 
 KMEANS8 = ClusterSettings("kmeans", k=8)
 
-
-@pytest.fixture(autouse=True)
-def review_dir(tmp_path, monkeypatch) -> Path:
-    path = tmp_path / "data"
-    monkeypatch.setenv("QTUI_DATA_DIR", str(path))
-    return path
 
 
 @pytest.fixture
@@ -56,7 +49,7 @@ async def name_first(pilot, app, name: str) -> int:
 
 async def review_once(path: Path, embedder, name: str = "reviewed once") -> int:
     """Open ``path``, name its first cluster, quit; returns the cluster id."""
-    app = QtuiApp(path, settings=KMEANS8, embedder=embedder)
+    app = make_app(embedder, path)
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_opened(pilot)
         cid = await name_first(pilot, app, name)
@@ -68,7 +61,7 @@ async def test_export_refuses_the_input_and_asks_before_replacing_a_file(comment
     before = comments.read_bytes()
     other = tmp_path / "someone else's.csv"
     other.write_text("keep me")
-    app = QtuiApp(comments, settings=KMEANS8, embedder=embedder)
+    app = make_app(embedder, comments)
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_opened(pilot)
         await pilot.press("e")
@@ -98,7 +91,7 @@ async def test_quit_after_a_failed_save_asks_and_names_what_would_be_lost(commen
     import engine.review_store as rs
 
     real = rs.atomic_write
-    app = QtuiApp(comments, settings=KMEANS8, embedder=embedder)
+    app = make_app(embedder, comments)
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_opened(pilot)
 
@@ -122,7 +115,7 @@ async def test_quit_after_a_failed_save_asks_and_names_what_would_be_lost(commen
         monkeypatch.setattr(rs, "atomic_write", real)  # space again: quitting saves first and goes
         await pilot.press("q")
         await wait_until(pilot, lambda: app.return_code is not None, 30, "the exit")
-    again = QtuiApp(comments, settings=KMEANS8, embedder=embedder)
+    again = make_app(embedder, comments)
     async with again.run_test(size=(160, 48)) as pilot:
         await wait_until(pilot, lambda: isinstance(again.screen, ChoiceScreen), 120, "resume?")
         await pilot.press("enter")
@@ -133,7 +126,7 @@ async def test_quit_after_a_failed_save_asks_and_names_what_would_be_lost(commen
 async def test_quit_and_lose_is_an_explicit_choice(comments, embedder, monkeypatch):
     import engine.review_store as rs
 
-    app = QtuiApp(comments, settings=KMEANS8, embedder=embedder)
+    app = make_app(embedder, comments)
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_opened(pilot)
         monkeypatch.setattr(rs, "atomic_write", lambda *a, **k: (_ for _ in ()).throw(OSError(28, "No space")))
@@ -148,7 +141,7 @@ async def test_a_grown_file_reopens_with_its_review_carried_over(comments, embed
     cid = await review_once(comments, embedder, "before the file grew")
     with open(comments, "a", encoding="utf-8") as f:
         f.write(json.dumps({"id": "c9999", "text": "屏幕太暗了 screen too dim"}, ensure_ascii=False) + "\n")
-    app = QtuiApp(comments, settings=KMEANS8, embedder=embedder)
+    app = make_app(embedder, comments)
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_until(pilot, lambda: isinstance(app.screen, ChoiceScreen), 120, "resume?")
         assert "earlier version of this file" in app.screen.message
@@ -163,7 +156,7 @@ async def test_a_grown_file_reopens_with_its_review_carried_over(comments, embed
 
 async def test_start_a_new_review_confirms_and_the_old_one_stays_reachable(comments, embedder):
     cid = await review_once(comments, embedder, "the first review")
-    app = QtuiApp(comments, settings=KMEANS8, embedder=embedder)
+    app = make_app(embedder, comments)
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_until(pilot, lambda: isinstance(app.screen, ChoiceScreen), 120, "resume?")
         await pilot.click("#answer-new")
@@ -187,7 +180,7 @@ async def test_start_a_new_review_confirms_and_the_old_one_stays_reachable(comme
 
 async def test_resume_with_other_clustering_options_offers_to_recluster(comments, embedder):
     await review_once(comments, embedder)
-    app = QtuiApp(comments, settings=ClusterSettings("kmeans", k=5), embedder=embedder, settings_given=True)
+    app = make_app(embedder, comments, ClusterSettings("kmeans", k=5), settings_given=True)
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_until(pilot, lambda: isinstance(app.screen, ChoiceScreen), 120, "resume?")
         await pilot.press("enter")

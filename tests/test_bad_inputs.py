@@ -31,11 +31,6 @@ KMEANS2 = ("--algo", "kmeans", "--k", "2")
 EMBEDDED = [c for c in CASES if c.embed]
 
 
-@pytest.fixture(autouse=True)
-def fresh_review_dir(tmp_path, monkeypatch):
-    """Each test saves its reviews in its own directory."""
-    monkeypatch.setenv("QTUI_DATA_DIR", str(tmp_path / "data"))
-
 
 def ids(cases: list[BadInput]) -> list[str]:
     return [c.name for c in cases]

@@ -37,10 +37,6 @@ from tui.cli import main
 from tests.test_review_store import Autosaved
 
 
-@pytest.fixture(autouse=True)
-def fresh_review_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("QTUI_DATA_DIR", str(tmp_path / "data"))
-
 
 @pytest.fixture
 def tiny_disk(tmp_path):

@@ -41,10 +41,6 @@ NASTY = [
 NAME = 'Battery, "life"\nand 电池 🔋'
 
 
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("QTUI_DATA_DIR", str(tmp_path / "qtui-data"))
-
 
 @pytest.fixture(scope="module")
 def reviewed(tmp_path_factory, embedder):

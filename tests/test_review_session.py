@@ -25,12 +25,6 @@ from tests.conftest import SAMPLE
 KMEANS6 = ClusterSettings("kmeans", k=6)
 
 
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch) -> Path:
-    path = tmp_path / "qtui-data"
-    monkeypatch.setenv("QTUI_DATA_DIR", str(path))
-    return path
-
 
 def open_session(path: Path, embedder) -> Session:
     return Session.open(path, SessionOptions(), embedder=embedder)

@@ -24,13 +24,6 @@ from engine.review_store import INLINE_BYTES, ReviewContext, ReviewCorrupt, Revi
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch) -> Path:
-    """Reviews go to a private directory, never the user's data dir."""
-    path = tmp_path / "qtui-data"
-    monkeypatch.setenv("QTUI_DATA_DIR", str(path))
-    return path
-
 
 class Corpus:
     def __init__(self, n: int, fingerprint: str = "f" * 32, text_col: str = "text") -> None:

@@ -6,7 +6,6 @@ import json
 import re
 from datetime import date
 
-import numpy as np
 import polars as pl
 import pytest
 
