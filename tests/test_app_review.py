@@ -203,7 +203,7 @@ async def test_classify_the_rest_accepts_proposals_in_bulk(embedder):
         await wait_until(pilot, lambda: isinstance(app.screen, ProposalsScreen), 120, "the proposals")
         screen = app.screen
         assert "held-out accuracy" in screen.summary
-        screen.query_one("#proposals-threshold").value = "0.5"
+        screen.query_one("#proposals-filter #threshold-input").value = "0.5"
         await pilot.pause(0.2)
         shown = len(screen.query_one("#proposals-list", MemberList).rows)
         await pilot.press("ctrl+s")
@@ -222,10 +222,10 @@ async def test_near_duplicates_are_listed_and_collapsed(embedder):
         await pilot.press("D")
         assert isinstance(app.screen, DuplicatesScreen)
         screen = app.screen
-        screen.query_one("#dup-threshold").value = "0.80"
+        screen.query_one("#dup-filter #threshold-input").value = "0.80"
         # the groups at 0.80: the search is done (the groups of the first search, at 0.95, are shown until then)
         await wait_until(pilot, lambda: screen.threshold == 0.8 and len(screen.groups) > 0
-                         and "searching" not in str(screen.query_one("#dup-summary").render()), 60, "groups")
+                         and "searching" not in str(screen.query_one("#dup-filter #threshold-count").render()), 60, "groups")
         await pilot.press("C")
         spread = [g for g in screen.groups if len(set(app.board.labels[g].tolist())) > 1]
         await pilot.press("ctrl+s")

@@ -143,6 +143,8 @@ ACTIONS: list[Action] = [
     Action("escape", "reject", "Close without accepting any", "proposals", True),
     Action("c", "collapse", "Collapse group", "duplicates", True),
     Action("C", "collapse_all", "Collapse all", "duplicates", True),
+    Action("plus,equals_sign", "threshold(0.01)", "Raise the threshold", "duplicates"),
+    Action("minus", "threshold(-0.01)", "Lower the threshold", "duplicates"),
     Action("ctrl+s", "apply", "Apply and close", "duplicates", True),
     Action("escape", "cancel", "Close without changes", "duplicates", True),
     Action("ctrl+s", "apply", "Apply", "recluster", True),

@@ -9,7 +9,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Input, Label, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
@@ -18,6 +18,7 @@ from tui.formatting import fit
 from tui.screens.modal import Modal
 from tui.widgets.member_list import MemberList
 from tui.widgets.page_safe_option_list import PageSafeOptionList
+from tui.widgets.threshold_row import ThresholdRow
 
 DEFAULT_THRESHOLD = 0.95
 
@@ -31,10 +32,6 @@ class DuplicatesScreen(Modal[list[np.ndarray] | None]):
     DuplicatesScreen { align: center middle; }
     DuplicatesScreen > Vertical { width: 140; max-width: 98%; height: 90%; border: round $primary;
                                   background: $panel; padding: 0 1; }
-    DuplicatesScreen #dup-filter { height: 1; margin-bottom: 1; }
-    DuplicatesScreen #dup-filter Label { width: auto; padding-right: 1; }
-    DuplicatesScreen #dup-filter Input { width: 10; border: none; height: 1; padding: 0; }
-    DuplicatesScreen #dup-summary { width: 1fr; padding-left: 2; color: $text-muted; }
     DuplicatesScreen #dup-panes { height: 1fr; }
     DuplicatesScreen #dup-groups { width: 2fr; height: 1fr; }
     DuplicatesScreen #dup-members { width: 3fr; height: 1fr; }
@@ -53,10 +50,7 @@ class DuplicatesScreen(Modal[list[np.ndarray] | None]):
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = "Near duplicates"
-            with Horizontal(id="dup-filter"):
-                yield Label("cosine at least")
-                yield Input(f"{self.threshold:.2f}", id="dup-threshold")
-                yield Static("searching…", id="dup-summary", markup=False)
+            yield ThresholdRow("cosine at least", self.threshold, low=0.5, id="dup-filter")
             with Horizontal(id="dup-panes"):
                 yield PageSafeOptionList(id="dup-groups")
                 yield MemberList(id="dup-members")
@@ -64,6 +58,7 @@ class DuplicatesScreen(Modal[list[np.ndarray] | None]):
                          "Ctrl+S applies · Esc closes without changes", id="dup-hint", markup=False)
 
     def on_mount(self) -> None:
+        self.query_one(ThresholdRow).show_count("searching…")
         self.search(self.threshold)
 
     @work(thread=True, exclusive=True, group="duplicates", exit_on_error=False)
@@ -75,7 +70,7 @@ class DuplicatesScreen(Modal[list[np.ndarray] | None]):
     def _show(self, found) -> None:
         self.groups = found.groups
         self.collapse = set()
-        self.query_one("#dup-summary", Static).update(f"{found.describe()} · {found.seconds:.2f} s")
+        self.query_one(ThresholdRow).show_count(f"{found.describe()} · {found.seconds:.2f} s")
         options = self.query_one("#dup-groups", OptionList)
         options.clear_options()
         for i, group in enumerate(self.groups):
@@ -102,15 +97,13 @@ class DuplicatesScreen(Modal[list[np.ndarray] | None]):
         lst = self.query_one("#dup-members", MemberList)
         lst.set_rows(group, self.text_of, clusters=self.labels[group])
 
-    def on_input_changed(self, event: Input.Changed) -> None:
-        try:
-            value = float(event.value)
-        except ValueError:
-            return
-        if 0.5 <= value <= 1.0 and value != self.threshold:
-            self.threshold = value
-            self.query_one("#dup-summary", Static).update("searching…")
-            self.search(value)
+    def on_threshold_row_changed(self, event: ThresholdRow.Changed) -> None:
+        self.threshold = event.value
+        self.query_one(ThresholdRow).show_count("searching…")
+        self.search(event.value)
+
+    def action_threshold(self, step: float) -> None:
+        self.query_one(ThresholdRow).step(step)
 
     def action_collapse(self) -> None:
         options = self.query_one("#dup-groups", OptionList)

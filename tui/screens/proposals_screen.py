@@ -6,12 +6,13 @@ from typing import Callable
 
 import numpy as np
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Input, Label, Static
+from textual.containers import Vertical
+from textual.widgets import Static
 
 from tui.actions import bindings
 from tui.screens.modal import Modal
 from tui.widgets.member_list import MemberList
+from tui.widgets.threshold_row import ThresholdRow
 
 DEFAULT_THRESHOLD = 0.8
 
@@ -26,10 +27,6 @@ class ProposalsScreen(Modal[float | None]):
     ProposalsScreen > Vertical { width: 120; max-width: 98%; height: 90%; border: round $primary;
                                  background: $panel; padding: 0 1; }
     ProposalsScreen #proposals-summary { height: auto; margin-bottom: 1; }
-    ProposalsScreen #proposals-filter { height: 1; margin-bottom: 1; }
-    ProposalsScreen #proposals-filter Label { width: auto; padding-right: 1; }
-    ProposalsScreen #proposals-filter Input { width: 10; border: none; height: 1; padding: 0; }
-    ProposalsScreen #proposals-count { width: 1fr; padding-left: 2; color: $text-muted; }
     ProposalsScreen MemberList { height: 1fr; }
     ProposalsScreen #proposals-hint { color: $text-muted; }
     """
@@ -49,10 +46,7 @@ class ProposalsScreen(Modal[float | None]):
         with Vertical() as box:
             box.border_title = "Classify the rest"
             yield Static(self.summary, id="proposals-summary", markup=False)
-            with Horizontal(id="proposals-filter"):
-                yield Label("confidence at least")
-                yield Input(f"{self.threshold:.2f}", id="proposals-threshold")
-                yield Static("", id="proposals-count", markup=False)
+            yield ThresholdRow("confidence at least", self.threshold, id="proposals-filter")
             yield MemberList(id="proposals-list")
             yield Static("Ctrl+S accepts every proposal shown · Esc closes without accepting any · "
                          "+/- change the threshold · "
@@ -69,20 +63,15 @@ class ProposalsScreen(Modal[float | None]):
         lst.set_rows(self.rows[keep], self.text_of, scores=self.confidence[keep], clusters=self.cluster_ids[keep])
         shown = int(keep.sum())
         clusters = len(set(self.cluster_ids[keep].tolist()))
-        self.query_one("#proposals-count", Static).update(
-            f"{shown:,} of {len(self.rows):,} proposals shown, into {clusters} clusters")
+        self.query_one(ThresholdRow).show_count(f"{shown:,} of {len(self.rows):,} proposals shown, into "
+                                                f"{clusters} cluster{'s' * (clusters != 1)}")
 
-    def on_input_changed(self, event: Input.Changed) -> None:
-        try:
-            value = float(event.value)
-        except ValueError:
-            return
-        self.threshold = min(1.0, max(0.0, value))
+    def on_threshold_row_changed(self, event: ThresholdRow.Changed) -> None:
+        self.threshold = event.value
         self._refresh()
 
     def action_threshold(self, step: float) -> None:
-        self.threshold = round(min(1.0, max(0.0, self.threshold + step)), 2)
-        self.query_one("#proposals-threshold", Input).value = f"{self.threshold:.2f}"
+        self.query_one(ThresholdRow).step(step)
 
     def action_accept(self) -> None:
         self.dismiss(self.threshold)
