@@ -22,7 +22,7 @@ from engine.loading import load
 from engine.options import SessionOptions
 from tests.app_helpers import wait_opened, wait_until
 from tests.bad_inputs import CASES, TEXTS, BadInput
-from tests.cli import ROOT
+from tests.cli import ROOT, qtui_env
 from tui.app import QtuiApp
 from tui.cli import main
 from tui.screens.message_screen import MessageScreen
@@ -144,7 +144,7 @@ def test_real_qtui_command_exit_codes(tmp_path):
     """The installed console script, not just ``main``: status 2 and one line for bad input, 0 for a good one."""
     by_name = {c.name: c for c in CASES}
     script = shutil.which("qtui", path=os.path.dirname(sys.executable)) or "qtui"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    env = qtui_env()
     for name, status in (("header only", 2), ("Latin-1", 2), ("GB18030", 0)):
         case = by_name[name]
         path = case.make(tmp_path)
@@ -175,7 +175,7 @@ def test_unreadable_file(tmp_path):
     try:
         script = os.path.join(os.path.dirname(sys.executable), "qtui")
         result = subprocess.run([*_without_dac_override(), script, "cluster", str(path), "-q"], capture_output=True,
-                                text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"}, cwd=ROOT, timeout=600, check=False)
+                                text=True, env=qtui_env(), cwd=ROOT, timeout=600, check=False)
     finally:
         path.chmod(0o644)
     assert result.returncode == 2, result.stderr

@@ -6,7 +6,7 @@ import json
 
 import polars as pl
 
-from tests.cli import run_qtui
+from tests.cli import ROOT, run_qtui
 from tests.conftest import SAMPLE
 
 
@@ -57,3 +57,29 @@ def test_malformed_rows_are_listed_in_the_summary(tmp_path):
     assert "some-bad.jsonl:5" in result.stdout and "some-bad.jsonl:6" in result.stdout
     strict = run_qtui("cluster", str(path), "--strict")
     assert strict.returncode == 2 and "some-bad.jsonl:5" in strict.stderr
+
+
+
+def test_a_model_written_as_a_path_that_is_no_directory_says_so():
+    for given, shown in (("/no/such/dir", "/no/such/dir: no such directory"),
+                         ("./no-such-model", f"./no-such-model: no such directory ({ROOT / 'no-such-model'})")):
+        result = run_qtui("cluster", str(SAMPLE), "--model", given, "-q")
+        assert result.returncode == 2, result.stderr
+        assert result.stderr == f"qtui: error: --model {shown}\n"
+    result = run_qtui("cluster", str(SAMPLE), "--model", str(SAMPLE), "-q")
+    assert result.returncode == 2 and "is a file" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_only_owner_slash_name_is_looked_up_as_a_hugging_face_name(tmp_path):
+    import pytest
+
+    from engine.errors import ModelError
+    from engine.models import looks_like_path, resolve_model
+
+    assert not looks_like_path("Qwen/Qwen3-Embedding-0.6B") and not looks_like_path("all-mpnet-base-v2")
+    assert all(looks_like_path(p) for p in ("./m", "../m", "~/m", "/models/m", "models/en/m", "m/", "C:\\m"))
+    for given in ("~/no-such-model-dir", str(tmp_path / "a" / "b")):
+        with pytest.raises(ModelError, match="no such directory"):
+            resolve_model(given)
+    with pytest.raises(ModelError, match="not in the local model cache"):
+        resolve_model("no-such-owner/no-such-model")
