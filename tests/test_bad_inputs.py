@@ -226,3 +226,40 @@ def test_control_characters_are_escaped_in_the_cli_summary(tmp_path, capsys):
     assert "\\x1b[31malert" in stdout or "\\x1b]0;pwned" in stdout or "\\x1b[2J" in stdout
     code, stdout, _ = run_cli(capsys, "cluster", path, *KMEANS2, "--json")
     assert code == 0 and "\x1b" not in stdout  # JSON escapes it as \u001b
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_failed_open_is_one_line_from_session_open_and_exit_2(tmp_path, capsys):
+    """A bad --label-col, an unreachable or malformed --embed-url: Session.open raises a QtuiError whose one
+    line ``qtui cluster`` prints with exit status 2 (the app shows the same line)."""
+    from engine.errors import QtuiError
+    from engine.options import LoadOptions, ModelOptions
+    from engine.session import Session
+    from tests.conftest import SAMPLE
+
+    url = f"http://127.0.0.1:{_free_port()}/v1"
+    cases = [
+        (LoadOptions(label_col="nope"), ModelOptions(), ("--label-col", "nope")),
+        (LoadOptions(), ModelOptions(embed_url=url, retries=0), ("--embed-url", url, "--retries", "0")),
+        (LoadOptions(), ModelOptions(embed_url="http://127.0.0.1:99999/v1"), ("--embed-url", "http://127.0.0.1:99999/v1")),
+        (LoadOptions(), ModelOptions(embed_url="http://[::1:9/v1"), ("--embed-url", "http://[::1:9/v1")),
+    ]
+    expected = [f"{show_path(SAMPLE)}: --label-col: no column 'nope'; columns are: 'id', 'text', 'rating', 'product', "
+                "'date', 'theme' (give one of the columns to --label-col)",
+                f"embedding server {url}: unreachable (connection refused) (gave up after 1 try)",
+                "--embed-url http://127.0.0.1:99999/v1: port out of range 0-65535; give an http(s) URL such as "
+                "http://127.0.0.1:30000/v1",
+                "--embed-url http://[::1:9/v1: invalid IPv6 URL; give an http(s) URL such as http://127.0.0.1:30000/v1"]
+    for (load_options, model_options, args), message in zip(cases, expected):
+        with pytest.raises(QtuiError) as info:
+            Session.open(SAMPLE, SessionOptions(load=load_options, model=model_options, cache_dir=tmp_path))
+        assert str(info.value) == message and info.value.exit_code == 2
+        code, stdout, stderr = run_cli(capsys, "cluster", SAMPLE, *args, "--cache-dir", tmp_path, "-q")
+        assert (code, stdout, stderr) == (2, "", f"qtui: error: {message}\n")
