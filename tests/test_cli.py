@@ -83,3 +83,20 @@ def test_only_owner_slash_name_is_looked_up_as_a_hugging_face_name(tmp_path):
             resolve_model(given)
     with pytest.raises(ModelError, match="not in the local model cache"):
         resolve_model("no-such-owner/no-such-model")
+
+
+def test_counts_of_one_are_singular(tmp_path):
+    one = tmp_path / "one.txt"
+    one.write_text("my card was charged twice for one coffee\n", encoding="utf-8")
+    result = run_qtui("cluster", str(one), "--export", str(tmp_path / "one.csv"))
+    assert result.returncode == 0, result.stderr
+    assert " 1 row " in result.stdout and "1 cluster (auto)" in result.stdout and "exported 1 row to" in result.stdout
+    assert "1 rows" not in result.stdout and "1 clusters" not in result.stdout
+    blank = tmp_path / "blank.jsonl"
+    blank.write_text('{"text": "  "}\n', encoding="utf-8")
+    result = run_qtui("cluster", str(blank))
+    assert result.returncode == 2 and "the only text is empty" in result.stderr, result.stderr
+    fields = tmp_path / "fields.jsonl"
+    fields.write_text("{}\n", encoding="utf-8")
+    result = run_qtui("cluster", str(fields))
+    assert result.returncode == 2 and "the only record has no fields" in result.stderr, result.stderr

@@ -67,6 +67,11 @@ class ProgressPrinter:
         self._bar.update(self._tasks[p.stage], completed=p.done, total=max(p.total, 1), rate=rate)
 
 
+def _count(n: int, noun: str) -> str:
+    """'1 row', '2 rows', '1,000 rows'."""
+    return f"{n:,} {noun}{'s' * (n != 1)}"
+
+
 def _fmt(value, digits: int = 3) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
@@ -93,7 +98,7 @@ def print_summary(session: Session, analysis: Analysis, exported: Path | None, t
     corpus, stats, m = session.corpus, session.embed_stats, analysis.metrics
     head = Text()
     head.append(f"{show_path(corpus.path)}", style="bold")
-    head.append(f"  {len(corpus):,} rows  text column {corpus.text_col!r}")
+    head.append(f"  {_count(len(corpus), 'row')}  text column {corpus.text_col!r}")
     empty = int(corpus.empty.sum())
     if empty:
         head.append(f"  {empty:,} empty (kept, not embedded)", style="yellow")
@@ -119,7 +124,7 @@ def print_summary(session: Session, analysis: Analysis, exported: Path | None, t
         lines.append(Text(f"cache: damaged entry {name} set aside and recomputed", style="yellow"))
     console.print(Group(*lines))
 
-    table = Table(title=f"{analysis.n_clusters} clusters ({analysis.clustering.settings.describe()}), "
+    table = Table(title=f"{_count(analysis.n_clusters, 'cluster')} ({analysis.clustering.settings.describe()}), "
                         f"{m.noise_share:.1%} unclustered", title_justify="left", expand=True,
                   box=box.SIMPLE_HEAD, padding=(0, 1))
     table.add_column("id", justify="right", no_wrap=True)
@@ -137,10 +142,10 @@ def print_summary(session: Session, analysis: Analysis, exported: Path | None, t
     console.print(table)
     hidden = analysis.n_clusters - min(top, analysis.n_clusters)
     if hidden > 0:
-        console.print(f"… {hidden} smaller clusters not listed (--top N to see more)", style="dim")
+        console.print(f"… {hidden} smaller cluster{'s' * (hidden != 1)} not listed (--top N to see more)", style="dim")
     console.print(Panel(_metrics_text(analysis), title="metrics", title_align="left", expand=False))
     if exported:
-        console.print(f"exported {len(corpus):,} rows to {show_path(exported)}", style="green")
+        console.print(f"exported {_count(len(corpus), 'row')} to {show_path(exported)}", style="green")
 
 
 def _metrics_text(analysis: Analysis) -> Text:
