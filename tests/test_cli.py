@@ -23,6 +23,7 @@ def test_cluster_sample_prints_summary_and_exports(tmp_path):
     result = run_qtui("cluster", str(SAMPLE), "--export", str(out), "--label-col", "theme")
     assert result.returncode == 0, result.stderr
     assert "clusters" in result.stdout and "silhouette" in result.stdout and "ARI" in result.stdout
+    assert "--model auto chose " in result.stdout  # which model the sample got, and why
     frame = pl.read_csv(out, infer_schema=False)
     assert len(frame) == 320
     assert frame["id"].to_list()[:2] == ["c0001", "c0002"]

