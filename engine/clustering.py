@@ -117,7 +117,8 @@ def check_k(settings: ClusterSettings, n: int) -> None:
     """Refuse a KMeans ``k`` of at least the ``n`` rows (each cluster would hold one row) with a :class:`UsageError`."""
     k = settings.k
     if settings.algo == "kmeans" and k is not None and k > 1 and k >= n:
-        raise UsageError(f"--k {k:,}: only {n:,} text{'s' * (n != 1)} to cluster; give a k of at most {max(n - 1, 1):,}")
+        raise UsageError(f"--k {k:,}: only {n:,} text{'s' * (n != 1)} to cluster; give a k of at most "
+                         f"{max(n - 1, 1):,}")
 
 
 def relabel_by_size(labels: np.ndarray) -> np.ndarray:

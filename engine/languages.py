@@ -151,7 +151,8 @@ class LanguageProfile:
 
     @property
     def mostly_not_english(self) -> bool:
-        """Whether more than :data:`NON_ENGLISH_SHARE` of at least :data:`MIN_KNOWN` texts of known language are not English."""
+        """Whether more than :data:`NON_ENGLISH_SHARE` of the texts of known language (at least
+        :data:`MIN_KNOWN` of them) are not English."""
         return self.known >= MIN_KNOWN and self.non_english_share > NON_ENGLISH_SHARE
 
     def describe_not_english(self) -> str:

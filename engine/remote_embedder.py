@@ -70,7 +70,8 @@ class RemoteEmbedder:
             port = parts.port  # raises ValueError for a port out of range or not a number
         except ValueError as exc:
             problem = str(exc)[:1].lower() + str(exc)[1:]
-            raise UsageError(f"--embed-url {url}: {problem}; give an http(s) URL such as http://127.0.0.1:30000/v1") from None
+            raise UsageError(f"--embed-url {url}: {problem}; give an http(s) URL such as "
+                             f"http://127.0.0.1:30000/v1") from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise UsageError(f"--embed-url {url}: give an http(s) URL such as http://127.0.0.1:30000/v1")
         self._scheme, self._host, self._port = parts.scheme, parts.hostname, port

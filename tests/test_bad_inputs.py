@@ -248,7 +248,8 @@ def test_a_failed_open_is_one_line_from_session_open_and_exit_2(tmp_path, capsys
     cases = [
         (LoadOptions(label_col="nope"), ModelOptions(), ("--label-col", "nope")),
         (LoadOptions(), ModelOptions(embed_url=url, retries=0), ("--embed-url", url, "--retries", "0")),
-        (LoadOptions(), ModelOptions(embed_url="http://127.0.0.1:99999/v1"), ("--embed-url", "http://127.0.0.1:99999/v1")),
+        (LoadOptions(), ModelOptions(embed_url="http://127.0.0.1:99999/v1"),
+         ("--embed-url", "http://127.0.0.1:99999/v1")),
         (LoadOptions(), ModelOptions(embed_url="http://[::1:9/v1"), ("--embed-url", "http://[::1:9/v1")),
     ]
     expected = [f"{show_path(SAMPLE)}: --label-col: no column 'nope'; columns are: 'id', 'text', 'rating', 'product', "

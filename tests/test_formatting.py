@@ -11,7 +11,8 @@ from engine.display_text import safe_text
 from tui.formatting import ELLIPSIS, fit
 
 PIECES = ["a", "b", " ", "退", "款", "太", "慢", "é", "e\u0301", "\t", "\n", "\r\n", "\x1b[31m", "\u200b",
-          "\u00ad", "\u2028", "👍", "👨\u200d👩", "ｗ", "\x00", "  ", "\u3000", "\xa0", "\u202e", "\x9b", "\ue000"]
+          "\u00ad", "\u2028", "👍", "👨\u200d👩", "ｗ", "\x00", "  ", "\u3000", "\xa0", "\u202e", "\x9b",
+          "\ue000"]
 
 
 def whole_text_fit(text: str, width: int) -> str:

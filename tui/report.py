@@ -144,7 +144,7 @@ def print_summary(session: Session, analysis: Analysis, exported: Path | None, t
     console.print(table)
     hidden = analysis.n_clusters - min(top, analysis.n_clusters)
     if hidden > 0:
-        console.print(f"… {hidden} smaller cluster{'s' * (hidden != 1)} not listed (--top N to see more)", style="dim")
+        console.print(f"… {_count(hidden, 'smaller cluster')} not listed (--top N to see more)", style="dim")
     console.print(Panel(_metrics_text(analysis), title="metrics", title_align="left", expand=False))
     if exported:
         console.print(f"exported {_count(len(corpus), 'row')} to {show_path(exported)}", style="green")
