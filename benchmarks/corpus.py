@@ -8,6 +8,12 @@ same gold label ("… Also, …").  Every text is distinct; the gold label and
 language of the source row are kept, so clustering quality stays measurable.
 The file is written once per (size, seed) under ``$QTUI_BENCH_DIR`` (default
 ``~/.cache/qtui-bench``) and reused.
+
+Every row also carries synthetic columns a real export has (:func:`add_columns`): ``category`` (one of
+:data:`CATEGORIES`, mostly fixed by the gold label), ``rating`` (1–5, around a mean drawn per label) and
+``date`` (ISO, over :data:`YEAR`; per label a share growing or shrinking through the year).  They are
+drawn from their own random stream, after the texts, so the texts (and their cached vectors) are those
+of a file built without them.
 """
 
 from __future__ import annotations
@@ -20,7 +26,12 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "data"
+SHARED = Path(os.environ.get("QTUI_SHARED_DATA", ROOT.parent / "shared" / "data"))
+CATEGORIES = ("phones", "laptops", "audio", "wearables", "tablets", "chargers", "cameras", "smart home")
+#: First day and number of days of the ``date`` column.
+YEAR = ("2025-01-01", 365)
+#: Share of rows whose category is drawn at random instead of from their label.
+CATEGORY_NOISE = 0.15
 SETS = ("banking77", "toutiao", "xsid")
 PREFIXES = ("Re: ", "Fwd: ", "Update: ", "Again: ", "回复：", "追评：")
 _PUNCT = re.compile(r"[^\w\s]", re.UNICODE)
@@ -61,10 +72,37 @@ def _variant(row: dict, partner: dict, kind: int, serial: int) -> str:
     return text.rstrip(" .。!?！？") + joiner + partner["text"]
 
 
+def add_columns(rows: list[dict], seed: int = 0) -> None:
+    """Give every row a ``category``, a 1–5 ``rating`` and a ``date`` (see the module), in place."""
+    labels = sorted({str(row["label"]) for row in rows})
+    draw = np.random.default_rng([seed, 19])
+    home = dict(zip(labels, draw.integers(len(CATEGORIES), size=len(labels)).tolist()))
+    mean_rating = dict(zip(labels, draw.uniform(1.6, 4.6, size=len(labels)).tolist()))
+    growth = dict(zip(labels, draw.uniform(-2.0, 2.0, size=len(labels)).tolist()))  # log of the year's change
+    first, days = np.datetime64(YEAR[0]), YEAR[1]
+    noise = draw.random(len(rows)) < CATEGORY_NOISE
+    other = draw.integers(len(CATEGORIES), size=len(rows))
+    spread = draw.normal(0.0, 0.9, size=len(rows))
+    when = draw.random(len(rows))
+    for i, row in enumerate(rows):
+        label = str(row["label"])
+        row["category"] = CATEGORIES[other[i] if noise[i] else home[label]]
+        row["rating"] = int(np.clip(round(mean_rating[label] + spread[i]), 1, 5))
+        g = growth[label]  # days drawn with density proportional to exp(g * t), t in [0, 1)
+        t = np.log1p(when[i] * np.expm1(g)) / g if abs(g) > 1e-9 else when[i]
+        row["date"] = str(first + np.timedelta64(int(t * days), "D"))
+
+
+def _has_columns(path: Path) -> bool:
+    with open(path, encoding="utf-8") as f:
+        return "rating" in json.loads(f.readline())
+
+
 def build_corpus(size: int, seed: int = 0) -> Path:
-    """Path of a JSON Lines corpus with ``size`` distinct texts (built on first use)."""
+    """Path of a JSON Lines corpus with ``size`` distinct texts and their columns (built on first use; a file
+    built before the columns existed is rebuilt, with the same texts)."""
     path = bench_dir() / f"scale-{size}-seed{seed}.jsonl"
-    if path.exists():
+    if path.exists() and _has_columns(path):
         return path
     base = shared_rows()
     by_label: dict[str, list[int]] = {}
@@ -89,6 +127,7 @@ def build_corpus(size: int, seed: int = 0) -> Path:
         seen.add(text)
         rows.append({"id": f"v{serial}", "text": text, "label": row["label"], "lang": row.get("lang", ""),
                      "source": row["source"]})
+    add_columns(rows, seed)
     tmp = path.with_suffix(".tmp")
     with open(tmp, "w", encoding="utf-8") as f:
         for row in rows:
@@ -114,7 +153,7 @@ def build_million(base: Path, copies: int = MILLION_COPIES) -> Path:
     Every text is distinct (checked).  Its vectors are synthetic: see :func:`benchmarks.scale.million_case`.
     """
     path = base.with_name(f"{base.stem}-x{copies}.jsonl")
-    if path.exists():
+    if path.exists() and _has_columns(path):
         return path
     with open(base, encoding="utf-8") as f:
         rows = [json.loads(line) for line in f if line.strip()]

@@ -11,6 +11,7 @@ Steps (corpus from :mod:`benchmarks.corpus`; embeddings cached under ``$QTUI_BEN
 2. the corpus is embedded once with ``--backend`` (default onnx, the fastest backend that keeps
    cosine >= 0.99) into the bench cache — only when it is cold, and not counted as a figure;
 3. warm reopen, peak RSS and clustering in fresh subprocesses (:func:`benchmarks.scale.probe`);
+3b. filter, column profiles and hybrid search at ``--size`` rows, engine part (:mod:`benchmarks.explore`);
 4. live query at ``--size`` rows (query embedding included) and at 1,000,000 synthetic float16
    memory-mapped rows (:func:`benchmarks.scale.million_vectors`); peak RSS of a warm reopen of a
    1,000,000-row file (:func:`benchmarks.scale.million_case`; with ``--million-memory``: its first run takes 30+ min);
@@ -210,7 +211,8 @@ def main() -> None:
     parser.add_argument("--million-memory", action="store_true",
                         help="also peak RSS of reopening a 1M-row file (the first run builds the case and computes "
                              "its term counts, clustering and explanation: 30+ min here; later runs 2-3 min)")
-    parser.add_argument("--skip", nargs="*", default=[], choices=("embed", "engine", "million", "million-memory", "pilot"))
+    parser.add_argument("--skip", nargs="*", default=[],
+                        choices=("embed", "engine", "explore", "million", "million-memory", "pilot"))
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -230,6 +232,17 @@ def main() -> None:
         print("[3] reopen, memory, clustering, live query (engine)", flush=True)
         got, session, io_floor = engine_rows(path, args.size, args.backend, args.algo)
         rows += got
+    if "explore" not in args.skip:
+        print("[3b] filter, column profiles, hybrid search (engine)", flush=True)
+        from benchmarks.explore import explore_rows
+        from engine.clustering import ClusterSettings
+
+        if session is None:
+            from engine.options import ModelOptions, SessionOptions
+            from engine.session import Session
+
+            session = Session.open(path, SessionOptions(model=ModelOptions(backend=args.backend)))
+        rows += explore_rows(session, session.cluster(ClusterSettings(args.algo)).labels, args.size)
     if (args.million if args.million is not None else args.size >= 100_000) and "million" not in args.skip:
         print("[4] live query at 1M rows", flush=True)
         if session is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -147,6 +147,20 @@ def explain(corpus: Corpus, rows: np.ndarray, vectors: np.ndarray, clustering: C
     if progress:
         progress(Progress("metrics", 1, 1))
     return Analysis(corpus, rows, vectors, clustering, labels, scores, confidence, clusters, metrics, centres)
+
+
+def clusters_within(analysis: Analysis, mask: np.ndarray) -> list[ClusterInfo]:
+    """The clusters of ``analysis`` as the rows of ``mask`` (a bool per corpus row, e.g. a filter) see them: sizes
+    count the matching rows, clusters without one are left out, examples are matching rows; names, keywords and
+    cohesion stay those of the whole clustering."""
+    mask = np.asarray(mask, dtype=bool)
+    hidden = min(EMPTY, int(analysis.labels.min(initial=0))) - 1  # a label no cluster has: the other rows
+    labels = np.where(mask, analysis.labels, hidden)
+    ids, counts = np.unique(labels[mask], return_counts=True)
+    size_of = dict(zip(ids.tolist(), counts.tolist()))
+    clusters = [replace(info, size=size_of[info.id], examples=[]) for info in analysis.clusters if info.id in size_of]
+    _fill_examples(clusters, labels, analysis.scores, analysis.corpus.texts)
+    return clusters
 
 
 def _fill_examples(clusters: list[ClusterInfo], labels: np.ndarray, scores: np.ndarray, texts: list[str]) -> None:

@@ -147,6 +147,10 @@ def _flatten_nested(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def export_analysis(analysis: Analysis, path: str | Path, names: dict[int, str] | None = None) -> Path:
-    """Build the export table of ``analysis`` and write it to ``path``."""
-    return write_table(export_frame(analysis, names), path)
+def export_analysis(analysis: Analysis, path: str | Path, names: dict[int, str] | None = None,
+                    rows: np.ndarray | None = None) -> Path:
+    """Build the export table of ``analysis`` and write it to ``path`` (only the ``rows`` of a bool mask, if given)."""
+    frame = export_frame(analysis, names)
+    if rows is not None:
+        frame = frame.filter(pl.Series(np.asarray(rows, dtype=bool)))
+    return write_table(frame, path)

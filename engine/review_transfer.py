@@ -8,7 +8,7 @@ import numpy as np
 
 from engine.analysis import EMPTY
 from engine.clustering import NOISE
-from engine.review import CLUSTER, UNREVIEWED, ReviewState
+from engine.review import UNREVIEWED, ReviewState
 from engine.review_record import RowMatch
 
 

@@ -26,6 +26,8 @@ EXACT_MAX_ROWS = 50_000
 #: Candidates taken from the approximate index per result wanted, re-ranked exactly.
 RERANK_FACTOR = 4
 IVF_PROBE = 24
+#: A restricted search asks the approximate index for up to this many times more candidates before scanning exactly.
+ALLOWED_OVERSAMPLE = 8
 #: Rows per block of the exact scan of float16 vectors (float32 copies of one block at a time).
 SCAN_BLOCK = 65_536
 
@@ -66,12 +68,18 @@ class SimilarityIndex:
     def __len__(self) -> int:
         return len(self.vectors)
 
-    def search(self, query: np.ndarray, k: int = 20, exclude: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Positions of the ``k`` rows most similar to ``query`` and their cosines, best first."""
+    def search(self, query: np.ndarray, k: int = 20, exclude: int | None = None,
+               allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Positions of the ``k`` rows most similar to ``query`` and their cosines, best first.
+
+        ``allowed`` (a bool mask over the positions) keeps the search to those rows (a filter).
+        """
         n = len(self.vectors)
         if n == 0 or k <= 0:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
         query = np.asarray(query, dtype=np.float32)
+        if allowed is not None:
+            return self._search_allowed(query, k, exclude, np.asarray(allowed, dtype=bool))
         ann = self._ann
         positions = _candidates(ann, query, k * RERANK_FACTOR + 1) if ann is not None else None
         if positions is not None:  # approximate: re-rank the candidates exactly
@@ -91,9 +99,41 @@ class SimilarityIndex:
         order = np.lexsort((found, -sims[top]))
         return found[order].astype(np.int64), sims[top][order].astype(np.float32)
 
+    def _search_allowed(self, query: np.ndarray, k: int, exclude: int | None,
+                        allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`search` among the ``allowed`` positions: the approximate index asked for more candidates
+        (as many more as the allowed rows are rare, up to :data:`ALLOWED_OVERSAMPLE`), else an exact scan."""
+        allowed = allowed.copy()
+        if exclude is not None:
+            allowed[exclude] = False
+        count = int(allowed.sum())
+        k = min(k, count)
+        if k <= 0:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+        ann = self._ann
+        rarity = len(allowed) / count
+        if ann is not None and rarity <= ALLOWED_OVERSAMPLE:
+            positions = _candidates(ann, query, int(np.ceil(k * RERANK_FACTOR * rarity)) + 1)
+            positions = positions[allowed[positions]] if positions is not None else None
+            if positions is not None and len(positions) >= k:
+                return _top(positions, np.asarray(self.vectors[positions], dtype=np.float32) @ query, k)
+        if self.vectors.dtype == np.float32:
+            sims = self.vectors @ query
+        else:
+            sims = _blocked_scan(self.vectors, query)
+        positions = np.flatnonzero(allowed)
+        return _top(positions, sims[positions], k)
+
     def neighbours(self, position: int, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` rows nearest to row ``position`` (itself excluded)."""
         return self.search(np.asarray(self.vectors[position], dtype=np.float32), k, exclude=position)
+
+
+def _top(positions: np.ndarray, sims: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` of ``positions`` with the highest ``sims``, best first (ties: lower position first)."""
+    top = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
+    order = np.lexsort((positions[top], -sims[top]))
+    return positions[top][order].astype(np.int64), sims[top][order].astype(np.float32)
 
 
 def _candidates(ann, query: np.ndarray, want: int) -> np.ndarray | None:

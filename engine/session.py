@@ -83,6 +83,20 @@ def unit_rows(vectors: np.ndarray, block: int = 4096) -> np.ndarray:
     return out
 
 
+def load_corpus(path: str | Path, options: SessionOptions | None = None,
+                progress: ProgressCallback | None = None) -> Corpus:
+    """The corpus of ``path`` as :meth:`Session.open` loads it (from the cache when the file was parsed before)."""
+    options = options or SessionOptions()
+    if progress:
+        progress(Progress("load", 0, 1, message=str(path)))
+    return cached_load(path, options.load, results_root(options))
+
+
+def results_root(options: SessionOptions) -> Path | None:
+    """Where parsed files and results derived from them are kept (None with ``use_cache`` off)."""
+    return (options.cache_dir or default_cache_root()) if options.use_cache else None
+
+
 class Session:
     """A loaded and embedded corpus, ready to cluster and search."""
 
@@ -114,16 +128,15 @@ class Session:
     @classmethod
     def open(cls, path: str | Path, options: SessionOptions | None = None,
              progress: ProgressCallback | None = None, cancel: CancelToken | None = None,
-             embedder: Embedder | None = None) -> "Session":
-        """Load ``path``, load the model (unless ``embedder`` is given; ``auto`` chooses it from the texts) and
-        embed every non-empty text."""
+             embedder: Embedder | None = None, corpus: Corpus | None = None) -> "Session":
+        """Load ``path`` (unless ``corpus``, its :func:`load_corpus`, is given), load the model (unless
+        ``embedder`` is given; ``auto`` chooses it from the texts) and embed every non-empty text."""
         options = options or SessionOptions()
         timings: dict[str, float] = {}
         t = time.perf_counter()
-        if progress:
-            progress(Progress("load", 0, 1, message=str(path)))
-        root = (options.cache_dir or default_cache_root()) if options.use_cache else None
-        corpus = cached_load(path, options.load, root)
+        root = results_root(options)
+        if corpus is None:
+            corpus = load_corpus(path, options, progress)
         timings["load"] = time.perf_counter() - t
         check(cancel)
         rows = np.flatnonzero(~corpus.empty)
@@ -196,10 +209,17 @@ class Session:
         """Position of corpus ``row`` in :attr:`vectors`, or -1 for an empty (unembedded) text."""
         return int(self._row_position[row])
 
-    def search_text(self, query: str, k: int = 20) -> tuple[np.ndarray, np.ndarray]:
-        """Corpus rows most similar to ``query`` (embedded as a query) and their cosines."""
+    def search_text(self, query: str, k: int = 20, within: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Corpus rows most similar to ``query`` (embedded as a query) and their cosines; ``within`` (a bool mask
+        over the corpus rows, e.g. a filter) keeps the search to those rows."""
         vector = self.embedder.encode_query(query)
-        positions, scores = self.index.search(vector, k)
+        return self.search_vector(vector, k, within)
+
+    def search_vector(self, vector: np.ndarray, k: int = 20,
+                      within: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Corpus rows most similar to a query ``vector`` and their cosines (``within``: as in :meth:`search_text`)."""
+        allowed = None if within is None else np.asarray(within, dtype=bool)[self.rows]
+        positions, scores = self.index.search(vector, k, allowed=allowed)
         return self.rows[positions], scores
 
     def similar_to_row(self, row: int, k: int = 20) -> tuple[np.ndarray, np.ndarray]:

@@ -234,7 +234,7 @@ async def test_bad_file_shows_the_error_in_a_dialog(embedder, tmp_path):
         assert "missing.jsonl" in app.screen.message and "no such file" in app.screen.message
         await pilot.press("escape")
         await pilot.press("q")
-    assert app.return_code in (0, None)
+    assert app.return_code == 2 and "no such file" in app.open_error  # a failed open is an error for the shell
 
 
 async def test_escape_cancels_the_opening_and_keeps_what_was_embedded(embedder, tmp_path):

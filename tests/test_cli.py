@@ -60,7 +60,6 @@ def test_malformed_rows_are_listed_in_the_summary(tmp_path):
     assert strict.returncode == 2 and "some-bad.jsonl:5" in strict.stderr
 
 
-
 def test_a_model_written_as_a_path_that_is_no_directory_says_so():
     for given, shown in (("/no/such/dir", "/no/such/dir: no such directory"),
                          ("./no-such-model", f"./no-such-model: no such directory ({ROOT / 'no-such-model'})")):
@@ -101,3 +100,33 @@ def test_counts_of_one_are_singular(tmp_path):
     fields.write_text("{}\n", encoding="utf-8")
     result = run_qtui("cluster", str(fields))
     assert result.returncode == 2 and "the only record has no fields" in result.stderr, result.stderr
+
+
+def test_cluster_where_counts_and_exports_only_the_matching_rows(tmp_path):
+    out = tmp_path / "low.jsonl"
+    where = "rating <= 2 AND product = 'X5 Pro'"
+    result = run_qtui("cluster", str(SAMPLE), "--where", where, "--export", str(out), "--json")
+    assert result.returncode == 0, result.stderr
+    source = pl.read_ndjson(SAMPLE)
+    matching = source.filter((pl.col("rating") <= 2) & (pl.col("product") == "X5 Pro"))
+    exported = pl.read_ndjson(out)
+    assert exported["id"].to_list() == matching["id"].to_list()
+    summary = json.loads(result.stdout)
+    assert summary["where"] == {"expression": where, "rows": len(matching)}
+    assert sum(c["size"] for c in summary["clusters"]) == len(matching)
+    whole = json.loads(run_qtui("cluster", str(SAMPLE), "--json").stdout)
+    size_of = {c["id"]: c["size"] for c in whole["clusters"]}
+    for cluster in summary["clusters"]:  # the same clusters as without --where, recounted
+        assert 0 < cluster["size"] <= size_of[cluster["id"]]
+        assert exported.filter(pl.col("cluster_id") == cluster["id"]).height == cluster["size"]
+    text = run_qtui("cluster", str(SAMPLE), "--where", "text LIKE '%电池%'")
+    assert text.returncode == 0 and "matching rows" in text.stdout
+
+
+def test_cluster_where_errors_are_one_line_with_exit_code_2():
+    result = run_qtui("cluster", str(SAMPLE), "--where", "ratin <= 2")
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "unknown column 'ratin'" in result.stderr and "did you mean 'rating'" in result.stderr
+    none = run_qtui("cluster", str(SAMPLE), "--where", "rating > 5")
+    assert none.returncode == 2 and "no row" in none.stderr

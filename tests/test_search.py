@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pytest
 
@@ -81,3 +83,20 @@ def test_searches_before_the_background_index_is_ready_are_exact(tmp_path):
     assert got[0] == 9
     assert index.ready.wait(120) and index._ann is not None
     assert index.search(query, 10)[0][0] == 9
+
+
+def test_a_restricted_search_returns_the_best_allowed_rows(tmp_path):
+    vectors = clustered(3000, seed=3)
+    allowed = np.random.default_rng(4).random(3000) < 0.2
+    query = vectors[5]
+    expected = np.flatnonzero(allowed)[brute(vectors[allowed], query, 10)]
+    got, scores = SimilarityIndex(vectors).search(query, 10, allowed=allowed)
+    assert got.tolist() == expected.tolist() and np.all(np.diff(scores) <= 0)
+    assert len(SimilarityIndex(vectors).search(query, 10, allowed=np.zeros(3000, dtype=bool))[0]) == 0
+    if importlib.util.find_spec("faiss") is not None:
+        index = SimilarityIndex(vectors.astype(np.float16), cache_dir=tmp_path, exact=False, background=False)
+        got, _ = index.search(query, 10, allowed=allowed)
+        assert allowed[got].all() and len(set(got.tolist()) & set(expected.tolist())) >= 8
+        rare = np.zeros(3000, dtype=bool)
+        rare[[17, 900, 2500]] = True  # too rare for the approximate index: scanned exactly
+        assert sorted(index.search(query, 10, allowed=rare)[0].tolist()) == [17, 900, 2500]

@@ -17,7 +17,6 @@ import numpy as np
 from rich.text import Text
 from textual import work
 from textual.app import App, ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.timer import Timer
@@ -27,6 +26,7 @@ from textual.worker import get_current_worker
 from engine.clustering import ClusterSettings
 from engine.errors import QtuiError, show_path
 from engine.progress import CancelToken
+from tui.actions import bindings
 from tui.detail_actions import DetailActions
 from tui.formatting import fit
 from tui.navigation import NavigationActions
@@ -56,6 +56,8 @@ if TYPE_CHECKING:
 
 #: Below this many columns the right-hand tabs replace the members pane instead of sitting beside it.
 NARROW_WIDTH = 130
+#: Below this many columns the clusters and the members cannot sit side by side: one pane at a time.
+SINGLE_WIDTH = 66
 #: The selection is saved with the review once the cursor rests this long.
 UI_SAVE_DELAY = 0.6
 
@@ -65,24 +67,7 @@ class QtuiApp(OpeningActions, ReviewActions, SearchActions, DetailActions, Navig
 
     CSS_PATH = "qtui.tcss"
     TITLE = "qtui"
-    BINDINGS = [
-        Binding("q", "quit", "Quit"),
-        Binding("question_mark,f1", "help", "Help"),
-        Binding("slash", "focus_query", "Search"),
-        Binding("ctrl+z", "undo", "Undo"),
-        Binding("ctrl+y", "redo", "Redo", show=False),
-        Binding("c", "recluster", "Re-cluster", show=False),
-        Binding("L", "classify_rest", "Classify the rest", show=False),
-        Binding("D", "near_duplicates", "Near duplicates", show=False),
-        Binding("e", "export", "Export"),
-        Binding("1", "show_tab('detail')", "Detail", show=False),
-        Binding("2", "show_tab('keywords')", "Keywords", show=False),
-        Binding("3", "show_tab('metrics')", "Metrics", show=False),
-        Binding("4", "show_tab('map')", "Map", show=False),
-        Binding("escape", "escape", "Back / cancel", show=False),
-        Binding("tab", "cycle_pane(1)", "Next pane", show=False, priority=True),
-        Binding("shift+tab", "cycle_pane(-1)", "Previous pane", show=False, priority=True),
-    ]
+    BINDINGS = bindings("anywhere")
 
     def __init__(self, path: Path, options: "SessionOptions | None" = None,
                  settings: ClusterSettings | None = None, embedder=None, review_id: str | None = None,
@@ -96,6 +81,8 @@ class QtuiApp(OpeningActions, ReviewActions, SearchActions, DetailActions, Navig
         self.settings = settings or ClusterSettings()
         self.settings_given = settings_given
         self.review_id = review_id
+        #: Why the file could not be opened (the app then exits with status 2), else None.
+        self.open_error: str | None = None
         self.session: Session | None = None
         self.board: Board | None = None
         self.review: ReviewSession | None = None
@@ -104,6 +91,7 @@ class QtuiApp(OpeningActions, ReviewActions, SearchActions, DetailActions, Navig
         self.cancel_token = CancelToken()
         self.selected_cluster: int | None = None
         self.search_mode: str | None = None  # None = members of the selected cluster
+        self._results_back: list[tuple] = []  # results that "more like this" replaced, for Esc
         self._query_seq = itertools.count(1)
         self._query_running = False
         self._pending_query: str | None = None
@@ -178,16 +166,30 @@ class QtuiApp(OpeningActions, ReviewActions, SearchActions, DetailActions, Navig
 
     def _apply_width(self, width: int) -> None:
         self.screen.set_class(width < NARROW_WIDTH, "-narrow")
+        self.screen.set_class(width < SINGLE_WIDTH, "-single")
         self.show_info(self._info_shown)
+        self._show_members_alone(self.focused)
 
     def show_info(self, shown: bool) -> None:
         """Whether the right-hand tabs have the focus.  Only a narrow screen changes its layout for that, so
-        the class is set there only: a screen class change restyles every widget (~20 ms a Tab press)."""
+        the class is set there only: a screen class change restyles every widget, which a Tab would pay."""
         self._info_shown = shown
         self.screen.set_class(shown and self.screen.has_class("-narrow"), "-info")
 
+    def _show_members_alone(self, focused) -> None:
+        """On a screen too narrow for two panes, the members pane replaces the clusters while it has the focus."""
+        members = focused is not None and any(node.id == "middle" for node in focused.ancestors_with_self)
+        self.screen.set_class(members and self.screen.has_class("-single"), "-members")
+
     def on_descendant_focus(self, event) -> None:
         self.show_info(any(node.id == "right" for node in event.widget.ancestors_with_self))
+        self._show_members_alone(event.widget)
+
+    def pane_visible(self, widget) -> bool:
+        """Whether ``widget`` is on screen whole: actions never change what the person cannot see."""
+        region = widget.region
+        return widget.display and region.area > 0 and self.screen.region.contains_region(region) and \
+            all(node.display for node in widget.ancestors if hasattr(node, "display"))
 
     async def action_quit(self) -> None:
         """Quit after a last save; when changes cannot be saved, ask: export elsewhere, stay, or lose them."""
@@ -195,6 +197,9 @@ class QtuiApp(OpeningActions, ReviewActions, SearchActions, DetailActions, Navig
             self._ui_timer.stop()
             self._save_selection(wait=True)
         review = self.review
+        if self.open_error is not None and review is None:
+            self.exit(return_code=2)
+            return
         if review is None or review.read_only or not review.save_status.unsaved or review.autosave():
             self.exit()
             return
@@ -377,8 +382,9 @@ class QtuiApp(OpeningActions, ReviewActions, SearchActions, DetailActions, Navig
     def _show_clusters_subtitle(self) -> None:
         table = self.query_one("#clusters", ClusterTable)
         n = len(table.marked)
+        shown = f"{table.filter_text!r}: {table.row_count} shown (F) · " if table.filter_text else ""
         set_border_titles(self.query_one("#clusters"), subtitle=f"{n} marked · M merges · a/x accept/reject" if n
-                          else f"sorted by {table.sort_key} (s)")
+                          else f"{shown}sorted by {table.sort_key} (s)")
 
     # ------------------------------------------------------------------ re-cluster, export
 

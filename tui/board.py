@@ -77,7 +77,7 @@ class Board:
             name = self.name(cid) + (f" · +{unseen[cid]:,} new" if cid in unseen else "")
             out.append(ClusterLine(cid, name, self._sizes[cid], self._cohesion.get(cid),
                                    ", ".join(t for t, _ in self.keywords(cid)[:8]), self.state.status(cid),
-                                   self.state.name(cid) is not None))
+                                   self.state.name(cid) is not None, unseen.get(cid, 0)))
         for cid, name in ((NOISE, NOISE_NAME), (EMPTY, EMPTY_NAME)):
             size = self.size(cid)
             if size:

@@ -98,6 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
                            help="write every row with its cluster to OUT (.csv, .tsv, .jsonl or .parquet); never "
                                 "over FILE or a reviewed file")
     p_cluster.add_argument("--force", action="store_true", help="write the export over an existing OUT")
+    p_cluster.add_argument("--where", metavar="EXPR", help="keep only the rows an SQL condition over the columns "
+                           "selects, e.g. \"rating <= 2 AND product = 'X5 Pro'\" or \"text LIKE '%%battery%%'\" (the "
+                           "text column is 'text'); the whole file is clustered, the summary counts and --export "
+                           "writes only the matching rows")
     p_cluster.add_argument("--json", action="store_true", help="print the summary as JSON instead of tables")
     p_cluster.add_argument("--top", type=int, default=30, metavar="N", help="clusters to list (default: 30)")
     p_cluster.add_argument("--quiet", "-q", action="store_true", help="no progress output")
@@ -174,7 +178,7 @@ def settings_given(args: argparse.Namespace) -> bool:
 
 def _cmd_cluster(args: argparse.Namespace) -> int:
     from tui.report import ProgressPrinter, print_json, print_summary
-    from engine.session import Session
+    from engine.session import Session, load_corpus
 
     settings = cluster_settings(args)
     options = session_options(args)
@@ -184,19 +188,35 @@ def _cmd_cluster(args: argparse.Namespace) -> int:
         ReviewSession.check_export(args.export, [args.file], overwrite=args.force)  # before minutes of embedding
     printer = ProgressPrinter(enabled=not args.quiet and not args.json)
     with printer:
-        session = Session.open(args.file, options, progress=printer.update)
+        corpus = load_corpus(args.file, options, progress=printer.update)
+        where = None
+        if args.where is not None:  # checked before the texts are embedded
+            where = (args.where, where_mask(corpus, args.where))
+        session = Session.open(args.file, options, progress=printer.update, corpus=corpus)
         analysis = session.cluster(settings, progress=printer.update)
         exported = None
         if args.export:
             from engine.export import export_analysis
             from engine.review_session import ReviewSession
 
-            exported = export_analysis(analysis, ReviewSession.check_export(args.export, [args.file], args.force))
+            exported = export_analysis(analysis, ReviewSession.check_export(args.export, [args.file], args.force),
+                                       rows=where[1] if where else None)
     if args.json:
-        print_json(session, analysis, exported)
+        print_json(session, analysis, exported, where=where)
     else:
-        print_summary(session, analysis, exported, top=args.top)
+        print_summary(session, analysis, exported, top=args.top, where=where)
     return EXIT_OK
+
+
+def where_mask(corpus, expression: str):
+    """The rows of ``corpus`` that ``--where EXPRESSION`` selects (a bool mask); a usage error when none does."""
+    from engine.errors import show_path
+    from engine.row_filter import FilterError, RowFilter
+
+    mask = RowFilter(corpus).mask(expression)
+    if not mask.any():
+        raise FilterError(expression, f"no row of {show_path(corpus.path)} matches")
+    return mask
 
 
 def _need_file(path: Path) -> None:
@@ -285,6 +305,8 @@ def _cmd_open(args: argparse.Namespace) -> int:
     app = QtuiApp(Path(args.file), session_options(args), cluster_settings(args), review_id=args.review,
                   settings_given=settings_given(args))
     app.run()
+    if app.open_error is not None:
+        print(f"qtui: error: {app.open_error.splitlines()[0]}", file=sys.stderr)
     return app.return_code or 0
 
 

@@ -13,7 +13,9 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import TabbedContent
 
-from tui.screens.help_screen import HelpScreen
+from tui.actions import help_groups, palette
+from tui.screens.help_screen import HelpScreen, key_label
+from tui.screens.prompt_screen import PromptScreen
 from tui.widgets.cluster_table import ClusterTable
 from tui.widgets.member_list import MemberList
 from tui.widgets.query_bar import QueryBar
@@ -69,6 +71,58 @@ class NavigationActions:
         self.call_after_refresh(self.query_one(views[tab]).focus)
         self._remember_selection()
 
+    def action_go_to_cluster(self) -> None:
+        """Jump to a cluster by its number or (part of) its name."""
+        if self.board is None:
+            return
+        board = self.board
+
+        def chosen(value: str | None) -> None:
+            if not value:
+                return
+            if value.lstrip("#").isdigit():
+                found = [int(value.lstrip("#"))]
+            else:
+                found = board.state.find_clusters(value, board.view.suggested, limit=1)
+            table = self.query_one("#clusters", ClusterTable)
+            if not found or not table.select_cluster(found[0]):
+                self.notify(f"No cluster matches “{value}”.", severity="warning", timeout=3)
+                return
+            self.show_info(False)
+            table.focus()
+
+        self.push_screen(PromptScreen("Go to cluster (its number, or part of its name)", "",
+                                      hint="Enter goes there · Esc cancels"), chosen)
+
+    def action_next_unreviewed(self, step: int) -> None:
+        """Move to the next (or previous) cluster without a decision, in the order shown."""
+        table = self.query_one("#clusters", ClusterTable)
+        if self.board is None:
+            return
+        target = table.next_matching(step, "unreviewed")
+        if target is None:
+            self.notify("Every cluster shown has a decision.", timeout=3)
+            return
+        table.select_cluster(target)
+        self.show_info(False)
+        table.focus()
+
+    def action_filter_clusters(self) -> None:
+        """Show only some clusters: part of a name or number, or unreviewed / accepted / rejected / new."""
+        if self.board is None:
+            return
+        table = self.query_one("#clusters", ClusterTable)
+
+        def chosen(value: str | None) -> None:
+            if value is not None:
+                table.set_filter(value)
+                self._show_clusters_subtitle()
+
+        self.push_screen(PromptScreen("Filter the clusters", table.filter_text,
+                                      hint="part of a name or a number, or: unreviewed · accepted · rejected · new "
+                                           "(reviewed clusters with new rows) · empty shows all · Esc cancels"),
+                         chosen)
+
     def action_sort_clusters(self) -> None:
         self.query_one("#clusters", ClusterTable).action_cycle_sort()
         self._remember_selection()
@@ -79,6 +133,8 @@ class NavigationActions:
             self.cancel_token.cancel()
             return
         if self.search_mode is not None:
+            if self.back_to_earlier_results():
+                return
             query = self.query_one("#query", QueryBar)
             if query.value:
                 query.action_clear_query()  # its change brings the cluster's members back
@@ -93,48 +149,12 @@ class NavigationActions:
         self.push_screen(HelpScreen(self.binding_groups()))
 
     def binding_groups(self) -> list[tuple[str, list[Binding]]]:
-        """Every binding the app has, by where it applies (the help screen shows these)."""
-        return [
-            ("Anywhere", [*self.BINDINGS, Binding("ctrl+p", "", "Command palette (every action)")]),
-            ("Clusters pane", [Binding("up,k", "", "Previous cluster"), Binding("down,j", "", "Next cluster"),
-                               Binding("space", "", "Mark for merging (or for accept/reject in bulk)"),
-                               *ClusterTable.BINDINGS]),
-            ("Members / results pane", MemberList.BINDINGS),
-            ("Search bar", [Binding("enter", "", "Browse the results"), *QueryBar.BINDINGS]),
-        ]
+        """Every key the app has, by where it works (the help screen shows these)."""
+        return [("Anywhere", [Binding("ctrl+p", "", "Command palette (every action by name)")]), *help_groups()]
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        commands = [
-            ("Search", "Find texts like a phrase (/)", self.action_focus_query),
-            ("Re-cluster", "Switch auto / HDBSCAN / KMeans, change k or min cluster size (c)", self.action_recluster),
-            ("Export", "Write every row with its cluster, label and status to a file (e)", self.action_export),
-            ("Name cluster", "Name the selected cluster; the keywords suggest a name (n)", self.action_name_cluster),
-            ("Accept cluster", "Mark the selected or marked clusters accepted (a)", self.action_accept_cluster),
-            ("Reject cluster", "Mark the selected or marked clusters rejected (x)", self.action_reject_cluster),
-            ("Mark unreviewed", "Clear the decision on the selected or marked clusters (u)",
-             self.action_unreview_cluster),
-            ("Merge clusters", "Merge the clusters marked with Space (M)", self.action_merge_clusters),
-            ("Split cluster", "Cluster the selected cluster's texts again, into k parts or auto (S)",
-             self.action_split_cluster),
-            ("Move texts", "Move the marked texts to another cluster, picked by name (v)", self.action_move_members),
-            ("Send texts to noise", "Move the marked texts to the unclustered group (d)",
-             self.action_members_to_noise),
-            ("Undo", "Undo the last review action (Ctrl+Z)", self.action_undo),
-            ("Redo", "Redo the last undone action (Ctrl+Y)", self.action_redo),
-            ("Classify the rest", "Learn the accepted clusters, propose labels for the other texts (L)",
-             self.action_classify_rest),
-            ("Near duplicates", "Groups of near-identical texts, to review or collapse once (D)",
-             self.action_near_duplicates),
-            ("Sort clusters", "Cycle the sort: size, cohesion, name (s)", self.action_sort_clusters),
-            ("More like this", "Texts most similar to the selected member (m)", self.action_more_like_this),
-            ("Earlier reviews", "Saved reviews of this file: set aside, or of earlier versions; open one",
-             self.action_earlier_reviews),
-            ("Help", "List every key binding (?)", self.action_help),
-            ("Go to clusters", "Focus the clusters pane", self.action_focus_clusters),
-            ("Go to members", "Focus the members pane", self.action_focus_members),
-        ]
-        commands += [(f"Show {tab}", f"Open the {tab} tab ({i})", partial(self.action_show_tab, tab))
-                     for i, tab in enumerate(TABS, start=1)]
-        for title, help_text, callback in commands:
-            yield SystemCommand(title, help_text, callback)
+        for action in palette():
+            key = key_label(action.keys.split(",")[0]) if action.keys else ""
+            yield SystemCommand(action.palette, f"{action.explain or action.description}" + (f" ({key})" if key else ""),
+                                partial(self.run_action, action.app_action))

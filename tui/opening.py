@@ -14,7 +14,6 @@ from textual import work
 from textual.widgets import ContentSwitcher, TabbedContent
 from textual.worker import get_current_worker
 
-from engine.clustering import ClusterSettings
 from engine.errors import QtuiError
 from engine.progress import Cancelled, Progress
 from engine.review_store import ReviewCorrupt
@@ -197,6 +196,10 @@ class OpeningActions:
             self._set_status_line(describe(p))
 
     def _opening_failed(self, title: str, message: str | None) -> None:
+        """Say why the file could not be opened; quitting then exits with status 2 and the same line (a
+        cancelled opening is no error)."""
+        if message is not None:
+            self.open_error = f"{title}: {message}"
         panel = self.query_one("#loading", ProgressPanel)
         panel.set_message(title if message is None else f"{title}: {message}", "q quits")
         if message is not None:

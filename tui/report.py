@@ -7,6 +7,7 @@ import math
 import sys
 from pathlib import Path
 
+import numpy as np
 from rich import box
 from rich.console import Console, Group
 from rich.panel import Panel
@@ -14,7 +15,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgres
 from rich.table import Table
 from rich.text import Text
 
-from engine.analysis import Analysis
+from engine.analysis import EMPTY, Analysis, clusters_within
+from engine.clustering import NOISE
 from engine.display_text import safe_text
 from engine.errors import show_path
 from engine.progress import Progress
@@ -92,13 +94,20 @@ def skipped_lines(session: Session) -> list[str]:
 
 
 def print_summary(session: Session, analysis: Analysis, exported: Path | None, top: int = 30,
-                  console: Console | None = None) -> None:
-    """Readable summary: input, embedding, clusters by size with keywords and examples, metrics."""
+                  console: Console | None = None, where: tuple[str, np.ndarray] | None = None) -> None:
+    """Readable summary: input, embedding, clusters by size with keywords and examples, metrics.
+
+    ``where``: (expression, bool mask per row): the clusters count and show only the matching rows.
+    """
     console = console or Console()
     corpus, stats, m = session.corpus, session.embed_stats, analysis.metrics
+    clusters = clusters_within(analysis, where[1]) if where else analysis.clusters
+    shown_rows = int(where[1].sum()) if where else len(corpus)
     head = Text()
     head.append(f"{show_path(corpus.path)}", style="bold")
     head.append(f"  {_count(len(corpus), 'row')}  text column {corpus.text_col!r}")
+    if where:
+        head.append(f"\n--where {safe_text(where[0])}: {_count(shown_rows, 'matching row')}", style="bold cyan")
     empty = int(corpus.empty.sum())
     if empty:
         head.append(f"  {empty:,} empty (kept, not embedded)", style="yellow")
@@ -126,15 +135,20 @@ def print_summary(session: Session, analysis: Analysis, exported: Path | None, t
         lines.append(Text(f"cache: damaged entry {name} set aside and recomputed", style="yellow"))
     console.print(Group(*lines))
 
-    table = Table(title=f"{_count(analysis.n_clusters, 'cluster')} ({analysis.clustering.settings.describe()}), "
-                        f"{m.noise_share:.1%} unclustered", title_justify="left", expand=True,
+    n_clusters = sum(1 for c in clusters if c.id >= 0)
+    unclustered = sum(c.size for c in clusters if c.id == NOISE) / max(1, sum(c.size for c in clusters if c.id != EMPTY))
+    title = (f"{_count(n_clusters, 'cluster')} with matching rows (of {analysis.n_clusters}; "
+             f"{analysis.clustering.settings.describe()}), {unclustered:.1%} of them unclustered" if where else
+             f"{_count(analysis.n_clusters, 'cluster')} ({analysis.clustering.settings.describe()}), "
+             f"{m.noise_share:.1%} unclustered")
+    table = Table(title=title, title_justify="left", expand=True,
                   box=box.SIMPLE_HEAD, padding=(0, 1))
     table.add_column("id", justify="right", no_wrap=True)
     table.add_column("size", justify="right", no_wrap=True)
     table.add_column("coh.", justify="right", no_wrap=True)
     table.add_column("keywords, then the two texts closest to the centre", no_wrap=True, overflow="ellipsis",
                      ratio=1)
-    shown = [c for c in analysis.clusters if c.id >= 0][:top] + [c for c in analysis.clusters if c.id < 0]
+    shown = [c for c in clusters if c.id >= 0][:top] + [c for c in clusters if c.id < 0]
     for info in shown:
         cell = Text(safe_text(", ".join(t for t, _ in info.keywords[:10]) or info.name), style="bold")
         for row in info.examples[:2]:
@@ -142,12 +156,13 @@ def print_summary(session: Session, analysis: Analysis, exported: Path | None, t
         ident = str(info.id) if info.id >= 0 else info.name
         table.add_row(ident, f"{info.size:,}", _fmt(info.cohesion, 2), cell)
     console.print(table)
-    hidden = analysis.n_clusters - min(top, analysis.n_clusters)
+    hidden = n_clusters - min(top, n_clusters)
     if hidden > 0:
         console.print(f"… {_count(hidden, 'smaller cluster')} not listed (--top N to see more)", style="dim")
-    console.print(Panel(_metrics_text(analysis), title="metrics", title_align="left", expand=False))
+    console.print(Panel(_metrics_text(analysis), title="metrics of the whole clustering" if where else "metrics",
+                        title_align="left", expand=False))
     if exported:
-        console.print(f"exported {_count(len(corpus), 'row')} to {show_path(exported)}", style="green")
+        console.print(f"exported {_count(shown_rows, 'row')} to {show_path(exported)}", style="green")
 
 
 def _metrics_text(analysis: Analysis) -> Text:
@@ -169,9 +184,11 @@ def _metrics_text(analysis: Analysis) -> Text:
     return t
 
 
-def summary_dict(session: Session, analysis: Analysis, exported: Path | None) -> dict:
-    """The summary as plain JSON-serialisable data."""
+def summary_dict(session: Session, analysis: Analysis, exported: Path | None,
+                 where: tuple[str, np.ndarray] | None = None) -> dict:
+    """The summary as plain JSON-serialisable data (``where``: as in :func:`print_summary`)."""
     corpus, stats = session.corpus, session.embed_stats
+    clusters = clusters_within(analysis, where[1]) if where else analysis.clusters
     return {
         "file": str(corpus.path),
         "rows": len(corpus),
@@ -189,14 +206,17 @@ def summary_dict(session: Session, analysis: Analysis, exported: Path | None) ->
         "clustering": {**analysis.clustering.settings.to_dict(), "info": analysis.clustering.info},
         "clusters": [{"id": c.id, "size": c.size, "name": c.name, "cohesion": c.cohesion,
                       "keywords": [[t, round(w, 5)] for t, w in c.keywords],
-                      "examples": [corpus.texts[r] for r in c.examples[:2]]} for c in analysis.clusters],
+                      "examples": [corpus.texts[r] for r in c.examples[:2]]} for c in clusters],
+        "where": {"expression": where[0], "rows": int(where[1].sum())} if where else None,
         "metrics": analysis.metrics.to_dict(),
         "timings": {k: round(v, 3) for k, v in analysis.timings.items()},
         "export": str(exported) if exported else None,
     }
 
 
-def print_json(session: Session, analysis: Analysis, exported: Path | None) -> None:
+def print_json(session: Session, analysis: Analysis, exported: Path | None,
+               where: tuple[str, np.ndarray] | None = None) -> None:
     """Print :func:`summary_dict` as JSON on stdout."""
-    json.dump(summary_dict(session, analysis, exported), sys.stdout, ensure_ascii=False, indent=1, default=float)
+    json.dump(summary_dict(session, analysis, exported, where), sys.stdout, ensure_ascii=False, indent=1,
+              default=float)
     sys.stdout.write("\n")

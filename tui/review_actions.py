@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
 from textual import work
 from textual.worker import get_current_worker
 
-from engine.clustering import NOISE, ClusterSettings
+from engine.clustering import ClusterSettings
 from engine.errors import QtuiError
 from engine.progress import Cancelled
 from tui.screens.choice_screen import ChoiceScreen
@@ -49,6 +48,15 @@ class ReviewActions:
             self.notify(f"No changes here: this review is {reason.removeprefix('opened ')}.", severity="warning")
             return False
         return True
+
+    def _members_shown(self) -> "MemberList | None":
+        """The members pane, when the person can see it (else a word on how to show it, and None)."""
+        lst = self.query_one("#members", MemberList)
+        if self.pane_visible(lst):
+            return lst
+        self.notify("The members pane is not on screen: Tab or Enter shows it, then act on what you see.",
+                    severity="warning", timeout=4)
+        return None
 
     def _do(self, step) -> None:
         """Run ``step()`` (a ReviewSession call returning an Outcome), say what it did, refresh the panes.
@@ -94,8 +102,8 @@ class ReviewActions:
                 self._do(lambda: review.rename(cid, value))
 
         self.push_screen(PromptScreen(f"Name cluster #{cid}", current,
-                                      hint="Enter keeps the name (suggested from the keywords) · an empty name "
-                                           "clears it · Esc cancels"), chosen)
+                                      hint="Enter keeps it (suggested from the keywords) · empty clears it · "
+                                           "Esc cancels"), chosen)
 
     def _set_status(self, status: str) -> None:
         if not self._review_ready():
@@ -105,11 +113,18 @@ class ReviewActions:
             return
         review = self.review
         table = self.query_one("#clusters", ClusterTable)
-        self._do(lambda: review.set_status(ids, status))
-        if table.marked:
-            table.clear_marks()
-        elif status != "unreviewed":
-            table.action_cursor_down()  # on to the next cluster: review is a walk down the list
+        # on to the next cluster (review is a walk down the list), and the message says so
+        following = table.next_cluster() if not table.marked and status != "unreviewed" else None
+
+        def step():
+            outcome = review.set_status(ids, status)
+            if following is not None:
+                outcome.message += f"; on to #{following}"
+                outcome.cluster = following
+            return outcome
+
+        self._do(step)
+        table.clear_marks()
 
     def action_accept_cluster(self) -> None:
         """Accept the selected (or marked) clusters."""
@@ -175,7 +190,7 @@ class ReviewActions:
 
     def action_move_members(self) -> None:
         """Move the marked members (or the one under the cursor) to a cluster picked by name."""
-        if not self._review_ready():
+        if not self._review_ready() or self._members_shown() is None:
             return
         rows = self.query_one("#members", MemberList).selected_rows()
         rows = rows[self.board.labels[rows] != -2] if len(rows) else rows
@@ -205,7 +220,7 @@ class ReviewActions:
 
     def action_members_to_noise(self) -> None:
         """Send the marked members (or the one under the cursor) to the unclustered group."""
-        if not self._review_ready():
+        if not self._review_ready() or self._members_shown() is None:
             return
         lst = self.query_one("#members", MemberList)
         rows = lst.selected_rows()
@@ -262,7 +277,7 @@ class ReviewActions:
 
         def chosen(threshold: float | None) -> None:
             if threshold is None:
-                self.notify("Proposals rejected; nothing changed.", timeout=3)
+                self.notify("Closed; no proposal was accepted.", timeout=3)
                 return
             picked = proposals.above(threshold)
             if not len(picked):

@@ -58,6 +58,7 @@ class SearchActions:
         pending = self._pending_query
         current = self.query_one("#query", QueryBar).value.strip()
         if rows is not None and current:
+            self._results_back.clear()
             self._show_results(SEARCH_TITLE, rows, scores)
             self.last_query_shown = (seq, query)
         if pending and pending != query:
@@ -75,6 +76,7 @@ class SearchActions:
 
     def leave_results(self) -> None:
         """Back from search or "more like this" results to the members of the selected cluster."""
+        self._results_back.clear()
         if self.search_mode is not None:
             cid, self.selected_cluster = self.selected_cluster, None
             self._select_cluster(cid)
@@ -92,6 +94,19 @@ class SearchActions:
         if not get_current_worker().is_cancelled:
             self.call_from_thread(self._show_more_like, session.corpus.texts[row], rows, scores)
 
+    def back_to_earlier_results(self) -> bool:
+        """Esc after "more like this" from results: show those results again (False when there were none)."""
+        if not self._results_back:
+            return False
+        title, rows, scores = self._results_back.pop()
+        self._show_results(title, rows, scores)
+        self.query_one("#members", MemberList).focus()
+        return True
+
     def _show_more_like(self, text: str, rows: np.ndarray, scores: np.ndarray) -> None:
+        lst = self.query_one("#members", MemberList)
+        if self.search_mode is not None:  # from results: Esc comes back to them
+            self._results_back.append((self.search_mode, lst.rows.copy(),
+                                       None if lst.scores is None else lst.scores.copy()))
         self._show_results(f"Texts like “{fit(text, 40)}”", rows, scores)
         self.query_one("#members", MemberList).focus()

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Static
 
+from tui.actions import bindings
 from engine.display_text import safe_text
 from tui.screens.modal import Modal
 
@@ -14,7 +14,7 @@ from tui.screens.modal import Modal
 class ChoiceScreen(Modal[str]):
     """Returns the key of the chosen answer; Esc returns ``cancel`` (the last answer unless given)."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = bindings("choice")
 
     DEFAULT_CSS = """
     ChoiceScreen { align: center middle; }

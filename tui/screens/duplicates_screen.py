@@ -8,12 +8,12 @@ import numpy as np
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
+from tui.actions import bindings
 from tui.formatting import fit
 from tui.screens.modal import Modal
 from tui.widgets.member_list import MemberList
@@ -25,12 +25,7 @@ DEFAULT_THRESHOLD = 0.95
 class DuplicatesScreen(Modal[list[np.ndarray] | None]):
     """Returns the groups to collapse (each into the cluster most of its rows are in), or None."""
 
-    BINDINGS = [
-        Binding("c", "collapse", "Collapse group"),
-        Binding("C", "collapse_all", "Collapse all"),
-        Binding("ctrl+s", "apply", "Apply and close"),
-        Binding("escape", "cancel", "Close"),
-    ]
+    BINDINGS = bindings("duplicates")
 
     DEFAULT_CSS = """
     DuplicatesScreen { align: center middle; }
@@ -84,19 +79,21 @@ class DuplicatesScreen(Modal[list[np.ndarray] | None]):
         options = self.query_one("#dup-groups", OptionList)
         options.clear_options()
         for i, group in enumerate(self.groups):
-            options.add_option(Option(Text(self._label(i)), id=str(i)))
+            options.add_option(Option(self._label(i), id=str(i)))
         if self.groups:
             options.highlighted = 0
             options.focus()
         else:
             self.query_one("#dup-members", MemberList).set_rows(np.empty(0, np.int64), self.text_of)
 
-    def _label(self, i: int) -> str:
+    def _label(self, i: int) -> Text:
+        """One line per group, cut with "…" at the list's width (never wrapped): mark, size, spread, text."""
         group = self.groups[i]
         clusters = len(set(self.labels[group].tolist()))
         mark = "✓ " if i in self.collapse else "  "
-        spread = f" in {clusters} clusters" if clusters > 1 else ""
-        return f"{mark}{len(group):>4} × {fit(self.text_of(int(group[0])), 48)}{spread}"
+        spread = f"in {clusters} clusters · " if clusters > 1 else ""
+        return Text(f"{mark}{len(group):>4} × {spread}{fit(self.text_of(int(group[0])), 200)}", no_wrap=True,
+                    overflow="ellipsis")
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         if event.option.id is None:
@@ -121,13 +118,13 @@ class DuplicatesScreen(Modal[list[np.ndarray] | None]):
         if i is None or not self.groups:
             return
         self.collapse.symmetric_difference_update({i})
-        options.replace_option_prompt_at_index(i, Text(self._label(i)))
+        options.replace_option_prompt_at_index(i, self._label(i))
 
     def action_collapse_all(self) -> None:
         self.collapse = set(range(len(self.groups)))
         options = self.query_one("#dup-groups", OptionList)
         for i in range(len(self.groups)):
-            options.replace_option_prompt_at_index(i, Text(self._label(i)))
+            options.replace_option_prompt_at_index(i, self._label(i))
 
     def action_apply(self) -> None:
         self.dismiss([self.groups[i] for i in sorted(self.collapse)] or None)

@@ -9,6 +9,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from tui.actions import bindings
 from tui.screens.modal import Modal
 
 ABOUT = ("qtui groups texts by meaning. Pick a cluster on the left, read its members in the middle, "
@@ -18,7 +19,8 @@ ABOUT = ("qtui groups texts by meaning. Pick a cluster on the left, read its mem
 
 def key_label(key: str) -> str:
     """'ctrl+p,question_mark' → 'Ctrl+P / ?'."""
-    names = {"question_mark": "?", "slash": "/", "escape": "Esc", "enter": "Enter", "tab": "Tab",
+    names = {"question_mark": "?", "slash": "/", "bracketleft": "[", "bracketright": "]", "plus": "+",
+             "equals_sign": "=", "minus": "-", "f1": "F1", "escape": "Esc", "enter": "Enter", "tab": "Tab",
              "shift+tab": "Shift+Tab", "space": "Space", "pageup": "PgUp", "pagedown": "PgDn",
              "home": "Home", "end": "End", "up": "↑", "down": "↓", "left": "←", "right": "→",
              "delete": "Del", "backspace": "Backspace"}
@@ -39,10 +41,10 @@ def bindings_table(groups: list[tuple[str, list[Binding]]]) -> Table:
     table = Table.grid(padding=(0, 2))
     table.add_column(no_wrap=True, style="bold")
     table.add_column()
-    for title, bindings in groups:
+    for title, keys in groups:
         table.add_row(Text(title, style="bold underline"), "")
         seen = set()
-        for b in bindings:
+        for b in keys:
             if b.description and (b.key, b.description) not in seen:
                 seen.add((b.key, b.description))
                 table.add_row(key_label(b.key), b.description)
@@ -53,7 +55,7 @@ def bindings_table(groups: list[tuple[str, list[Binding]]]) -> Table:
 class HelpScreen(Modal):
     """Lists every binding; Esc, q or ? closes it."""
 
-    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close help")]
+    BINDINGS = bindings("help")
 
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Static
 
+from tui.actions import bindings
 from engine.display_text import safe_text
 from tui.screens.modal import Modal
 
@@ -14,7 +14,7 @@ from tui.screens.modal import Modal
 class MessageScreen(Modal[None]):
     """Shows ``title`` and ``message``; Enter, Esc or q closes it."""
 
-    BINDINGS = [Binding("escape,enter,q", "dismiss", "Close")]
+    BINDINGS = bindings("message")
 
     DEFAULT_CSS = """
     MessageScreen { align: center middle; }

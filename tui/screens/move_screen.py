@@ -6,11 +6,11 @@ from typing import Callable
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from tui.actions import bindings
 from tui.formatting import fit
 from tui.screens.modal import Modal
 from tui.widgets.page_safe_option_list import PageSafeOptionList
@@ -22,7 +22,7 @@ NOISE = "noise"
 class MoveScreen(Modal[str | None]):
     """Returns a cluster id as text, ``"noise"``, ``"new"``, or None when cancelled."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("down", "to_list", "Choose", show=False)]
+    BINDINGS = bindings("move")
 
     DEFAULT_CSS = """
     MoveScreen { align: center middle; }

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Input, Static
 
+from tui.actions import bindings
 from tui.screens.modal import Modal
 
 
 class PromptScreen(Modal[str | None]):
     """Asks for one value; Enter returns it (stripped, possibly ""), Esc returns None."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = bindings("prompt")
 
     DEFAULT_CSS = """
     PromptScreen { align: center middle; }

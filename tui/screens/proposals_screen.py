@@ -6,10 +6,10 @@ from typing import Callable
 
 import numpy as np
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, Static
 
+from tui.actions import bindings
 from tui.screens.modal import Modal
 from tui.widgets.member_list import MemberList
 
@@ -19,12 +19,7 @@ DEFAULT_THRESHOLD = 0.8
 class ProposalsScreen(Modal[float | None]):
     """Shows proposals at or above a confidence; returns that threshold to accept them, None to reject."""
 
-    BINDINGS = [
-        Binding("ctrl+s", "accept", "Accept all shown"),
-        Binding("escape", "reject", "Reject all (close)"),
-        Binding("plus,equals_sign", "threshold(0.05)", "Raise threshold"),
-        Binding("minus", "threshold(-0.05)", "Lower threshold"),
-    ]
+    BINDINGS = bindings("proposals")
 
     DEFAULT_CSS = """
     ProposalsScreen { align: center middle; }
@@ -59,7 +54,8 @@ class ProposalsScreen(Modal[float | None]):
                 yield Input(f"{self.threshold:.2f}", id="proposals-threshold")
                 yield Static("", id="proposals-count", markup=False)
             yield MemberList(id="proposals-list")
-            yield Static("Ctrl+S accepts every proposal shown · Esc rejects them all · +/- change the threshold · "
+            yield Static("Ctrl+S accepts every proposal shown · Esc closes without accepting any · "
+                         "+/- change the threshold · "
                          "the # column is the proposed cluster", id="proposals-hint", markup=False)
 
     def on_mount(self) -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
+from tui.actions import bindings
 from engine.clustering import ClusterSettings
 from tui.screens.modal import Modal
 
@@ -14,7 +14,7 @@ from tui.screens.modal import Modal
 class ReclusterScreen(Modal[ClusterSettings | None]):
     """Returns new :class:`ClusterSettings`, or None when cancelled."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "apply", "Apply")]
+    BINDINGS = bindings("recluster")
 
     DEFAULT_CSS = """
     ReclusterScreen { align: center middle; }

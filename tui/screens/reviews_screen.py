@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from tui.actions import bindings
 from engine.display_text import safe_text
 from tui.screens.modal import Modal
 
@@ -15,7 +15,7 @@ from tui.screens.modal import Modal
 class ReviewsScreen(Modal[str | None]):
     """Lists ``(review id, line)`` pairs; Enter returns the chosen id, Esc returns None."""
 
-    BINDINGS = [Binding("escape", "cancel", "Close")]
+    BINDINGS = bindings("reviews")
 
     DEFAULT_CSS = """
     ReviewsScreen { align: center middle; }

@@ -12,16 +12,13 @@ from dataclasses import dataclass
 
 from rich.segment import Segment
 from rich.style import Style
-from textual.binding import Binding
-from textual.geometry import Region, Size
+from textual.geometry import Size
 from textual.message import Message
-from textual.reactive import reactive
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from tui.actions import bindings
 from tui.formatting import fit, num, pad
-from tui.widgets.base_style import BaseStyleCache
-from tui.widgets.paint_geometry import PaintGeometry
+from tui.widgets.line_list import LineList
 from tui.widgets.virtual_size import set_virtual_size
 
 #: The review status shown next to a cluster's name ("unreviewed" shows nothing).
@@ -41,6 +38,7 @@ class ClusterLine:
     keywords: str
     status: str
     named: bool
+    new_rows: int = 0  # rows of a reviewed cluster that no decision covers yet
 
 
 @dataclass
@@ -54,39 +52,28 @@ class Columns:
     keywords: int
 
 
-def layout(rows: list[ClusterLine], width: int) -> Columns:
-    """Column widths for ``rows`` in ``width`` cells: the name gets up to 36, keywords the rest (from 12)."""
+def layout(rows: list[ClusterLine], width: int, cohesion: bool = False) -> Columns:
+    """Column widths for ``rows`` in ``width`` cells: the name gets up to 36, keywords the rest (from 12).
+
+    Nothing overflows the width (a name is cut with "…"); cohesion is shown when there is room, and
+    always when the clusters are sorted by it (``cohesion``)."""
     id_w = max(2, len(str(max((r.id for r in rows), default=0))))
     size_w = max(4, len(f"{max((r.size for r in rows), default=0):,}"))
-    room = width - (1 + id_w + 1 + size_w + 1 + 2 + 1)  # gaps, id, size, marks
-    cohesion_w = 4 if room >= 24 + 5 else 0
+    room = max(0, width - (1 + id_w + 1 + size_w + 1 + 2 + 1))  # gaps, id, size, marks
+    cohesion_w = 4 if room >= 24 + 5 or (cohesion and room >= 5 + 6) else 0
     if cohesion_w:
         room -= cohesion_w + 1
-    name_w = max(8, min(36, room))  # names come first: they are made from the top keywords anyway
+    name_w = min(36, room)  # names come first: they are made from the top keywords anyway
     keywords_w = room - name_w - 1 if room - name_w - 1 >= 12 else 0
     return Columns(id_w, size_w, cohesion_w, name_w, keywords_w)
 
 
-class ClusterTable(PaintGeometry, BaseStyleCache, ScrollView, can_focus=True):
+class ClusterTable(LineList):
     """Clusters, largest first by default; the unclustered and empty groups always last."""
 
-    BINDINGS = [
-        Binding("up,k", "cursor_up", "Up", show=False),
-        Binding("down,j", "cursor_down", "Down", show=False),
-        Binding("pageup,ctrl+b", "page(-1)", "Page up", show=False),
-        Binding("pagedown,ctrl+f", "page(1)", "Page down", show=False),
-        Binding("home,g", "jump(0)", "First", show=False),
-        Binding("end,G", "jump(-1)", "Last", show=False),
-        Binding("enter", "open_members", "Members", show=False),
-        Binding("n", "app.name_cluster", "Name"),
-        Binding("a", "app.accept_cluster", "Accept"),
-        Binding("x", "app.reject_cluster", "Reject"),
-        Binding("u", "app.unreview_cluster", "Unreviewed", show=False),
-        Binding("space", "toggle_mark", "Mark", show=False),
-        Binding("M", "app.merge_clusters", "Merge"),
-        Binding("S", "app.split_cluster", "Split"),
-        Binding("s", "cycle_sort", "Sort", show=False),
-    ]
+    HEADER = 1
+
+    BINDINGS = bindings("clusters")
 
     COMPONENT_CLASSES = {"cluster-table--header", "cluster-table--cursor", "cluster-table--dim",
                          "cluster-table--mark", "cluster-table--accepted", "cluster-table--rejected"}
@@ -104,10 +91,6 @@ class ClusterTable(PaintGeometry, BaseStyleCache, ScrollView, can_focus=True):
     ClusterTable > .cluster-table--rejected { color: $error; text-style: bold; }
     """
 
-    #: The cursor's position in the shown order.  The app watches it (``App.watch``): its watcher runs in
-    #: the same call, so the cluster's members are painted with the cursor.  (A message would arrive after
-    #: the cursor's paint, and the members' paint then waited 5-30 ms for Textual's next frame.)
-    cursor: reactive[int] = reactive(0, always_update=True, repaint=False)  # watch_cursor repaints two lines
     sort_key = "size"
 
     class MarksChanged(Message):
@@ -121,7 +104,9 @@ class ClusterTable(PaintGeometry, BaseStyleCache, ScrollView, can_focus=True):
         self._rows: list[ClusterLine] = []
         self._order: list[ClusterLine] = []
         self._columns = layout([], 0)
-        self.marked: set[int] = set()
+        #: Shows only clusters whose name or number contains it, or with that status
+        #: (unreviewed, accepted, rejected, new); "" shows all.
+        self.filter_text = ""
 
     # ------------------------------------------------------------------ data
 
@@ -131,12 +116,34 @@ class ClusterTable(PaintGeometry, BaseStyleCache, ScrollView, can_focus=True):
         alive = {r.id for r in rows if r.id >= 0}
         if self.marked - alive:
             self.marked &= alive
-            self.post_message(self.MarksChanged())
+            self.marks_changed()
         self._fill(keep)
 
+    def set_filter(self, text: str) -> None:
+        """Show only the clusters :attr:`filter_text` lets through (the cursor stays on its cluster if shown)."""
+        self.filter_text = text.strip()
+        self._fill(self.current_cluster)
+
+    def _shown(self, r: ClusterLine) -> bool:
+        f = self.filter_text.casefold()
+        if not f:
+            return True
+        if r.id < 0:
+            return False
+        if f in ("unreviewed", "accepted", "rejected"):
+            return r.status == f
+        if f == "new":
+            return r.new_rows > 0
+        return f == str(r.id) or f in r.name.casefold()
+
+    @property
+    def hidden(self) -> int:
+        """Clusters the filter hides."""
+        return len(self._rows) - len(self._order)
+
     def _ordered(self) -> list[ClusterLine]:
-        real = [r for r in self._rows if r.id >= 0]
-        rest = sorted((r for r in self._rows if r.id < 0), key=lambda r: -r.id)
+        real = [r for r in self._rows if r.id >= 0 and self._shown(r)]
+        rest = sorted((r for r in self._rows if r.id < 0 and self._shown(r)), key=lambda r: -r.id)
         if self.sort_key == "cohesion":
             real.sort(key=lambda r: (-(r.cohesion or 0.0), r.id))
         elif self.sort_key == "name":
@@ -147,15 +154,19 @@ class ClusterTable(PaintGeometry, BaseStyleCache, ScrollView, can_focus=True):
 
     def _fill(self, keep: int | None) -> None:
         self._order = self._ordered()
-        self._columns = layout(self._rows, self.scrollable_content_region.width or self.size.width)
+        self._columns = self._layout()
         set_virtual_size(self, Size(0, len(self._order) + 1))  # + the header line
         target = next((i for i, r in enumerate(self._order) if r.id == keep), 0)
         self.cursor = target
         self.refresh()
 
+    def _layout(self) -> Columns:
+        width = self.scrollable_content_region.width or self.size.width
+        return layout(self._rows, width, self.sort_key == "cohesion")
+
     def on_resize(self) -> None:
-        self._columns = layout(self._rows, self.scrollable_content_region.width or self.size.width)
-        self._scroll_to_cursor()
+        self._columns = self._layout()
+        self.scroll_to_cursor()
         self.refresh()
 
     @property
@@ -164,81 +175,49 @@ class ClusterTable(PaintGeometry, BaseStyleCache, ScrollView, can_focus=True):
         return len(self._order)
 
     @property
-    def cursor_row(self) -> int:
-        """Position of the cursor in the shown order."""
-        return self.cursor
+    def item_count(self) -> int:
+        return len(self._order)
+
+    def mark_key(self, index: int) -> int | None:
+        cid = self._order[index].id if 0 <= index < len(self._order) else -1
+        return cid if cid >= 0 else None  # the unclustered and empty groups cannot be merged
+
+    def marks_changed(self) -> None:
+        self.post_message(self.MarksChanged())
 
     @property
     def current_cluster(self) -> int | None:
         """Id of the cluster under the cursor, or None when the table is empty."""
         return self._order[self.cursor].id if 0 <= self.cursor < len(self._order) else None
 
-    def select_cluster(self, cluster_id: int) -> None:
-        """Move the cursor to ``cluster_id``."""
+    def select_cluster(self, cluster_id: int) -> bool:
+        """Move the cursor to ``cluster_id`` (clearing a filter that hides it); False when there is none."""
+        if self.filter_text and not any(r.id == cluster_id for r in self._order):
+            if not any(r.id == cluster_id for r in self._rows):
+                return False
+            self.filter_text = ""
+            self._fill(cluster_id)
         for i, r in enumerate(self._order):
             if r.id == cluster_id:
                 self.cursor = i
-                return
+                return True
+        return False
 
-    # ------------------------------------------------------------------ cursor
+    def next_cluster(self) -> int | None:
+        """The cluster after the cursor in the shown order (None at the end)."""
+        nxt = self.cursor + 1
+        return self._order[nxt].id if nxt < len(self._order) and self._order[nxt].id >= 0 else None
 
-    def validate_cursor(self, value: int) -> int:
-        return max(0, min(value, len(self._order) - 1)) if self._order else 0
-
-    def watch_cursor(self, old: int, new: int) -> None:
-        self._refresh_row(old)
-        self._refresh_row(new)
-        self._scroll_to_cursor()
-
-    def _scroll_to_cursor(self) -> None:
-        top, visible = self.scroll_offset.y, max(1, self.size.height - 1)  # line 0 is the header
-        if self.cursor < top:
-            top = self.cursor
-        elif self.cursor >= top + visible:
-            top = self.cursor - visible + 1
-        if top != self.scroll_offset.y:
-            self.scroll_to(0, top, animate=False, immediate=True)
-
-    def _refresh_row(self, index: int) -> None:
-        y = index - self.scroll_offset.y + 1
-        if 1 <= y < self.size.height:
-            self.refresh(Region(0, y, self.size.width, 1))  # a line of the pane (not refresh_line: see MemberList)
-
-    def action_cursor_down(self) -> None:
-        self.cursor += 1
-
-    def action_cursor_up(self) -> None:
-        self.cursor -= 1
-
-    def action_page(self, direction: int) -> None:
-        self.cursor += direction * max(1, self.size.height - 2)
-
-    def action_jump(self, index: int) -> None:
-        self.cursor = index if index >= 0 else len(self._order) - 1
-
-    def on_click(self, event) -> None:
-        if event.y >= 1:
-            index = event.y - 1 + self.scroll_offset.y
-            if 0 <= index < len(self._order):
-                self.cursor = index
+    def next_matching(self, step: int, status: str = "") -> int | None:
+        """The next cluster (after the cursor, in the shown order, wrapping) whose status is ``status``."""
+        n = len(self._order)
+        for k in range(1, n + 1):
+            r = self._order[(self.cursor + step * k) % n]
+            if r.id >= 0 and r.status == status:
+                return r.id
+        return None
 
     # ------------------------------------------------------------------ marks and sort
-
-    def action_toggle_mark(self) -> None:
-        """Mark or unmark the cluster under the cursor for merging, then move down."""
-        cid = self.current_cluster
-        if cid is None or cid < 0:
-            return
-        self.marked.symmetric_difference_update({cid})
-        self._refresh_row(self.cursor)
-        self.cursor += 1
-        self.post_message(self.MarksChanged())
-
-    def clear_marks(self) -> None:
-        if self.marked:
-            self.marked = set()
-            self.refresh()
-            self.post_message(self.MarksChanged())
 
     def action_cycle_sort(self) -> None:
         """Sort by size → cohesion → name → size."""

@@ -12,39 +12,23 @@ import numpy as np
 from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
-from textual.binding import Binding
 from textual.geometry import Region, Size
 from textual.message import Message
-from textual.reactive import reactive
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from tui.actions import bindings
 from tui.formatting import fit, pad
-from tui.widgets.base_style import BaseStyleCache
-from tui.widgets.paint_geometry import PaintGeometry
+from tui.widgets.line_list import LineList
 from tui.widgets.virtual_size import set_virtual_size
 
 SCORE_CELLS = 6
 CLUSTER_CELLS = 5
 
 
-class MemberList(PaintGeometry, BaseStyleCache, ScrollView, can_focus=True):
+class MemberList(LineList):
     """Rows of texts with a cursor; the app supplies the rows and how to read their text."""
 
-    BINDINGS = [
-        Binding("up,k", "cursor(-1)", "Up", show=False),
-        Binding("down,j", "cursor(1)", "Down", show=False),
-        Binding("pageup,ctrl+b", "page(-1)", "Page up", show=False),
-        Binding("pagedown,ctrl+f", "page(1)", "Page down", show=False),
-        Binding("home,g", "jump(0)", "First", show=False),
-        Binding("end,G", "jump(-1)", "Last", show=False),
-        Binding("space", "toggle_mark", "Mark"),
-        Binding("A", "mark_all", "Mark all", show=False),
-        Binding("I", "invert_marks", "Invert marks", show=False),
-        Binding("v", "app.move_members", "Move to…"),
-        Binding("d,delete", "app.members_to_noise", "To noise"),
-        Binding("m", "app.more_like_this", "More like this"),
-    ]
+    BINDINGS = bindings("members")
 
     COMPONENT_CLASSES = {"member-list--cursor", "member-list--score", "member-list--cluster",
                          "member-list--dim", "member-list--mark"}
@@ -61,11 +45,6 @@ class MemberList(PaintGeometry, BaseStyleCache, ScrollView, can_focus=True):
     MemberList > .member-list--mark { color: $warning; text-style: bold; }
     """
 
-    #: The cursor's index in :attr:`rows`.  The app watches it (``App.watch``), so what follows a move is
-    #: decided in the key's own call.  (A message arrived after the move's paint, 50+ ms later, and a
-    #: timer waiting for the keys to rest could fire in between.)
-    cursor: reactive[int] = reactive(0, always_update=True, repaint=False)  # watch_cursor repaints two lines
-
     class MarksChanged(Message):
         """The set of marked rows changed."""
 
@@ -80,7 +59,6 @@ class MemberList(PaintGeometry, BaseStyleCache, ScrollView, can_focus=True):
         self.clusters: np.ndarray | None = None
         self.text_of: Callable[[int], str] = lambda row: ""
         self.empty_message = "Nothing to show."
-        self.marked: set[int] = set()
 
     # ------------------------------------------------------------------ data
 
@@ -108,60 +86,28 @@ class MemberList(PaintGeometry, BaseStyleCache, ScrollView, can_focus=True):
         """Corpus row under the cursor, or -1."""
         return int(self.rows[self.cursor]) if 0 <= self.cursor < len(self.rows) else -1
 
-    # ------------------------------------------------------------------ cursor
+    @property
+    def item_count(self) -> int:
+        return len(self.rows)
 
-    def validate_cursor(self, value: int) -> int:
-        return max(0, min(value, len(self.rows) - 1)) if len(self.rows) else 0
+    def mark_key(self, index: int) -> int | None:
+        return int(self.rows[index]) if 0 <= index < len(self.rows) else None
 
-    def watch_cursor(self, old: int, new: int) -> None:
-        self.refresh_line_at(old)
-        self.refresh_line_at(new)
-        self.scroll_to_region(Region(0, new, 1, 1), animate=False, immediate=True)
-
-    def refresh_line_at(self, index: int) -> None:
-        """Repaint row ``index`` if it is on screen."""
-        y = index - self.scroll_offset.y
-        if 0 <= y < self.size.height:
-            # y is a line of the pane: ScrollView.refresh_line takes a line of the whole list and took the
-            # scroll away a second time, so a move in a scrolled list repainted the wrong lines
-            self.refresh(Region(0, y, self.size.width, 1))
-
-    def action_cursor(self, delta: int) -> None:
-        self.cursor += delta
-
-    def action_page(self, direction: int) -> None:
-        self.cursor += direction * max(1, self.size.height - 1)
-
-    def action_jump(self, index: int) -> None:
-        self.cursor = index if index >= 0 else len(self.rows) - 1
-
-    def action_toggle_mark(self) -> None:
-        """Mark or unmark the row under the cursor, then move down."""
-        row = self.current_row
-        if row < 0:
-            return
-        self.marked.symmetric_difference_update({row})
-        self.refresh_line_at(self.cursor)
+    def marks_changed(self) -> None:
         self.post_message(self.MarksChanged(self))
-        self.cursor += 1
+
+    def scroll_to_cursor(self) -> None:
+        self.scroll_to_region(Region(0, self.cursor, 1, 1), animate=False, immediate=True)
+
+    # ------------------------------------------------------------------ marks
 
     def action_mark_all(self) -> None:
         """Mark every row of the list."""
-        self.marked = set(self.rows.tolist())
-        self.refresh()
-        self.post_message(self.MarksChanged(self))
+        self.set_marks(set(self.rows.tolist()))
 
     def action_invert_marks(self) -> None:
         """Mark the unmarked rows and unmark the marked ones."""
-        self.marked = set(self.rows.tolist()) - self.marked
-        self.refresh()
-        self.post_message(self.MarksChanged(self))
-
-    def clear_marks(self) -> None:
-        if self.marked:
-            self.marked = set()
-            self.refresh()
-            self.post_message(self.MarksChanged(self))
+        self.set_marks(set(self.rows.tolist()) - self.marked)
 
     def selected_rows(self) -> np.ndarray:
         """The marked rows (in list order), or the row under the cursor when none is marked."""
@@ -169,12 +115,6 @@ class MemberList(PaintGeometry, BaseStyleCache, ScrollView, can_focus=True):
             return np.asarray([r for r in self.rows.tolist() if r in self.marked], dtype=np.int64)
         row = self.current_row
         return np.asarray([row] if row >= 0 else [], dtype=np.int64)
-
-    def on_click(self, event) -> None:
-        index = event.y + self.scroll_offset.y
-        if 0 <= index < len(self.rows):
-            self.cursor = index
-
 
     # ------------------------------------------------------------------ drawing
 

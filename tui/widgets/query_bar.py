@@ -7,17 +7,18 @@ keyboard without a fixed delay and without a queue of stale searches.
 
 from __future__ import annotations
 
-from textual.binding import Binding
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import Reactive
 from textual.widgets import Input
 
+from tui.actions import bindings
+
 
 class QueryBar(Input):
     """An input that posts :class:`QueryBar.Query` with the current text on every change."""
 
-    BINDINGS = [Binding("escape", "clear_query", "Clear search")]
+    BINDINGS = bindings("search")
 
     #: Input sets its virtual size (the text's width) on every keystroke, and Textual's own reactive
     #: then lays out the whole screen, which re-sizes every scrollable pane and repaints their

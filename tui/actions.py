@@ -1,0 +1,180 @@
+"""Every key of the app in one table: the bindings of each pane and dialog, the command palette and the help
+are all built from :data:`ACTIONS`, so a key is declared once and the three never drift apart."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+#: Where a key works, in the order the help lists them, with the heading it shows.
+PLACES = {
+    "anywhere": "Anywhere",
+    "clusters": "Clusters pane",
+    "members": "Members / results pane",
+    "search": "Search bar",
+    "choice": "A question (resume? replace? …)",
+    "prompt": "A prompt (name, split, export path)",
+    "message": "A message",
+    "move": "Move texts to…",
+    "proposals": "Classify the rest",
+    "duplicates": "Near duplicates",
+    "recluster": "Re-cluster",
+    "reviews": "Saved reviews",
+    "help": "This help",
+}
+
+
+@dataclass(frozen=True)
+class Action:
+    """One key: what it runs (a Textual action, relative to where it is bound), where, and how it is shown."""
+
+    keys: str
+    action: str
+    description: str
+    where: str
+    footer: bool = False  # shown in the footer when it applies
+    palette: str | None = None  # its title in the command palette (None: not listed)
+    explain: str = ""  # the palette's longer line (default: the description)
+    priority: bool = False
+
+    @property
+    def app_action(self) -> str:
+        """The action as the app runs it (from the palette)."""
+        return self.action.removeprefix("app.")
+
+    def binding(self) -> Binding:
+        return Binding(self.keys, self.action, self.description, show=self.footer, priority=self.priority)
+
+
+def _review(keys: str, name: str, description: str, where: str, palette: str, explain: str,
+            footer: bool = True) -> Action:
+    return Action(keys, f"app.{name}", description, where, footer, palette, explain)
+
+
+ACTIONS: list[Action] = [
+    # anywhere (bound on the app)
+    Action("q", "quit", "Quit", "anywhere", True, "Quit", "Quit (a review that could not be saved asks first)"),
+    Action("question_mark,f1", "help", "Help", "anywhere", True, "Help", "List every key of the app"),
+    Action("slash", "focus_query", "Search", "anywhere", True, "Search", "Find texts like a phrase"),
+    Action("ctrl+z", "undo", "Undo", "anywhere", True, "Undo", "Undo the last step, a re-clustering included"),
+    Action("ctrl+y", "redo", "Redo", "anywhere", False, "Redo", "Redo the last undone step"),
+    Action("c", "recluster", "Re-cluster", "anywhere", False, "Re-cluster",
+           "Switch auto / HDBSCAN / KMeans, change k or min cluster size (undoable)"),
+    Action("L", "classify_rest", "Classify the rest", "anywhere", False, "Classify the rest",
+           "Learn the accepted clusters, propose labels for the other texts"),
+    Action("D", "near_duplicates", "Near duplicates", "anywhere", False, "Near duplicates",
+           "Groups of near-identical texts, to review or collapse once"),
+    Action("e", "export", "Export", "anywhere", True, "Export",
+           "Write every row with its cluster, label and status to a file"),
+    Action("ctrl+g", "go_to_cluster", "Go to cluster…", "anywhere", False, "Go to cluster",
+           "Jump to a cluster by its number or name"),
+    Action("bracketright", "next_unreviewed(1)", "Next unreviewed", "anywhere", False, "Next unreviewed cluster",
+           "Jump to the next cluster without a decision"),
+    Action("bracketleft", "next_unreviewed(-1)", "Previous unreviewed", "anywhere", False,
+           "Previous unreviewed cluster", "Jump to the previous cluster without a decision"),
+    Action("1", "show_tab('detail')", "Detail tab", "anywhere", False, "Show detail", "Open the detail tab"),
+    Action("2", "show_tab('keywords')", "Keywords tab", "anywhere", False, "Show keywords", "Open the keywords tab"),
+    Action("3", "show_tab('metrics')", "Metrics tab", "anywhere", False, "Show metrics", "Open the metrics tab"),
+    Action("4", "show_tab('map')", "Map tab", "anywhere", False, "Show map", "Open the map tab"),
+    Action("escape", "escape", "Back / cancel", "anywhere"),
+    Action("tab", "cycle_pane(1)", "Next pane", "anywhere", priority=True),
+    Action("shift+tab", "cycle_pane(-1)", "Previous pane", "anywhere", priority=True),
+    Action("", "earlier_reviews", "Earlier reviews", "anywhere", palette="Earlier reviews",
+           explain="Saved reviews of this file: set aside, or of earlier versions; open one"),
+    Action("", "focus_clusters", "Go to the clusters pane", "anywhere", palette="Go to clusters",
+           explain="Focus the clusters pane"),
+    Action("", "focus_members", "Go to the members pane", "anywhere", palette="Go to members",
+           explain="Focus the members pane"),
+    # the clusters pane
+    Action("up,k", "cursor_up", "Previous cluster", "clusters"),
+    Action("down,j", "cursor_down", "Next cluster", "clusters"),
+    Action("pageup,ctrl+b", "page(-1)", "Page up", "clusters"),
+    Action("pagedown,ctrl+f", "page(1)", "Page down", "clusters"),
+    Action("home,g", "jump(0)", "First cluster", "clusters"),
+    Action("end,G", "jump(-1)", "Last cluster", "clusters"),
+    Action("enter", "open_members", "Open its members", "clusters"),
+    Action("space", "toggle_mark", "Mark, next (for merging, or accept/reject in bulk)", "clusters"),
+    _review("n", "name_cluster", "Name", "clusters", "Name cluster",
+            "Name the selected cluster (suggested from its keywords); an empty name clears it"),
+    _review("a", "accept_cluster", "Accept, next", "clusters", "Accept cluster",
+            "Accept the selected or marked clusters, then move on to the next"),
+    _review("x", "reject_cluster", "Reject, next", "clusters", "Reject cluster",
+            "Reject the selected or marked clusters, then move on to the next"),
+    _review("u", "unreview_cluster", "Unreviewed", "clusters", "Mark unreviewed",
+            "Clear the decision on the selected or marked clusters", footer=False),
+    _review("M", "merge_clusters", "Merge", "clusters", "Merge clusters", "Merge the clusters marked with Space"),
+    _review("S", "split_cluster", "Split", "clusters", "Split cluster",
+            "Cluster the selected cluster's texts again, into k parts or auto"),
+    _review("s", "sort_clusters", "Sort", "clusters", "Sort clusters", "Cycle the sort: size, cohesion, name",
+            footer=False),
+    _review("F", "filter_clusters", "Filter", "clusters", "Filter clusters",
+            "Show only the clusters whose name matches, or unreviewed/accepted/rejected ones", footer=False),
+    # the members pane
+    Action("up,k", "cursor(-1)", "Previous text", "members"),
+    Action("down,j", "cursor(1)", "Next text", "members"),
+    Action("pageup,ctrl+b", "page(-1)", "Page up", "members"),
+    Action("pagedown,ctrl+f", "page(1)", "Page down", "members"),
+    Action("home,g", "jump(0)", "First text", "members"),
+    Action("end,G", "jump(-1)", "Last text", "members"),
+    Action("space", "toggle_mark", "Mark, next", "members", True),
+    Action("A", "mark_all", "Mark all shown", "members"),
+    Action("I", "invert_marks", "Invert the marks", "members"),
+    _review("v", "move_members", "Move to…", "members", "Move texts",
+            "Move the marked texts (or the one under the cursor) to a cluster picked by name"),
+    _review("d,delete", "members_to_noise", "To noise", "members", "Send texts to noise",
+            "Move the marked texts (or the one under the cursor) to the unclustered group"),
+    _review("m", "more_like_this", "More like this", "members", "More like this",
+            "Texts most similar to the selected one"),
+    # the search bar
+    Action("enter", "", "Browse the results", "search"),
+    Action("escape", "clear_query", "Clear the search", "search"),
+    # dialogs
+    Action("enter", "", "Choose the highlighted answer", "choice"),
+    Action("escape", "cancel", "Cancel (the safe answer)", "choice"),
+    Action("enter", "", "Confirm", "prompt"),
+    Action("escape", "cancel", "Cancel", "prompt"),
+    Action("escape,enter,q", "dismiss", "Close", "message"),
+    Action("down", "to_list", "Go to the list", "move"),
+    Action("escape", "cancel", "Cancel", "move"),
+    Action("ctrl+s", "accept", "Accept all shown", "proposals", True),
+    Action("plus,equals_sign", "threshold(0.05)", "Raise the threshold", "proposals", True),
+    Action("minus", "threshold(-0.05)", "Lower the threshold", "proposals", True),
+    Action("escape", "reject", "Close without accepting any", "proposals", True),
+    Action("c", "collapse", "Collapse group", "duplicates", True),
+    Action("C", "collapse_all", "Collapse all", "duplicates", True),
+    Action("ctrl+s", "apply", "Apply and close", "duplicates", True),
+    Action("escape", "cancel", "Close without changes", "duplicates", True),
+    Action("ctrl+s", "apply", "Apply", "recluster", True),
+    Action("escape", "cancel", "Cancel", "recluster", True),
+    Action("escape", "cancel", "Close", "reviews"),
+    Action("escape,q,question_mark", "dismiss", "Close the help", "help"),
+]
+
+
+def bindings(where: str) -> list[Binding]:
+    """The bindings of one place (a pane, the app, a dialog), from :data:`ACTIONS`."""
+    return [a.binding() for a in ACTIONS if a.where == where and a.keys and a.action]
+
+
+def palette() -> list[Action]:
+    """The actions the command palette lists, in table order."""
+    return [a for a in ACTIONS if a.palette]
+
+
+def help_groups() -> list[tuple[str, list[Binding]]]:
+    """Every key by where it works, each once, for the help screen."""
+    groups = []
+    for where, title in PLACES.items():
+        keys = [Binding(a.keys, a.action, a.description) for a in ACTIONS if a.where == where and a.keys]
+        if keys:
+            groups.append((title, keys))
+    return groups
+
+
+def key_of(action: str) -> str:
+    """The first key of an app action, for the palette line ('' when it has none)."""
+    for a in ACTIONS:
+        if a.app_action == action and a.keys:
+            return a.keys.split(",")[0]
+    return ""
