@@ -116,3 +116,6 @@ def test_qtui_cluster_refuses_a_k_above_the_rows_with_exit_2(tmp_path):
     result = run_qtui("cluster", str(path), "--k", "100000", "-q")
     assert result.returncode == 2, result.stderr
     assert result.stderr == "qtui: error: --k 100,000: only 12 texts to cluster; give a k of at most 11\n"
+    # refused before any embedding: the unreachable server is never asked
+    result = run_qtui("cluster", str(path), "--k", "12", "--embed-url", "http://127.0.0.1:9/v1", "-q")
+    assert result.stderr == "qtui: error: --k 12: only 12 texts to cluster; give a k of at most 11\n"

@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from engine.clustering import ALGORITHMS, ClusterSettings
+from engine.clustering import ALGORITHMS, ClusterSettings, check_k
 from engine.devices import DEVICE_CHOICES
 from engine.errors import QtuiError
 from engine.options import LoadOptions, ModelOptions, SessionOptions
@@ -189,6 +189,7 @@ def _cmd_cluster(args: argparse.Namespace) -> int:
     printer = ProgressPrinter(enabled=not args.quiet and not args.json)
     with printer:
         corpus = load_corpus(args.file, options, progress=printer.update)
+        check_k(settings, int((~corpus.empty).sum()))  # the non-empty texts are what is clustered: before embedding
         where = None
         if args.where is not None:  # checked before the texts are embedded
             where = (args.where, where_mask(corpus, args.where))
