@@ -133,7 +133,7 @@ def auto_cluster(X: np.ndarray, *, seed: int = 0, progress: ProgressCallback | N
     info.update(clusters=int(labels.max()) + 1, fitted_rows=len(fit), graph_k=GRAPH_K,
                 resolution=gamma, fine_communities=int(fine.max()) + 1,
                 projected_dims=int(Z.shape[1]))
-    meter.advance(meter.total - meter.done, f"{info['clusters']} clusters")
+    meter.advance(meter.total - meter.done, f"{info['clusters']} cluster{'s' * (info['clusters'] != 1)}")
     return AutoResult(labels, conf, info)
 
 

@@ -69,10 +69,13 @@ class Proposals:
     def describe(self) -> str:
         """E.g. '812 proposals from 23 accepted clusters; held-out accuracy 96.8% (161 rows)'."""
         none = f", {self.heldout_none:.0%} called none of these" if self.heldout_none else ""
-        acc = (f"held-out accuracy {self.accuracy:.1%} ({self.heldout} rows{none})" if self.accuracy is not None
+        acc = (f"held-out accuracy {self.accuracy:.1%} ({self.heldout} row{'s' * (self.heldout != 1)}{none})"
+               if self.accuracy is not None
                else "no held-out accuracy (every accepted cluster has a single row)")
-        none = f", {self.unmatched} rows like none of them" if self.unmatched else ""
-        return f"{len(self)} proposals from {len(self.classes)} accepted clusters{none}; {acc}"
+        none = f", {self.unmatched} row{'s' * (self.unmatched != 1)} like none of them" if self.unmatched else ""
+        classes = len(self.classes)
+        return (f"{len(self)} proposal{'s' * (len(self) != 1)} from {classes} accepted cluster{'s' * (classes != 1)}"
+                f"{none}; {acc}")
 
 
 def propose_labels(vectors: np.ndarray, labels: np.ndarray, accepted_cluster_ids, seed: int = 0, *,
@@ -163,7 +166,8 @@ def _stratified_split(labeled: np.ndarray, y: np.ndarray, holdout: float, max_pe
         test.append(members[:k])
         train.append(members[k:])
     if capped:
-        notes.append(f"{capped} large clusters were subsampled to {max_per_class} rows for training")
+        notes.append(f"{capped} large cluster{'s were' if capped != 1 else ' was'} subsampled to {max_per_class} rows "
+                     f"for training")
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
 
 

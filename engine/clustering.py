@@ -84,6 +84,8 @@ def cluster(X: np.ndarray, settings: ClusterSettings | None = None,
     start = time.perf_counter()
     X = np.ascontiguousarray(X, dtype=np.float32)
     n = len(X)
+    if n:
+        check_k(settings, n)
     if progress:
         progress(Progress("cluster", 0, 1, message=settings.describe()))
     if n == 0:
@@ -105,6 +107,14 @@ def cluster(X: np.ndarray, settings: ClusterSettings | None = None,
     if progress:
         progress(Progress("cluster", 1, 1, message=settings.describe()))
     return Clustering(labels, conf, settings, info, time.perf_counter() - start)
+
+
+def check_k(settings: ClusterSettings, n: int) -> None:
+    """Refuse a KMeans ``k`` of at least the ``n`` rows (each cluster would hold one row) with a :class:`UsageError`."""
+    k = settings.k
+    if settings.algo == "kmeans" and k is not None and k > 1 and k >= n:
+        raise UsageError(f"--k {k:,}: only {n:,} text{'s' * (n != 1)} to cluster; give a k of at most "
+                         f"{max(n - 1, 1):,}")
 
 
 def relabel_by_size(labels: np.ndarray) -> np.ndarray:
@@ -134,7 +144,7 @@ def default_min_cluster_size(n: int) -> int:
 def _kmeans(X: np.ndarray, settings: ClusterSettings, cancel: CancelToken | None):
     from sklearn.cluster import KMeans
 
-    k = min(settings.k or default_k(len(X)), len(X))
+    k = settings.k or default_k(len(X))  # below len(X): check_k refused a larger one
     check(cancel)
     model = KMeans(n_clusters=k, n_init=3, random_state=settings.seed)
     labels = model.fit_predict(X)

@@ -98,8 +98,8 @@ def _read_rows(text: str, header_lines: int, line0: int, delimiter: str, width: 
         if len(row) != width:
             span = f" (lines {line0 + first - 1}–{line0 + last - 1} read as one record: check the quotes)" \
                 if last > first else ""
-            skipped.append(SkippedRow(line0 + first - 1, f"has {len(row)} fields, expected {width} like the "
-                                      f"header{span}"))
+            fields = f"{len(row)} field{'s' * (len(row) != 1)}"
+            skipped.append(SkippedRow(line0 + first - 1, f"has {fields}, expected {width} like the header{span}"))
         else:
             rows.append(row)
             lines.append(line0 + first - 1)

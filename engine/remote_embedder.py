@@ -66,10 +66,16 @@ class RemoteEmbedder(Embedder):
                  retries: int = 5, backoff: float = 0.5, api_key_env: str | None = None,
                  instruction: str | None = None) -> None:
         self.url = _normalise_url(url)
-        parts = urlsplit(self.url)
+        try:
+            parts = urlsplit(self.url)
+            port = parts.port  # raises ValueError for a port out of range or not a number
+        except ValueError as exc:
+            problem = str(exc)[:1].lower() + str(exc)[1:]
+            raise UsageError(f"--embed-url {url}: {problem}; give an http(s) URL such as "
+                             f"http://127.0.0.1:30000/v1") from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise UsageError(f"--embed-url {url}: give an http(s) URL such as http://127.0.0.1:30000/v1")
-        self._scheme, self._host, self._port = parts.scheme, parts.hostname, parts.port
+        self._scheme, self._host, self._port = parts.scheme, parts.hostname, port
         self._path = parts.path.rstrip("/")
         self.batch_size = max(1, int(batch_size or 64))
         self.concurrency = max(1, int(concurrency))
@@ -155,8 +161,8 @@ class RemoteEmbedder(Embedder):
         """(n, d) vectors of an embeddings reply, in input order; ``width`` is the d expected, if known."""
         data = reply.get("data") if isinstance(reply, dict) else None
         if not isinstance(data, list) or len(data) != n:
-            got = f"{len(data)} vectors" if isinstance(data, list) else "no 'data' list"
-            raise self._malformed(f"expected {n} vectors, got {got}")
+            got = f"{len(data)} vector{'s' * (len(data) != 1)}" if isinstance(data, list) else "no 'data' list"
+            raise self._malformed(f"expected {n} vector{'s' * (n != 1)}, got {got}")
         try:
             items = sorted(data, key=lambda d: int(d.get("index", 0))) if n > 1 else data
             vectors = np.asarray([d["embedding"] for d in items], dtype=np.float32)
@@ -208,7 +214,7 @@ class RemoteEmbedder(Embedder):
                 attempt += 1
                 if attempt > self.retries:
                     raise RemoteEmbedError(f"embedding server {self.url}: {exc} "
-                                           f"(gave up after {attempt} tries)") from None
+                                           f"(gave up after {attempt} tr{'ies' if attempt != 1 else 'y'})") from None
                 self.retried += 1
                 delay = exc.retry_after if exc.retry_after is not None else self.backoff * 2 ** (attempt - 1)
                 time.sleep(min(delay, 30.0) * (1 + 0.25 * random.random()))

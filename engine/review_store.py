@@ -129,6 +129,7 @@ class ReviewContext:
 
         options = {} if model_options is None else {k: v for k, v in asdict(model_options).items()
                                                      if k not in ("device", "batch_size")}
+        options = _concrete_model(options, identity or {})
         info = {"path": str(Path(corpus.path).resolve()), "fingerprint": corpus.fingerprint, "text_col": corpus.text_col,
                 "id_col": corpus.id_col, "label_col": corpus.label_col, "encoding": corpus.encoding,
                 "rows": len(corpus)}
@@ -146,7 +147,18 @@ class ReviewContext:
         from engine.options import ModelOptions
 
         known = ModelOptions.__dataclass_fields__
-        return ModelOptions(**{k: v for k, v in self.model.get("options", {}).items() if k in known})
+        options = _concrete_model(self.model.get("options", {}), self.model.get("identity", {}))
+        return ModelOptions(**{k: v for k, v in options.items() if k in known})
+
+
+def _concrete_model(options: dict, identity: dict) -> dict:
+    """``options`` naming the model that embedded (from ``identity``) where they left it to ``auto``, so a
+    review reopens with the vectors it was made with."""
+    from engine.model_choice import is_auto
+
+    if is_auto(options.get("model")) and not options.get("embed_url") and identity.get("name"):
+        return {**options, "model": identity["name"]}
+    return options
 
 
 @dataclass

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,8 @@ from engine.errors import UsageError
 from engine.embedder import Embedder
 from engine.embedding import EmbedStats, embed_texts, open_cache
 from engine.keywords import document_terms
+from engine.model_choice import ModelChoice, choose_model, is_auto
+from engine.models import DEFAULT_MODEL
 from engine.options import ModelOptions, SessionOptions
 from engine.progress import CancelToken, Progress, ProgressCallback, check
 from engine.search import SimilarityIndex
@@ -32,9 +35,12 @@ from engine.search import SimilarityIndex
 
 def make_embedder(options: ModelOptions) -> Embedder:
     """The embedder ``options`` asks for: a remote server when ``embed_url`` is set, the multilingual
-    USE for ``--model muse``, else a sentence-transformers model (the bundled MiniLM by default)."""
+    USE for ``--model muse``, else a sentence-transformers model.  A model left to ``auto`` (which
+    :meth:`Session.open` chooses from the texts first) is the server's only one, or the bundled MiniLM."""
     from engine.muse_embedder import MuseEmbedder, is_muse
 
+    if is_auto(options.model):
+        options = replace(options, model=None)
     if options.backend not in (None, "torch") and (options.embed_url or is_muse(options.model)):
         where = "--embed-url (the server runs the model)" if options.embed_url else "--model muse (it runs in numpy)"
         raise UsageError(f"--backend {options.backend} does not apply to {where}; drop --backend")
@@ -114,13 +120,16 @@ class Session:
         self.truncated_rows = np.empty(0, dtype=np.int64)
         #: One line when most texts are not English and the model is English-only, else None.
         self.language_warning: str | None = None
+        #: The model ``--model auto`` chose and why (:class:`engine.model_choice.ModelChoice`); None when the
+        #: model was named, served by ``--embed-url`` or given as an embedder.
+        self.model_choice: ModelChoice | None = None
 
     @classmethod
     def open(cls, path: str | Path, options: SessionOptions | None = None,
              progress: ProgressCallback | None = None, cancel: CancelToken | None = None,
              embedder: Embedder | None = None, corpus: Corpus | None = None) -> "Session":
         """Load ``path`` (unless ``corpus``, its :func:`load_corpus`, is given), load the model (unless
-        ``embedder`` is given) and embed every non-empty text."""
+        ``embedder`` is given; ``auto`` chooses it from the texts) and embed every non-empty text."""
         options = options or SessionOptions()
         timings: dict[str, float] = {}
         t = time.perf_counter()
@@ -129,17 +138,22 @@ class Session:
             corpus = load_corpus(path, options, progress)
         timings["load"] = time.perf_counter() - t
         check(cancel)
+        rows = np.flatnonzero(~corpus.empty)
+        texts = [corpus.texts[i] for i in rows]
+        choice = None
         if embedder is None:
             t = time.perf_counter()
+            model = options.model
+            if is_auto(model.model) and not model.embed_url:
+                choice = choose_model(texts, model)
+                model = replace(model, model=choice.model)
             if progress:
-                progress(Progress("model", 0, 1, message=options.model.model or "all-MiniLM-L6-v2"))
-            embedder = make_embedder(options.model)  # sentence-transformers weights load on first use
+                progress(Progress("model", 0, 1, message=model.model or DEFAULT_MODEL))
+            embedder = make_embedder(model)  # sentence-transformers weights load on first use
             timings["model"] = time.perf_counter() - t
             check(cancel)
         cache: EmbeddingCache | None = open_cache(embedder, options.cache_dir) if options.use_cache else None
-        rows = np.flatnonzero(~corpus.empty)
         t = time.perf_counter()
-        texts = [corpus.texts[i] for i in rows]
         hashes = text_hashes(texts) if corpus.text_hashes is None else corpus.text_hashes[rows]
         vectors, stats = embed_texts(texts, embedder, cache, progress, cancel, hashes=hashes)
         timings["embed"] = time.perf_counter() - t
@@ -147,6 +161,7 @@ class Session:
         session = cls(corpus, embedder, rows, unit_rows(vectors), stats, timings)
         session.text_hashes = hashes
         session.results_cache_root = root
+        session.model_choice = choice
         truncated, session.language_warning = cached_notes(hashes, embedder.identity,
                                                            lambda: embed_notes(texts, embedder), root)
         session.truncated_rows = rows[truncated]

@@ -12,6 +12,7 @@ def split_parts(vectors: np.ndarray, k: int | None = None, seed: int = 0) -> tup
 
     ``vectors`` are the unit vectors of the cluster's members.  Rows an auto
     split leaves as noise join their nearest part, so a split never drops rows.
+    A ``k`` of at least the number of members is refused (each part would be one row).
     """
     from engine.clustering import ClusterSettings, cluster
     from engine.metrics import centroids
@@ -20,9 +21,13 @@ def split_parts(vectors: np.ndarray, k: int | None = None, seed: int = 0) -> tup
     if len(vectors) < 2:
         raise ReviewError("a cluster needs at least two rows to be split")
     if k is not None:
+        n = len(vectors)
         if k < 2:
             raise ReviewError("split into at least two parts")
-        settings = ClusterSettings("kmeans", k=min(k, len(vectors)), seed=seed)
+        if k >= n:
+            raise ReviewError(f"a cluster of {n:,} texts splits into at most {n - 1:,} parts, not {k:,}" if n > 2
+                              else f"a cluster of {n} texts is too small to split into parts")
+        settings = ClusterSettings("kmeans", k=k, seed=seed)
     else:
         settings = ClusterSettings("auto", seed=seed)
     result = cluster(vectors, settings)

@@ -8,7 +8,8 @@ whole, kanji runs of up to four characters are kept whole and longer ones become
 character bigrams, hiragana (mostly particles and endings) is dropped; Thai,
 Lao, Khmer and Myanmar runs become trigrams of letters with their marks.  Stop
 words (English, Chinese, Japanese and the function words of a dozen European
-languages), numbers, punctuation and one-letter tokens are dropped.
+languages), numbers, punctuation and one-letter tokens are dropped.  Terminal
+escape sequences (colours, titles, cursor moves) are removed before any of it.
 """
 
 from __future__ import annotations
@@ -35,6 +36,14 @@ _JAPANESE_PARTS = re.compile(rf"([{_HAN}]+)|([{_KATAKANA}]+)|[{_HIRAGANA}]+")
 _MARK = re.compile(r"[\u0e31\u0e34-\u0e3a\u0e47-\u0e4e\u0eb1\u0eb4-\u0ebc\u0ec8-\u0ecd\u17b4-\u17d3"
                    r"\u102b-\u103e\u1056-\u1059\u105e-\u1060\u1062-\u1064\u1067-\u106d\u1071-\u1074"
                    r"\u1082-\u108d\u108f\u109a-\u109d]")
+#: Terminal escape sequences, 7-bit and C1 forms: CSI (colours, cursor moves), OSC (titles, links), the DCS/SOS/PM/APC
+#: strings, and two-character ESC sequences; none of their letters are words.
+_ESCAPE_SEQUENCE = re.compile(r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
+                              r"|(?:\x1b\]|\x9d)[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+                              r"|(?:\x1b[PX^_]|[\x90\x98\x9e\x9f])[^\x1b\x9c]*(?:\x1b\\|\x9c)?"
+                              r"|\x1b[ -/]*[0-~]?")
+#: Control characters other than tab and the line breaks (which already separate words and phrases).
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]")
 #: Kanji runs longer than this (in a Japanese text) become character bigrams.
 KANJI_WORD_MAX = 4
 
@@ -99,6 +108,13 @@ def _segmenter():
     return _jieba
 
 
+def without_escapes(text: str) -> str:
+    """``text`` with terminal escape sequences removed and other control characters made spaces."""
+    if _CONTROL.search(text) is None:
+        return text
+    return _CONTROL.sub(" ", _ESCAPE_SEQUENCE.sub("", text))
+
+
 def tokenize(text: str) -> list[str]:
     """Keyword candidates of ``text`` in order: lower-cased words and segmented Chinese words."""
     return [t for run in token_runs(text) for t in run]
@@ -119,6 +135,7 @@ def token_runs(text: str) -> list[list[str]]:
     A stop word, a number, punctuation or a line break ends a run, so bigrams
     formed inside a run are real phrases of the text.
     """
+    text = without_escapes(text)
     runs: list[list[str]] = [[]]
     end = 0
     japanese = _KANA.search(text) is not None

@@ -22,7 +22,7 @@ from engine.loading import load
 from engine.options import SessionOptions
 from tests.app_helpers import wait_opened, wait_until
 from tests.bad_inputs import CASES, TEXTS, BadInput
-from tests.cli import ROOT
+from tests.cli import ROOT, qtui_env
 from tui.app import QtuiApp
 from tui.cli import main
 from tui.screens.message_screen import MessageScreen
@@ -139,7 +139,7 @@ def test_real_qtui_command_exit_codes(tmp_path):
     """The installed console script, not just ``main``: status 2 and one line for bad input, 0 for a good one."""
     by_name = {c.name: c for c in CASES}
     script = shutil.which("qtui", path=os.path.dirname(sys.executable)) or "qtui"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    env = qtui_env()
     for name, status in (("header only", 2), ("Latin-1", 2), ("GB18030", 0)):
         case = by_name[name]
         path = case.make(tmp_path)
@@ -170,7 +170,7 @@ def test_unreadable_file(tmp_path):
     try:
         script = os.path.join(os.path.dirname(sys.executable), "qtui")
         result = subprocess.run([*_without_dac_override(), script, "cluster", str(path), "-q"], capture_output=True,
-                                text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"}, cwd=ROOT, timeout=600, check=False)
+                                text=True, env=qtui_env(), cwd=ROOT, timeout=600, check=False)
     finally:
         path.chmod(0o644)
     assert result.returncode == 2, result.stderr
@@ -221,3 +221,41 @@ def test_control_characters_are_escaped_in_the_cli_summary(tmp_path, capsys):
     assert "\\x1b[31malert" in stdout or "\\x1b]0;pwned" in stdout or "\\x1b[2J" in stdout
     code, stdout, _ = run_cli(capsys, "cluster", path, *KMEANS2, "--json")
     assert code == 0 and "\x1b" not in stdout  # JSON escapes it as \u001b
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_failed_open_is_one_line_from_session_open_and_exit_2(tmp_path, capsys):
+    """A bad --label-col, an unreachable or malformed --embed-url: Session.open raises a QtuiError whose one
+    line ``qtui cluster`` prints with exit status 2 (the app shows the same line)."""
+    from engine.errors import QtuiError
+    from engine.options import LoadOptions, ModelOptions
+    from engine.session import Session
+    from tests.conftest import SAMPLE
+
+    url = f"http://127.0.0.1:{_free_port()}/v1"
+    cases = [
+        (LoadOptions(label_col="nope"), ModelOptions(), ("--label-col", "nope")),
+        (LoadOptions(), ModelOptions(embed_url=url, retries=0), ("--embed-url", url, "--retries", "0")),
+        (LoadOptions(), ModelOptions(embed_url="http://127.0.0.1:99999/v1"),
+         ("--embed-url", "http://127.0.0.1:99999/v1")),
+        (LoadOptions(), ModelOptions(embed_url="http://[::1:9/v1"), ("--embed-url", "http://[::1:9/v1")),
+    ]
+    expected = [f"{show_path(SAMPLE)}: --label-col: no column 'nope'; columns are: 'id', 'text', 'rating', 'product', "
+                "'date', 'theme' (give one of the columns to --label-col)",
+                f"embedding server {url}: unreachable (connection refused) (gave up after 1 try)",
+                "--embed-url http://127.0.0.1:99999/v1: port out of range 0-65535; give an http(s) URL such as "
+                "http://127.0.0.1:30000/v1",
+                "--embed-url http://[::1:9/v1: invalid IPv6 URL; give an http(s) URL such as http://127.0.0.1:30000/v1"]
+    for (load_options, model_options, args), message in zip(cases, expected):
+        with pytest.raises(QtuiError) as info:
+            Session.open(SAMPLE, SessionOptions(load=load_options, model=model_options, cache_dir=tmp_path))
+        assert str(info.value) == message and info.value.exit_code == 2
+        code, stdout, stderr = run_cli(capsys, "cluster", SAMPLE, *args, "--cache-dir", tmp_path, "-q")
+        assert (code, stdout, stderr) == (2, "", f"qtui: error: {message}\n")

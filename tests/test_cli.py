@@ -6,7 +6,7 @@ import json
 
 import polars as pl
 
-from tests.cli import run_qtui
+from tests.cli import ROOT, run_qtui
 from tests.conftest import SAMPLE
 
 
@@ -23,6 +23,7 @@ def test_cluster_sample_prints_summary_and_exports(tmp_path):
     result = run_qtui("cluster", str(SAMPLE), "--export", str(out), "--label-col", "theme")
     assert result.returncode == 0, result.stderr
     assert "clusters" in result.stdout and "silhouette" in result.stdout and "ARI" in result.stdout
+    assert "--model auto chose " in result.stdout  # which model the sample got, and why
     frame = pl.read_csv(out, infer_schema=False)
     assert len(frame) == 320
     assert frame["id"].to_list()[:2] == ["c0001", "c0002"]
@@ -57,6 +58,48 @@ def test_malformed_rows_are_listed_in_the_summary(tmp_path):
     assert "some-bad.jsonl:5" in result.stdout and "some-bad.jsonl:6" in result.stdout
     strict = run_qtui("cluster", str(path), "--strict")
     assert strict.returncode == 2 and "some-bad.jsonl:5" in strict.stderr
+
+
+def test_a_model_written_as_a_path_that_is_no_directory_says_so():
+    for given, shown in (("/no/such/dir", "/no/such/dir: no such directory"),
+                         ("./no-such-model", f"./no-such-model: no such directory ({ROOT / 'no-such-model'})")):
+        result = run_qtui("cluster", str(SAMPLE), "--model", given, "-q")
+        assert result.returncode == 2, result.stderr
+        assert result.stderr == f"qtui: error: --model {shown}\n"
+    result = run_qtui("cluster", str(SAMPLE), "--model", str(SAMPLE), "-q")
+    assert result.returncode == 2 and "is a file" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_only_owner_slash_name_is_looked_up_as_a_hugging_face_name(tmp_path):
+    import pytest
+
+    from engine.errors import ModelError
+    from engine.models import looks_like_path, resolve_model
+
+    assert not looks_like_path("Qwen/Qwen3-Embedding-0.6B") and not looks_like_path("all-mpnet-base-v2")
+    assert all(looks_like_path(p) for p in ("./m", "../m", "~/m", "/models/m", "models/en/m", "m/", "C:\\m"))
+    for given in ("~/no-such-model-dir", str(tmp_path / "a" / "b")):
+        with pytest.raises(ModelError, match="no such directory"):
+            resolve_model(given)
+    with pytest.raises(ModelError, match="not in the local model cache"):
+        resolve_model("no-such-owner/no-such-model")
+
+
+def test_counts_of_one_are_singular(tmp_path):
+    one = tmp_path / "one.txt"
+    one.write_text("my card was charged twice for one coffee\n", encoding="utf-8")
+    result = run_qtui("cluster", str(one), "--export", str(tmp_path / "one.csv"))
+    assert result.returncode == 0, result.stderr
+    assert " 1 row " in result.stdout and "1 cluster (auto)" in result.stdout and "exported 1 row to" in result.stdout
+    assert "1 rows" not in result.stdout and "1 clusters" not in result.stdout
+    blank = tmp_path / "blank.jsonl"
+    blank.write_text('{"text": "  "}\n', encoding="utf-8")
+    result = run_qtui("cluster", str(blank))
+    assert result.returncode == 2 and "the only text is empty" in result.stderr, result.stderr
+    fields = tmp_path / "fields.jsonl"
+    fields.write_text("{}\n", encoding="utf-8")
+    result = run_qtui("cluster", str(fields))
+    assert result.returncode == 2 and "the only record has no fields" in result.stderr, result.stderr
 
 
 def test_cluster_where_counts_and_exports_only_the_matching_rows(tmp_path):

@@ -79,3 +79,43 @@ def test_hdbscan_mode_on_banking77_beats_raw_hdbscan(embedder, record):
     record(f"banking77 hdbscan mode (mcs {result.info['min_cluster_size']}, ms {result.info['min_samples']}): "
            f"{result.n_clusters} clusters, NMI {nmi:.3f}, unclustered {noise:.1%}")
     assert nmi >= 0.65 and noise <= 0.35
+
+
+def test_a_k_of_at_least_the_rows_is_refused_not_made_into_one_row_clusters():
+    X, _ = blobs(n_per=75)  # 300 rows
+    with pytest.raises(UsageError) as info:
+        cluster(X, ClusterSettings("kmeans", k=100_000))
+    assert str(info.value) == "--k 100,000: only 300 texts to cluster; give a k of at most 299"
+    with pytest.raises(UsageError, match="only 300 texts"):
+        cluster(X, ClusterSettings("kmeans", k=300))
+    assert cluster(X, ClusterSettings("kmeans", k=299)).n_clusters == 299
+    with pytest.raises(UsageError, match="only 2 texts to cluster; give a k of at most 1"):
+        cluster(X[:2], ClusterSettings("kmeans", k=2))
+    assert cluster(X[:1], ClusterSettings("kmeans", k=1)).labels.tolist() == [0]
+
+
+def test_split_into_at_least_as_many_parts_as_members_is_refused():
+    from engine.review import ReviewError
+    from engine.split import split_parts
+
+    X, _ = blobs(n_per=5, centres=2)  # 10 members
+    for k in (10, 1000):
+        with pytest.raises(ReviewError, match=f"a cluster of 10 texts splits into at most 9 parts, not {k:,}"):
+            split_parts(X, k)
+    parts, _ = split_parts(X, 9)
+    assert sorted(set(parts.tolist())) == list(range(9))
+    with pytest.raises(ReviewError, match="too small to split"):
+        split_parts(X[:2], 2)
+
+
+def test_qtui_cluster_refuses_a_k_above_the_rows_with_exit_2(tmp_path):
+    from tests.cli import run_qtui
+
+    path = tmp_path / "few.txt"
+    path.write_text("\n".join(f"my card number {i} was charged twice" for i in range(12)) + "\n", encoding="utf-8")
+    result = run_qtui("cluster", str(path), "--k", "100000", "-q")
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == "qtui: error: --k 100,000: only 12 texts to cluster; give a k of at most 11\n"
+    # refused before any embedding: the unreachable server is never asked
+    result = run_qtui("cluster", str(path), "--k", "12", "--embed-url", "http://127.0.0.1:9/v1", "-q")
+    assert result.stderr == "qtui: error: --k 12: only 12 texts to cluster; give a k of at most 11\n"

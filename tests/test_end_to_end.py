@@ -46,7 +46,7 @@ def test_toutiao_chinese_loads_clusters_and_survives_the_round_trip(tmp_path, re
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     m = summary["metrics"]
-    record(f"toutiao auto (English MiniLM): {m['clusters']} clusters, NMI {m['nmi']:.3f}, ARI {m['ari']:.3f}")
+    record(f"toutiao auto ({summary['model']['name']}): {m['clusters']} clusters, NMI {m['nmi']:.3f}, ARI {m['ari']:.3f}")
     keywords = [k for c in summary["clusters"] for k, _ in c["keywords"]]
     assert any("\u4e00" <= ch <= "\u9fff" for k in keywords for ch in k), "Chinese keywords expected"
     back = pl.read_ndjson(out)

@@ -49,3 +49,18 @@ def test_common_terms_weigh_less_than_distinctive_ones():
 def test_no_vocabulary_gives_empty_keywords():
     matrix, vocab = document_terms(["!!!", "123", "the of and"])
     assert cluster_keywords(matrix, vocab, np.array([0, 0, 1])) == {0: [], 1: []}
+
+
+def test_terminal_escape_sequences_make_no_keywords():
+    """Colour codes, titles and cursor moves pasted into a text (7-bit and C1 forms) are not words."""
+    assert tokenize("\x1b[31mRED\x1b[0m alert") == ["red", "alert"]
+    assert tokenize("\x1b]0;my title\x07 \x1b]8;;http://x.example\x1b\\link\x1b]8;;\x1b\\ \x9b1mbold\x9bm") == [
+        "link", "bold"]
+    assert tokenize("low\x1b[1;33mbat\x1b[0mtery\x00warning\x1bM") == ["lowbattery", "warning"]
+    assert "battery life" in terms("\x1b[1mbattery\x1b[0m life")
+    texts = ["\x1b[31mbattery\x1b[0m dead", "\x1b[31mbattery\x1b[0m drains", "screen \x1b[32mcracked\x1b[0m",
+             "screen \x1b[32mbroken\x1b[0m"]
+    matrix, vocab = document_terms(texts)
+    assert not [t for t in vocab if t[:1] == "m" or "31" in t or "0m" in t], vocab
+    keywords = cluster_keywords(matrix, vocab, np.array([0, 0, 1, 1]))
+    assert keywords[0][0][0] == "battery" and keywords[1][0][0] == "screen"

