@@ -86,7 +86,7 @@ class Uncarried:
         where = ", ".join(f"{c.share_of_old:.0%} in {c.new_id}" for c in self.candidates)
         if self.noise_share >= 0.05:
             where = ", ".join(x for x in (where, f"{self.noise_share:.0%} unclustered") if x)
-        line = f"{what} ({self.status}, {self.size} rows) {self.reason}: {where or 'no rows left'}"
+        line = f"{what} ({self.status}, {self.size} row{'s' * (self.size != 1)}) {self.reason}: {where or 'no rows left'}"
         return line + (f"; kept as it was as #{self.pinned_id}" if self.pinned_id is not None else "")
 
 
@@ -109,15 +109,18 @@ class CarryOver:
         total = len(self.carried) + len(self.uncarried)
         lines = [f"carried {len(self.carried)} of {total} reviewed clusters to the new clustering"]
         if self.uncarried:
-            lines.append(f"kept {len(self.uncarried)} reviewed cluster{'s' * (len(self.uncarried) != 1)} as "
-                         f"{'they were (pinned)' if self.pinned else 'nothing: their rows follow the new clustering'}:")
+            n = len(self.uncarried)
+            clusters = f"{n} reviewed cluster{'s' * (n != 1)}"
+            lines.append(f"{clusters} could not be carried; kept as {'they were' if n != 1 else 'it was'} (pinned):"
+                         if self.pinned else f"{clusters} could not be carried; their rows follow the new clustering:")
             lines += [f"  {u.describe()}" for u in self.uncarried]
         if len(self.kept_rows):
-            lines.append(f"kept {len(self.kept_rows):,} rows with their reviewed cluster where the new "
-                         f"clustering put them elsewhere")
+            n = len(self.kept_rows)
+            lines.append(f"kept {n:,} row{'s' * (n != 1)} with {'their' if n != 1 else 'its'} reviewed cluster where "
+                         f"the new clustering put {'them' if n != 1 else 'it'} elsewhere")
         if self.joined:
             total_joined = sum(self.joined.values())
-            lines.append(f"{total_joined:,} rows joined {len(self.joined)} reviewed cluster"
+            lines.append(f"{total_joined:,} row{'s' * (total_joined != 1)} joined {len(self.joined)} reviewed cluster"
                          f"{'s' * (len(self.joined) != 1)} from elsewhere and stay unreviewed until you decide "
                          f"again: " + ", ".join(f"#{c} +{n}" for c, n in sorted(self.joined.items())[:8])
                          + (" …" if len(self.joined) > 8 else ""))

@@ -298,7 +298,8 @@ class ReviewState:
         rows = members if rows is None else np.asarray(rows, dtype=np.int64)
         parts = np.asarray(parts, dtype=np.int64)
         if len(parts) != len(rows) or not np.array_equal(np.sort(rows), members):
-            raise ReviewError(f"split: give one part per member of cluster {cluster_id} ({len(members)} rows)")
+            raise ReviewError(f"split: give one part per member of cluster {cluster_id} ({len(members)} row"
+                              f"{'s' * (len(members) != 1)})")
         order = np.argsort(rows, kind="stable")
         rows, parts = rows[order], parts[order]
         if (parts < NOISE).any():

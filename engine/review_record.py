@@ -117,7 +117,8 @@ class RowMatch:
     def describe(self) -> str:
         """E.g. '1,998 rows matched by id (3 with edited text), 2 added, 1 removed'."""
         edited = f" ({self.edited:,} with edited text)" if self.edited else ""
-        return f"{self.matched:,} rows matched by {self.by}{edited}, {self.added:,} added, {self.removed:,} removed"
+        rows = f"{self.matched:,} row{'s' * (self.matched != 1)}"
+        return f"{rows} matched by {self.by}{edited}, {self.added:,} added, {self.removed:,} removed"
 
 
 def match_rows(old: RowKeys, new: RowKeys) -> RowMatch:

@@ -399,9 +399,11 @@ class ReviewSession:
         positions = np.array([session.position(r) for r in rows.tolist()], dtype=np.int64)
         keep = positions >= 0
         rows, positions = rows[keep], positions[keep]
+        if len(rows) < 3:
+            raise ReviewError(f"cluster {cluster_id} has {len(rows)} text{'s' * (len(rows) != 1)}: too few to split")
         if k is not None and k >= len(rows):
             raise ReviewError(f"cluster {cluster_id} has {len(rows)} texts: split it into at most "
-                              f"{max(len(rows) - 1, 2)} parts")
+                              f"{len(rows) - 1} parts")
         parts, confidence = split_parts(session.vectors[positions], k, seed=self.settings.seed)
         check(cancel)
         if len(set(parts[parts >= 0].tolist())) < 2:
@@ -458,7 +460,8 @@ class ReviewSession:
         note = f"collapse {len(groups)} near-duplicate group{'s' * (len(groups) != 1)}"
         self._act(lambda s: s.assign(rows_all, targets_all, np.full(len(rows_all), MOVED, np.int8),
                                      np.ones(len(rows_all), np.float32), note=note))
-        return Outcome(f"Collapsed {len(groups)} groups ({len(rows_all)} texts moved)")
+        n, k = len(groups), len(rows_all)
+        return Outcome(f"Collapsed {n} group{'s' * (n != 1)} ({k} text{'s' * (k != 1)} moved)")
 
     def undo(self) -> Outcome | None:
         """Undo the last step, a re-clustering included (back to the clustering before, with its history)."""
@@ -533,7 +536,8 @@ class ReviewSession:
             self._analyses[self.record.current] = analysis
             self._save(changed=True)
         first = lines[0] if lines else "a fresh review"
-        return Outcome(f"{analysis.n_clusters} clusters ({settings.describe()}): {first}; ctrl+z undoes it")
+        n = analysis.n_clusters
+        return Outcome(f"{n} cluster{'s' * (n != 1)} ({settings.describe()}): {first}; ctrl+z undoes it")
 
     # ------------------------------------------------------------------ export
 

@@ -545,7 +545,7 @@ class ReviewStore:
         actions = [self._action(record) for record in raw["actions"]]
         cursor = int(raw["cursor"])
         if not 0 <= cursor <= len(actions):
-            raise _Damaged(f"undo cursor {cursor} outside the log of {len(actions)} actions")
+            raise _Damaged(f"undo cursor {cursor} outside the log of {len(actions)} action{'s' * (len(actions) != 1)}")
         state.replay(actions, cursor)
         state._saved_base = base
         for action, record in zip(actions, raw["actions"]):

@@ -268,7 +268,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
               f"({resumable.match.describe()})", file=sys.stderr)
         for line in review.notices[1:]:
             print(f"  {line}", file=sys.stderr)
-    print(f"wrote {len(corpus):,} rows to {show_path(out)} (review {found.review_id}: {found.info.describe()})")
+    print(f"wrote {len(corpus):,} row{'s' * (len(corpus) != 1)} to {show_path(out)} (review {found.review_id}: {found.info.describe()})")
     if corpus.skipped:
         from tui.report import skipped_lines
 

@@ -226,6 +226,8 @@ class OpeningActions:
             self.notify(review.save_status.last_error or "", severity="error", timeout=12)
         for note in session.corpus.notices:
             self.notify(note, timeout=6)
+        if session.model_choice:
+            self.notify(session.model_choice.line, title="Model", timeout=8)
         if session.language_warning:
             self.notify(session.language_warning, title="Model and language", severity="warning", timeout=15)
         if len(session.truncated_rows):
