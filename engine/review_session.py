@@ -109,6 +109,7 @@ class ReviewSession:
         self.record = record
         self.context = context
         self.save_status = SaveStatus()
+        self._note = ""  # what the step in progress set aside, for its message
         #: Lines to show once on opening (what was set aside, carried over, not carried).
         self.notices: list[str] = list(notices or [])
         self._analyses: dict[int, "Analysis"] = {record.current: analysis}
@@ -350,10 +351,31 @@ class ReviewSession:
         if self.store.read_only:
             raise ReviewError(self.store.read_only_reason or "this review is open read-only")
         with self._lock:
+            self._set_aside_undone_reclusterings()
             result = step(self.state)
             del self.record.epochs[self.record.current + 1:]  # a new step drops the re-clusterings undone
             self._save(changed=True)
             return result
+
+    def _set_aside_undone_reclusterings(self) -> None:
+        """A new step ends the redo of re-clusterings undone before it; any that hold a person's work are
+        first kept as a set-aside review (or the step is refused when that cannot be written)."""
+        self._note = ""
+        later = self.record.epochs[self.record.current + 1:]
+        if not any(e.state.done or e.state.undone or e.state.names or e.state.statuses for e in later):
+            return
+        try:
+            self.store.save_aside(self.record)
+        except ReviewSaveError as exc:
+            raise ReviewError(f"this step would end the redo of the re-clustering you undid, and it could not be "
+                              f"set aside ({exc}); redo it (ctrl+y), or free some space first") from None
+        self._note = ("; the re-clustering you undid, with its decisions, was set aside (Earlier reviews in the "
+                      "command palette reopens it)")
+
+    def _outcome(self, message: str, recompute: bool = True, cluster: int | None = None) -> Outcome:
+        """What a step did, with what it set aside on the way."""
+        note, self._note = self._note, ""
+        return Outcome(message + note, recompute, cluster)
 
     def rename(self, cluster_id: int, name: str | None) -> Outcome:
         """Name a cluster; an empty name clears it (the keyword suggestion shows again)."""
@@ -361,14 +383,14 @@ class ReviewSession:
         self._act(lambda s: s.rename(cluster_id, name or None))
         message = f"Cluster {cluster_id} named “{name}”" if name else \
             f"Cleared the name of cluster {cluster_id}: it shows its keyword suggestion again"
-        return Outcome(message, recompute=False, cluster=cluster_id)
+        return self._outcome(message, recompute=False, cluster=cluster_id)
 
     def set_status(self, cluster_ids: list[int], status: str) -> Outcome:
         """Mark clusters accepted, rejected or unreviewed (their rows with them)."""
         ids = list(cluster_ids)
         self._act(lambda s: s.set_status(ids, status))
         what = f"cluster {ids[0]}" if len(ids) == 1 else f"{len(ids)} clusters"
-        return Outcome(f"Marked {what} {status}", recompute=False, cluster=ids[0] if ids else None)
+        return self._outcome(f"Marked {what} {status}", recompute=False, cluster=ids[0] if ids else None)
 
     def merge(self, cluster_ids: list[int], into: int | None = None) -> Outcome:
         """Merge clusters; the outcome says what became of their names and decisions."""
@@ -387,7 +409,7 @@ class ReviewSession:
         dropped = [n for c, n in names.items() if n and n != kept_name]
         if kept_name:
             parts.append(f"named “{kept_name}”" + (f" (dropped: {', '.join(map(repr, dropped))})" if dropped else ""))
-        return Outcome("; ".join(parts), cluster=target)
+        return self._outcome("; ".join(parts), cluster=target)
 
     def split(self, cluster_id: int, k: int | None = None, cancel: CancelToken | None = None) -> Outcome:
         """Split a cluster by clustering only its members (``k`` parts, or auto); parts are numbered after its
@@ -414,32 +436,32 @@ class ReviewSession:
         if name:
             message += f": the parts are named “{name} (1/{len(created)})” …"
         message += " and unreviewed" if status == UNREVIEWED else f" and unreviewed (it was {status})"
-        return Outcome(message, cluster=created[0])
+        return self._outcome(message, cluster=created[0])
 
     def move(self, rows, target: int) -> Outcome:
         """Move rows to another cluster (or to noise with ``NOISE``)."""
         n = len(rows)
         self._act(lambda s: s.move(rows, target))
         where = "noise" if target == NOISE else f"#{target}"
-        return Outcome(f"Moved {n} text{'s' * (n != 1)} to {where}", cluster=target if target >= 0 else None)
+        return self._outcome(f"Moved {n} text{'s' * (n != 1)} to {where}", cluster=target if target >= 0 else None)
 
     def to_noise(self, rows) -> Outcome:
         """Send rows to the unclustered group."""
         n = len(rows)
         self._act(lambda s: s.to_noise(rows))
-        return Outcome(f"Sent {n} text{'s' * (n != 1)} to noise")
+        return self._outcome(f"Sent {n} text{'s' * (n != 1)} to noise")
 
     def new_cluster(self, rows, name: str | None = None) -> Outcome:
         """Make a new cluster of rows."""
         n = len(rows)
         created = self._act(lambda s: s.new_cluster(rows, name))
-        return Outcome(f"Made cluster #{created} of {n} text{'s' * (n != 1)}", cluster=created)
+        return self._outcome(f"Made cluster #{created} of {n} text{'s' * (n != 1)}", cluster=created)
 
     def apply_proposals(self, rows, cluster_ids, confidences) -> Outcome:
         """Accept classifier proposals (row decisions: they survive re-clustering)."""
         n = len(rows)
         self._act(lambda s: s.apply_proposals(rows, cluster_ids, confidences))
-        return Outcome(f"Accepted {n:,} proposal{'s' * (n != 1)}")
+        return self._outcome(f"Accepted {n:,} proposal{'s' * (n != 1)}")
 
     def collapse_duplicates(self, groups: list[np.ndarray]) -> Outcome:
         """Put each group of near-duplicate rows in one cluster: the one most of its rows are in."""
@@ -455,13 +477,13 @@ class ReviewSession:
             targets.append(np.full(len(move), target, dtype=np.int64))
         rows_all = np.concatenate(rows) if rows else np.empty(0, np.int64)
         if not len(rows_all):
-            return Outcome("Those groups are each in one cluster already; nothing changed", recompute=False)
+            return self._outcome("Those groups are each in one cluster already; nothing changed", recompute=False)
         targets_all = np.concatenate(targets)
         note = f"collapse {len(groups)} near-duplicate group{'s' * (len(groups) != 1)}"
         self._act(lambda s: s.assign(rows_all, targets_all, np.full(len(rows_all), MOVED, np.int8),
                                      np.ones(len(rows_all), np.float32), note=note))
         n, k = len(groups), len(rows_all)
-        return Outcome(f"Collapsed {n} group{'s' * (n != 1)} ({k} text{'s' * (k != 1)} moved)")
+        return self._outcome(f"Collapsed {n} group{'s' * (n != 1)} ({k} text{'s' * (k != 1)} moved)")
 
     def undo(self) -> Outcome | None:
         """Undo the last step, a re-clustering included (back to the clustering before, with its history)."""
@@ -521,6 +543,7 @@ class ReviewSession:
             raise ReviewError(self.store.read_only_reason or "this review is open read-only")
         analysis = plan.analysis
         with self._lock:
+            self._set_aside_undone_reclusterings()
             old = self.state
             if plan.preview is None:
                 state, lines = ReviewState.from_analysis(analysis, ui=dict(old.ui)), []
@@ -537,7 +560,7 @@ class ReviewSession:
             self._save(changed=True)
         first = lines[0] if lines else "a fresh review"
         n = analysis.n_clusters
-        return Outcome(f"{n} cluster{'s' * (n != 1)} ({settings.describe()}): {first}; ctrl+z undoes it")
+        return self._outcome(f"{n} cluster{'s' * (n != 1)} ({settings.describe()}): {first}; ctrl+z undoes it")
 
     # ------------------------------------------------------------------ export
 

@@ -355,6 +355,15 @@ class ReviewStore:
                     old.unlink()
         return aside
 
+    def save_aside(self, record: ReviewRecord) -> Path:
+        """Write ``record`` as a set-aside review (listed by ``qtui reviews``, openable again) and return its
+        path; the current state file is not touched."""
+        with self._saving:
+            self._need_writable()
+            aside = self.directory / f"state.superseded-{_stamp()}.json"
+            self._save(record, aside)
+            return aside
+
     def save(self, review: ReviewRecord | ReviewState) -> float:
         """Write ``review`` now (atomically); returns the seconds it took.  A bare state is saved as a
         review of one clustering, with the store's settings.
@@ -370,8 +379,9 @@ class ReviewStore:
                 review = ReviewRecord.single(review, self.context.settings)
             return self._save(review)
 
-    def _save(self, record: ReviewRecord) -> float:
+    def _save(self, record: ReviewRecord, path: Path | None = None) -> float:
         t = time.perf_counter()
+        path = self.path if path is None else path
         self._need_writable()
         if self.context is None:
             raise ReviewError("the review store has no context: call start() or load() first")
@@ -404,9 +414,9 @@ class ReviewStore:
         header = json.dumps({"format": FORMAT, "version": VERSION, "length": len(body),
                              "checksum": hashlib.blake2b(body, digest_size=16).hexdigest()}).encode()
         try:
-            atomic_write(self.path, header + b"\n" + body)
+            atomic_write(path, header + b"\n" + body)
         except OSError as exc:
-            raise ReviewSaveError(f"{show_path(self.path)}: could not save the review ({exc.strerror or exc}); "
+            raise ReviewSaveError(f"{show_path(path)}: could not save the review ({exc.strerror or exc}); "
                                   f"the last change is kept in memory and saved with the next one that succeeds"
                                   ) from None
         self.last_save_seconds = time.perf_counter() - t

@@ -28,6 +28,15 @@ def comments(tmp_path) -> Path:
     return path
 
 
+async def choose(pilot, app, answer: str) -> None:
+    """Press the dialog's button for ``answer`` once the dialog on top has it (a click could land while a
+    busy machine still lays the dialog out)."""
+    await wait_until(pilot, lambda: isinstance(app.screen, ChoiceScreen)
+                     and bool(app.screen.query(f"#answer-{answer}")), 60, f"the answer {answer!r}")
+    app.screen.query_one(f"#answer-{answer}").press()
+    await pilot.pause(0.1)
+
+
 def status_line(app) -> str:
     return str(app.query_one("#status").render())
 
@@ -81,7 +90,7 @@ async def test_export_refuses_the_input_and_asks_before_replacing_a_file(comment
         app.screen.query_one("#prompt-input").value = str(other)
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(app.screen, ChoiceScreen), 30, "the question")
-        await pilot.click("#answer-yes")
+        await choose(pilot, app, "yes")
         await wait_until(pilot, lambda: other.read_text() != "keep me", 30, "the export")
     assert comments.read_bytes() == before
     assert other.read_text().startswith("id,text,cluster_id")
@@ -133,7 +142,7 @@ async def test_quit_and_lose_is_an_explicit_choice(comments, embedder, monkeypat
         await name_first(pilot, app, "lost on purpose")
         await pilot.press("q")
         await wait_until(pilot, lambda: isinstance(app.screen, ChoiceScreen), 30, "the quit question")
-        await pilot.click("#answer-lose")
+        await choose(pilot, app, "lose")
         await wait_until(pilot, lambda: app.return_code is not None, 30, "the exit")
 
 
@@ -159,14 +168,14 @@ async def test_start_a_new_review_confirms_and_the_old_one_stays_reachable(comme
     app = make_app(embedder, comments)
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_until(pilot, lambda: isinstance(app.screen, ChoiceScreen), 120, "resume?")
-        await pilot.click("#answer-new")
-        await wait_until(pilot, lambda: app.screen.title_text == "Start a new review?", 30, "the confirmation")
+        await choose(pilot, app, "new")
+        await wait_until(pilot, lambda: getattr(app.screen, "title_text", "") == "Start a new review?", 30, "the confirmation")
         assert "set aside, not deleted" in app.screen.message and "qtui reviews" in app.screen.message
         await pilot.press("enter")  # the default goes back
-        await wait_until(pilot, lambda: app.screen.title_text == "Resume your review?", 30, "the first question")
-        await pilot.click("#answer-new")
-        await wait_until(pilot, lambda: app.screen.title_text == "Start a new review?", 30, "the confirmation")
-        await pilot.click("#answer-new")
+        await wait_until(pilot, lambda: getattr(app.screen, "title_text", "") == "Resume your review?", 30, "the first question")
+        await choose(pilot, app, "new")
+        await wait_until(pilot, lambda: getattr(app.screen, "title_text", "") == "Start a new review?", 30, "the confirmation")
+        await choose(pilot, app, "new")
         await wait_opened(pilot)
         await wait_until(pilot, lambda: isinstance(app.screen, MessageScreen), 30, "the notice")
         assert "was set aside" in app.screen.message

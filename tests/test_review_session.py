@@ -310,3 +310,21 @@ def test_random_review_sessions_never_lose_reviewed_rows_and_round_trip(sample, 
         assert np.array_equal(review.state.labels, review.state.base_labels)
     finally:
         review.close()
+
+
+def test_a_step_after_undoing_a_reclustering_sets_that_reclustering_aside(sample):
+    review = ReviewSession.start(sample, KMEANS6)
+    review.adopt(review.cluster_again(ClusterSettings("kmeans", k=4)))
+    review.rename(review.state.cluster_ids()[0], "named after re-clustering")
+    review.undo()
+    review.undo()  # back to k=6: the re-clustering (and its name) could still be redone
+    assert review.settings == KMEANS6 and review.can_redo()
+    outcome = review.rename(review.state.cluster_ids()[0], "a new step")
+    assert "was set aside" in outcome.message and not review.can_redo()
+    review.close()
+    aside = [f for f in ReviewSession.saved_reviews(sample.corpus.path) if f.info.set_aside]
+    assert aside
+    reopened = ReviewSession.resume(sample, ReviewSession.find(sample, aside[0].review_id))
+    assert reopened.redo() and reopened.redo()
+    assert "named after re-clustering" in reopened.state.names.values()
+    reopened.close()
