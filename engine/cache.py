@@ -125,16 +125,25 @@ class EmbeddingCache:
 
     def lookup(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return (found mask, vectors of the found rows in order) for (n, 16) ``hashes``."""
+        found, pos = self._find(hashes)
+        if pos is None:
+            return found, np.empty((0, self.meta.get("dim") or 0), dtype=np.float16)
+        return found, self._vectors[self._order[pos[found]]]
+
+    def contains(self, hashes: np.ndarray) -> np.ndarray:
+        """Which of (n, 16) ``hashes`` have a vector here (nothing is gathered)."""
+        return self._find(hashes)[0]
+
+    def _find(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """(found mask, index position of each hash, or None when nothing can be found)."""
         if not self._loaded:
             self.load()
         n = len(hashes)
         if self._vectors is None or n == 0:
-            return np.zeros(n, dtype=bool), np.empty((0, self.meta.get("dim") or 0), dtype=np.float16)
+            return np.zeros(n, dtype=bool), None
         keys = np.ascontiguousarray(hashes[:, :8]).view("<u8").ravel()
-        pos = np.searchsorted(self._keys, keys)
-        pos_c = np.minimum(pos, len(self._keys) - 1)
-        found = (self._keys[pos_c] == keys) & (self._hashes[pos_c] == hashes).all(axis=1)
-        return found, self._vectors[self._order[pos_c[found]]]
+        pos = np.minimum(np.searchsorted(self._keys, keys), len(self._keys) - 1)
+        return (self._keys[pos] == keys) & (self._hashes[pos] == hashes).all(axis=1), pos
 
     def __len__(self) -> int:
         if not self._loaded:

@@ -23,6 +23,7 @@ from engine.corpus import Corpus
 from engine.corpus_cache import cached_load, cached_notes
 from engine.errors import UsageError
 from engine.embedding import EmbedStats, Embedder, embed_texts, open_cache
+from engine.first_view import FirstView
 from engine.keywords import document_terms
 from engine.options import ModelOptions, SessionOptions
 from engine.progress import CancelToken, Progress, ProgressCallback, check
@@ -56,6 +57,37 @@ def make_embedder(options: ModelOptions) -> Embedder:
     return SentenceTransformerEmbedder(options.model, device=options.device, dim=options.dim,
                                        batch_size=options.batch_size, instruction=options.instruction,
                                        precision=options.precision)
+
+
+def first_view_embedder(options: SessionOptions, hashes: np.ndarray, progress: ProgressCallback | None = None,
+                        cancel: CancelToken | None = None) -> tuple[Embedder, EmbeddingCache | None, FirstView]:
+    """The embedder of the first view ``options.first_view`` asks for (:func:`~engine.first_view.choose_first_view`),
+    its embedding cache (None with ``use_cache`` off) and the decision.
+
+    ``hashes``: :func:`~engine.cache.text_hashes` of the texts to embed, for "auto" to count those whose
+    full vectors are not cached.  A static embedder distills (or reads) its model on first use,
+    reporting to ``progress`` and checking ``cancel``.
+    """
+    from engine.first_view import choose_first_view, missing_full_vectors
+    from engine.static_embedder import make_static_embedder, static_refusal
+
+    requested = (options.first_view or "full").lower()
+    full, cache, missing, refusal = None, None, 0, None
+    if requested != "full":
+        refusal = static_refusal(options.model)
+    if requested == "full" or (requested == "auto" and refusal is None):
+        full = make_embedder(options.model)
+        cache = open_cache(full, options.cache_dir) if options.use_cache else None
+        missing = missing_full_vectors(hashes, cache) if requested == "auto" else 0
+    view = choose_first_view(requested, missing, refusal)
+    if view.static:
+        root = options.cache_dir or default_cache_root()
+        embedder = make_static_embedder(options.model, root, progress, cancel)
+        return embedder, open_cache(embedder, options.cache_dir) if options.use_cache else None, view
+    if full is None:
+        full = make_embedder(options.model)
+        cache = open_cache(full, options.cache_dir) if options.use_cache else None
+    return full, cache, view
 
 
 def embed_notes(texts, embedder: Embedder) -> tuple[np.ndarray, str | None]:
@@ -101,12 +133,17 @@ class Session:
         self.truncated_rows = np.empty(0, dtype=np.int64)
         #: One line when most texts are not English and the model is English-only, else None.
         self.language_warning: str | None = None
+        #: Which vectors this session holds and why (:mod:`engine.first_view`); None when the caller chose the embedder.
+        self.first_view: FirstView | None = None
+        #: The options it was opened with (:meth:`refined` embeds with their full model).
+        self.options: SessionOptions = SessionOptions()
 
     @classmethod
     def open(cls, path: str | Path, options: SessionOptions | None = None,
              progress: ProgressCallback | None = None, cancel: CancelToken | None = None,
              embedder: Embedder | None = None) -> "Session":
-        """Load ``path``, load the model (unless ``embedder`` is given) and embed every non-empty text."""
+        """Load ``path`` and embed every non-empty text with ``embedder``, else the first view's embedder
+        (``options.first_view``: the full model, or the static model distilled from it)."""
         options = options or SessionOptions()
         timings: dict[str, float] = {}
         t = time.perf_counter()
@@ -116,18 +153,30 @@ class Session:
         corpus = cached_load(path, options.load, root)
         timings["load"] = time.perf_counter() - t
         check(cancel)
+        rows = np.flatnonzero(~corpus.empty)
+        texts = [corpus.texts[i] for i in rows]
+        hashes = text_hashes(texts) if corpus.text_hashes is None else corpus.text_hashes[rows]
+        view, cache = None, None
         if embedder is None:
             t = time.perf_counter()
             if progress:
                 progress(Progress("model", 0, 1, message=options.model.model or "all-MiniLM-L6-v2"))
-            embedder = make_embedder(options.model)  # sentence-transformers weights load on first use
+            # sentence-transformers weights load, and a static model is distilled, on first use
+            embedder, cache, view = first_view_embedder(options, hashes, progress, cancel)
             timings["model"] = time.perf_counter() - t
             check(cancel)
-        cache: EmbeddingCache | None = open_cache(embedder, options.cache_dir) if options.use_cache else None
-        rows = np.flatnonzero(~corpus.empty)
+        elif options.use_cache:
+            cache = open_cache(embedder, options.cache_dir)
+        session = cls._embedded(corpus, rows, texts, hashes, embedder, cache, root, progress, cancel, timings)
+        session.first_view, session.options = view, options
+        return session
+
+    @classmethod
+    def _embedded(cls, corpus: Corpus, rows: np.ndarray, texts: list[str], hashes: np.ndarray, embedder: Embedder,
+                  cache: EmbeddingCache | None, root: Path | None, progress: ProgressCallback | None,
+                  cancel: CancelToken | None, timings: dict) -> "Session":
+        """A session of ``corpus`` whose ``rows`` (``texts``, ``hashes``) are embedded with ``embedder``."""
         t = time.perf_counter()
-        texts = [corpus.texts[i] for i in rows]
-        hashes = text_hashes(texts) if corpus.text_hashes is None else corpus.text_hashes[rows]
         vectors, stats = embed_texts(texts, embedder, cache, progress, cancel, hashes=hashes)
         timings["embed"] = time.perf_counter() - t
         cache = None  # its shards (0.78 GB at 1M rows) go before the float32 copy is made
@@ -137,6 +186,31 @@ class Session:
         truncated, session.language_warning = cached_notes(hashes, embedder.identity,
                                                            lambda: embed_notes(texts, embedder), root)
         session.truncated_rows = rows[truncated]
+        return session
+
+    @property
+    def static(self) -> bool:
+        """Whether the vectors are a static model's (a quick first view), not the full model's."""
+        return bool(getattr(self.embedder, "static", False))
+
+    def refined(self, progress: ProgressCallback | None = None, cancel: CancelToken | None = None,
+                embedder: Embedder | None = None) -> "Session":
+        """A new session of the same corpus embedded with the full model of :attr:`options` (or ``embedder``).
+
+        The refinement of a static first view: the file is not read again, finished vectors are
+        cached as they come (a cancelled refinement resumes where it stopped), and this session is
+        left as it is.  Its :attr:`first_view` is "full".
+        """
+        options = self.options
+        embedder = embedder or make_embedder(options.model)
+        cache = open_cache(embedder, options.cache_dir) if options.use_cache else None
+        texts = [self.corpus.texts[i] for i in self.rows]
+        hashes = self.text_hashes if self.text_hashes is not None else text_hashes(texts)
+        timings = {k: v for k, v in self.timings.items() if k == "load"}
+        session = type(self)._embedded(self.corpus, self.rows, texts, hashes, embedder, cache,
+                                       self.results_cache_root, progress, cancel, timings)
+        session.first_view = FirstView("full", "full model: refined")
+        session.options = options
         return session
 
     def document_terms(self):

@@ -20,8 +20,8 @@ from engine.errors import show_path
 from engine.progress import Progress
 from engine.session import Session
 
-STAGE_NAMES = {"load": "Loading", "model": "Loading model", "embed": "Embedding", "cluster": "Clustering",
-               "keywords": "Keywords", "metrics": "Metrics"}
+STAGE_NAMES = {"load": "Loading", "model": "Loading model", "distill": "Distilling", "embed": "Embedding",
+               "cluster": "Clustering", "keywords": "Keywords", "metrics": "Metrics"}
 SKIPPED_SHOWN = 5
 
 
@@ -103,6 +103,9 @@ def print_summary(session: Session, analysis: Analysis, exported: Path | None, t
                  f"  cache: {stats.cached:,} hit, {stats.embedded:,} embedded"
                  + (f" at {stats.rate:,.0f}/s" if stats.embedded else ""), style="dim")
     lines: list = [head, model]
+    if getattr(session, "static", False):
+        lines.append(Text(f"note: static vectors, a quick look: the clusters of {session.embedder.source_name} "
+                          "itself are finer (run without --first-view static)", style="yellow"))
     truncated = len(getattr(session, "truncated_rows", ()))
     if truncated:
         limit = getattr(session.embedder, "max_seq_length", None)
@@ -173,7 +176,8 @@ def summary_dict(session: Session, analysis: Analysis, exported: Path | None) ->
         "skipped": [{"line": s.line, "reason": s.reason} for s in corpus.skipped],
         "notices": corpus.notices,
         "model": {"name": session.embedder.name, "dim": session.embedder.dim,
-                  "device": getattr(session.embedder, "device", None)},
+                  "device": getattr(session.embedder, "device", None),
+                  "static": bool(getattr(session, "static", False))},
         "embedding": {"cached": stats.cached, "embedded": stats.embedded, "duplicates": stats.duplicates,
                       "seconds": round(stats.seconds, 3), "rate": round(stats.rate, 1),
                       "truncated_rows": len(getattr(session, "truncated_rows", ()))},
