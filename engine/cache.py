@@ -145,6 +145,15 @@ class EmbeddingCache:
         pos = np.minimum(np.searchsorted(self._keys, keys), len(self._keys) - 1)
         return (self._keys[pos] == keys) & (self._hashes[pos] == hashes).all(axis=1), pos
 
+    def release(self) -> None:
+        """Forget the vectors read into memory (they stay on disk): later additions are only written, not
+        indexed in memory too, and a later lookup reads the shards again."""
+        self._keys = np.empty(0, dtype=np.uint64)
+        self._hashes = np.empty((0, 16), dtype=np.uint8)
+        self._order = np.empty(0, dtype=np.int64)
+        self._vectors = None
+        self._loaded = False
+
     def __len__(self) -> int:
         if not self._loaded:
             self.load()
@@ -186,7 +195,7 @@ class EmbeddingCache:
         if not hashes:
             return False
         all_hashes = np.concatenate(hashes)
-        _, first = np.unique(all_hashes, axis=0, return_index=True)
+        _, first = np.unique(all_hashes.view("V16").ravel(), return_index=True)  # a sort of 16-byte keys
         first.sort()
         atomic_write(self.dir / f"{uuid.uuid4().hex}.qvec",
                      build_shard(all_hashes[first], np.concatenate(vectors)[first]))

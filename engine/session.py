@@ -167,16 +167,23 @@ class Session:
             check(cancel)
         elif options.use_cache:
             cache = open_cache(embedder, options.cache_dir)
-        session = cls._embedded(corpus, rows, texts, hashes, embedder, cache, root, progress, cancel, timings)
+        holder = [cache]
+        del cache  # held by ``holder`` only, so _embedded can let it go
+        session = cls._embedded(corpus, rows, texts, hashes, embedder, holder, root, progress, cancel, timings)
         session.first_view, session.options = view, options
         return session
 
     @classmethod
     def _embedded(cls, corpus: Corpus, rows: np.ndarray, texts: list[str], hashes: np.ndarray, embedder: Embedder,
-                  cache: EmbeddingCache | None, root: Path | None, progress: ProgressCallback | None,
+                  cache_holder: list, root: Path | None, progress: ProgressCallback | None,
                   cancel: CancelToken | None, timings: dict) -> "Session":
-        """A session of ``corpus`` whose ``rows`` (``texts``, ``hashes``) are embedded with ``embedder``."""
+        """A session of ``corpus`` whose ``rows`` (``texts``, ``hashes``) are embedded with ``embedder``.
+
+        ``cache_holder``: a one-item list with the embedding cache (or None), emptied here so that the
+        cache's shards are freed before the float32 copy of the vectors is made.
+        """
         t = time.perf_counter()
+        cache = cache_holder.pop()
         vectors, stats = embed_texts(texts, embedder, cache, progress, cancel, hashes=hashes)
         timings["embed"] = time.perf_counter() - t
         cache = None  # its shards (0.78 GB at 1M rows) go before the float32 copy is made
@@ -203,11 +210,11 @@ class Session:
         """
         options = self.options
         embedder = embedder or make_embedder(options.model)
-        cache = open_cache(embedder, options.cache_dir) if options.use_cache else None
+        holder = [open_cache(embedder, options.cache_dir) if options.use_cache else None]
         texts = [self.corpus.texts[i] for i in self.rows]
         hashes = self.text_hashes if self.text_hashes is not None else text_hashes(texts)
         timings = {k: v for k, v in self.timings.items() if k == "load"}
-        session = type(self)._embedded(self.corpus, self.rows, texts, hashes, embedder, cache,
+        session = type(self)._embedded(self.corpus, self.rows, texts, hashes, embedder, holder,
                                        self.results_cache_root, progress, cancel, timings)
         session.first_view = FirstView("full", "full model: refined")
         session.options = options

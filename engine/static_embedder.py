@@ -104,15 +104,19 @@ def hidden_width(path: Path) -> int | None:
     return None
 
 
-def distill(spec: ModelSpec, target: Path, device: str = "cpu", progress: ProgressCallback | None = None,
+def distill(spec: ModelSpec, target: Path, device: str | None = None, progress: ProgressCallback | None = None,
             cancel: CancelToken | None = None) -> Path:
     """Distill a static model from the sentence-transformers model ``spec`` into the directory ``target``.
 
-    Reports the stage ``distill`` (vocabulary tokens encoded of the total); ``cancel`` is checked between
-    slices of :data:`DISTILL_SLICE` tokens and between the steps.  ``target`` appears whole or not at all.
+    Runs on ``device`` (as ``--device``: CUDA when asked or available, else the CPU).  Reports the
+    stage ``distill`` (vocabulary tokens encoded of the total); ``cancel`` is checked between slices of
+    :data:`DISTILL_SLICE` tokens and between the steps.  ``target`` appears whole or not at all.
     """
     from engine.atomic import atomic_directory
+    from engine.devices import pick_device
     from engine.st_embedder import quiet_transformers
+
+    device = "cuda" if pick_device(device).startswith("cuda") else "cpu"  # model2vec: MPS is slow with torch 2.8+
 
     if progress:
         progress(Progress("distill", 0, 1, message=f"loading {spec.name}"))
@@ -176,7 +180,7 @@ def token_limit(spec: ModelSpec) -> int:
     return int(read_st_metadata(spec.path).max_seq_length or DEFAULT_LIMIT)
 
 
-def load_or_distill(spec: ModelSpec, root: Path | None = None, device: str = "cpu",
+def load_or_distill(spec: ModelSpec, root: Path | None = None, device: str | None = None,
                     progress: ProgressCallback | None = None, cancel: CancelToken | None = None):
     """The model2vec ``StaticModel`` distilled from ``spec``: read from the cache, else distilled and cached.
 
@@ -268,10 +272,7 @@ class StaticEmbedder:
         with self._lock:
             if self._model is not None:
                 return
-            from engine.devices import pick_device
-
-            device = "cuda" if pick_device(self._wanted_device).startswith("cuda") else "cpu"
-            model = load_or_distill(self.spec, self.cache_root, device, self.progress, self.cancel)
+            model = load_or_distill(self.spec, self.cache_root, self._wanted_device, self.progress, self.cancel)
             self.native_dim = self.native_dim or int(model.dim)
             self._model = model
 
