@@ -39,6 +39,39 @@ def atomic_write(path: str | Path, data: bytes) -> None:
             f.write(data)
 
 
+@contextlib.contextmanager
+def atomic_directory(path: str | Path) -> Iterator[Path]:
+    """Yield an empty temporary directory beside ``path``; on success fsync its files and rename it to ``path``.
+
+    If the body raises, the temporary directory is removed.  If ``path`` exists by then (another
+    process finished first), ``path`` is kept and the new one removed: both hold the same result.
+    """
+    import shutil
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp.mkdir()
+    try:
+        yield tmp
+        for file in tmp.rglob("*"):
+            if file.is_file():
+                fd = os.open(file, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            _fsync_dir(file if file.is_dir() else file.parent)
+        try:
+            os.rename(tmp, path)
+        except OSError:
+            if not path.is_dir():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # gone after a rename; the leftover otherwise
+    _fsync_dir(path.parent)
+
+
 def _fsync_dir(directory: Path) -> None:
     try:
         fd = os.open(directory, os.O_RDONLY)

@@ -115,16 +115,34 @@ class EmbeddingCache:
 
     def lookup(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return (found mask, vectors of the found rows in order) for (n, 16) ``hashes``."""
+        found, pos = self._find(hashes)
+        if pos is None:
+            return found, np.empty((0, self.meta.get("dim") or 0), dtype=np.float16)
+        return found, self._vectors[self._order[pos[found]]]
+
+    def contains(self, hashes: np.ndarray) -> np.ndarray:
+        """Which of (n, 16) ``hashes`` have a vector here (nothing is gathered)."""
+        return self._find(hashes)[0]
+
+    def _find(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """(found mask, index position of each hash, or None when nothing can be found)."""
         if not self._loaded:
             self.load()
         n = len(hashes)
         if self._vectors is None or n == 0:
-            return np.zeros(n, dtype=bool), np.empty((0, self.meta.get("dim") or 0), dtype=np.float16)
+            return np.zeros(n, dtype=bool), None
         keys = np.ascontiguousarray(hashes[:, :8]).view("<u8").ravel()
-        pos = np.searchsorted(self._keys, keys)
-        pos_c = np.minimum(pos, len(self._keys) - 1)
-        found = (self._keys[pos_c] == keys) & (self._hashes[pos_c] == hashes).all(axis=1)
-        return found, self._vectors[self._order[pos_c[found]]]
+        pos = np.minimum(np.searchsorted(self._keys, keys), len(self._keys) - 1)
+        return (self._keys[pos] == keys) & (self._hashes[pos] == hashes).all(axis=1), pos
+
+    def release(self) -> None:
+        """Forget the vectors read into memory (they stay on disk): later additions are only written, not
+        indexed in memory too, and a later lookup reads the shards again."""
+        self._keys = np.empty(0, dtype=np.uint64)
+        self._hashes = np.empty((0, 16), dtype=np.uint8)
+        self._order = np.empty(0, dtype=np.int64)
+        self._vectors = None
+        self._loaded = False
 
     def __len__(self) -> int:
         if not self._loaded:
@@ -167,7 +185,7 @@ class EmbeddingCache:
         if not hashes:
             return False
         all_hashes = np.concatenate(hashes)
-        _, first = np.unique(all_hashes, axis=0, return_index=True)
+        _, first = np.unique(all_hashes.view("V16").ravel(), return_index=True)  # a sort of 16-byte keys
         first.sort()
         atomic_write(self.dir / f"{uuid.uuid4().hex}.qvec",
                      build_shard(all_hashes[first], np.concatenate(vectors)[first]))

@@ -29,6 +29,8 @@ class Embedder(ABC):
     device: str = "cpu"
     #: Tokens a text is cut at before embedding; 0: texts are read whole.
     max_seq_length: int = 0
+    #: Whether its vectors are a static model's (a quick first view), not a full model's.
+    static: bool = False
 
     @property
     @abstractmethod

@@ -78,6 +78,9 @@ def embed_texts(
         # would make two).
         found_rows, vectors = cache.lookup(hashes)
         stats.corrupt_shards = list(cache.corrupt)
+        # Nothing is looked up again: the shards read go now, and what is embedded below is only written
+        # (indexing each written chunk in memory too re-sorted the whole cache once per chunk).
+        cache.release()
         if found_rows.all() and vectors.shape[1] == embedder.dim:
             stats.cached = len(first)
             stats.seconds = time.perf_counter() - start

@@ -47,9 +47,15 @@ class ModelOptions:
 
 @dataclass
 class SessionOptions:
-    """Everything needed to open a file; defaults work for a plain ``qtui open FILE``."""
+    """Everything needed to open a file; defaults work for a plain ``qtui open FILE``.
+
+    ``first_view``: which vectors :meth:`engine.session.Session.open` embeds with: "full" (the
+    model itself), "static" (a static model distilled from it, see :mod:`engine.static_embedder`)
+    or "auto" (static when many texts lack cached full vectors, see :mod:`engine.first_view`).
+    """
 
     load: LoadOptions = field(default_factory=LoadOptions)
     model: ModelOptions = field(default_factory=ModelOptions)
     cache_dir: Path | None = None
     use_cache: bool = True
+    first_view: str = "full"

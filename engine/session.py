@@ -25,6 +25,7 @@ from engine.corpus_cache import cached_load, cached_notes
 from engine.errors import UsageError
 from engine.embedder import Embedder
 from engine.embedding import EmbedStats, embed_texts, open_cache
+from engine.first_view import FirstView
 from engine.keywords import document_terms
 from engine.model_choice import ModelChoice, choose_model, is_auto
 from engine.models import DEFAULT_MODEL
@@ -63,6 +64,37 @@ def make_embedder(options: ModelOptions) -> Embedder:
     return SentenceTransformerEmbedder(options.model, device=options.device, dim=options.dim,
                                        batch_size=options.batch_size, instruction=options.instruction,
                                        precision=options.precision)
+
+
+def first_view_embedder(options: SessionOptions, hashes: np.ndarray, progress: ProgressCallback | None = None,
+                        cancel: CancelToken | None = None) -> tuple[Embedder, EmbeddingCache | None, FirstView]:
+    """The embedder of the first view ``options.first_view`` asks for (:func:`~engine.first_view.choose_first_view`),
+    its embedding cache (None with ``use_cache`` off) and the decision.
+
+    ``hashes``: :func:`~engine.cache.text_hashes` of the texts to embed, for "auto" to count those whose
+    full vectors are not cached.  A static embedder distills (or reads) its model on first use,
+    reporting to ``progress`` and checking ``cancel``.
+    """
+    from engine.first_view import choose_first_view, missing_full_vectors
+    from engine.static_embedder import make_static_embedder, static_refusal
+
+    requested = (options.first_view or "full").lower()
+    full, cache, missing, refusal = None, None, 0, None
+    if requested != "full":
+        refusal = static_refusal(options.model)
+    if requested == "full" or (requested == "auto" and refusal is None):
+        full = make_embedder(options.model)
+        cache = open_cache(full, options.cache_dir) if options.use_cache else None
+        missing = missing_full_vectors(hashes, cache) if requested == "auto" else 0
+    view = choose_first_view(requested, missing, refusal)
+    if view.static:
+        root = options.cache_dir or default_cache_root()
+        embedder = make_static_embedder(options.model, root, progress, cancel)
+        return embedder, open_cache(embedder, options.cache_dir) if options.use_cache else None, view
+    if full is None:
+        full = make_embedder(options.model)
+        cache = open_cache(full, options.cache_dir) if options.use_cache else None
+    return full, cache, view
 
 
 def embed_notes(texts, embedder: Embedder) -> tuple[np.ndarray, str | None]:
@@ -123,13 +155,19 @@ class Session:
         #: The model ``--model auto`` chose and why (:class:`engine.model_choice.ModelChoice`); None when the
         #: model was named, served by ``--embed-url`` or given as an embedder.
         self.model_choice: ModelChoice | None = None
+        #: Which vectors this session holds and why (:mod:`engine.first_view`); None when the caller chose the embedder.
+        self.first_view: FirstView | None = None
+        #: The options it was opened with, the model chosen by ``auto`` filled in (:meth:`refined` embeds with
+        #: their full model).
+        self.options: SessionOptions = SessionOptions()
 
     @classmethod
     def open(cls, path: str | Path, options: SessionOptions | None = None,
              progress: ProgressCallback | None = None, cancel: CancelToken | None = None,
              embedder: Embedder | None = None, corpus: Corpus | None = None) -> "Session":
-        """Load ``path`` (unless ``corpus``, its :func:`load_corpus`, is given), load the model (unless
-        ``embedder`` is given; ``auto`` chooses it from the texts) and embed every non-empty text."""
+        """Load ``path`` (unless ``corpus``, its :func:`load_corpus`, is given) and embed every non-empty text
+        with ``embedder``, else the first view's embedder (``options.first_view``: the full model, or the
+        static model distilled from it; ``--model auto`` chooses the model from the texts)."""
         options = options or SessionOptions()
         timings: dict[str, float] = {}
         t = time.perf_counter()
@@ -140,7 +178,8 @@ class Session:
         check(cancel)
         rows = np.flatnonzero(~corpus.empty)
         texts = [corpus.texts[i] for i in rows]
-        choice = None
+        hashes = text_hashes(texts) if corpus.text_hashes is None else corpus.text_hashes[rows]
+        choice, view, cache = None, None, None
         if embedder is None:
             t = time.perf_counter()
             model = options.model
@@ -149,22 +188,64 @@ class Session:
                 model = replace(model, model=choice.model)
             if progress:
                 progress(Progress("model", 0, 1, message=model.model or DEFAULT_MODEL))
-            embedder = make_embedder(model)  # sentence-transformers weights load on first use
+            options = replace(options, model=model)
+            # sentence-transformers weights load, and a static model is distilled, on first use
+            embedder, cache, view = first_view_embedder(options, hashes, progress, cancel)
             timings["model"] = time.perf_counter() - t
             check(cancel)
-        cache: EmbeddingCache | None = open_cache(embedder, options.cache_dir) if options.use_cache else None
+        elif options.use_cache:
+            cache = open_cache(embedder, options.cache_dir)
+        holder = [cache]
+        del cache  # held by ``holder`` only, so _embedded can let it go
+        session = cls._embedded(corpus, rows, texts, hashes, embedder, holder, root, progress, cancel, timings)
+        session.first_view, session.options, session.model_choice = view, options, choice
+        return session
+
+    @classmethod
+    def _embedded(cls, corpus: Corpus, rows: np.ndarray, texts: list[str], hashes: np.ndarray, embedder: Embedder,
+                  cache_holder: list, root: Path | None, progress: ProgressCallback | None,
+                  cancel: CancelToken | None, timings: dict) -> "Session":
+        """A session of ``corpus`` whose ``rows`` (``texts``, ``hashes``) are embedded with ``embedder``.
+
+        ``cache_holder``: a one-item list with the embedding cache (or None), emptied here so that the
+        cache's shards are freed before the float32 copy of the vectors is made.
+        """
         t = time.perf_counter()
-        hashes = text_hashes(texts) if corpus.text_hashes is None else corpus.text_hashes[rows]
+        cache = cache_holder.pop()
         vectors, stats = embed_texts(texts, embedder, cache, progress, cancel, hashes=hashes)
         timings["embed"] = time.perf_counter() - t
         cache = None  # its shards (0.78 GB at 1M rows) go before the float32 copy is made
         session = cls(corpus, embedder, rows, unit_rows(vectors), stats, timings)
         session.text_hashes = hashes
         session.results_cache_root = root
-        session.model_choice = choice
         truncated, session.language_warning = cached_notes(hashes, embedder.identity,
                                                            lambda: embed_notes(texts, embedder), root)
         session.truncated_rows = rows[truncated]
+        return session
+
+    @property
+    def static(self) -> bool:
+        """Whether the vectors are a static model's (a quick first view), not the full model's."""
+        return self.embedder.static
+
+    def refined(self, progress: ProgressCallback | None = None, cancel: CancelToken | None = None,
+                embedder: Embedder | None = None) -> "Session":
+        """A new session of the same corpus embedded with the full model of :attr:`options` (or ``embedder``).
+
+        The refinement of a static first view: the file is not read again, finished vectors are
+        cached as they come (a cancelled refinement resumes where it stopped), and this session is
+        left as it is.  Its :attr:`first_view` is "full".
+        """
+        options = self.options
+        embedder = embedder or make_embedder(options.model)
+        holder = [open_cache(embedder, options.cache_dir) if options.use_cache else None]
+        texts = [self.corpus.texts[i] for i in self.rows]
+        hashes = self.text_hashes if self.text_hashes is not None else text_hashes(texts)
+        timings = {k: v for k, v in self.timings.items() if k == "load"}
+        session = type(self)._embedded(self.corpus, self.rows, texts, hashes, embedder, holder,
+                                       self.results_cache_root, progress, cancel, timings)
+        session.first_view = FirstView("full", "full model: refined")
+        session.options = options
         return session
 
     def document_terms(self):

@@ -55,7 +55,7 @@ def query_prompt(instruction: str) -> str:
     return f"Instruct: {instruction.strip()}\nQuery:"
 
 
-def _quiet_transformers() -> None:
+def quiet_transformers() -> None:
     """Keep transformers' and the hub's progress bars off the terminal (they would tear a TUI)."""
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -117,7 +117,7 @@ class SentenceTransformerEmbedder(Embedder):
                 return
             device = pick_device(self._wanted_device)
             precision = _pick_precision(self._wanted_precision, device)
-            _quiet_transformers()
+            quiet_transformers()
             from sentence_transformers import SentenceTransformer
 
             try:

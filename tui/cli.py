@@ -14,6 +14,7 @@ from pathlib import Path
 from engine.clustering import ALGORITHMS, ClusterSettings, check_k
 from engine.devices import DEVICE_CHOICES
 from engine.errors import QtuiError
+from engine.first_view import AUTO_STATIC_MIN, FIRST_VIEWS
 from engine.options import LoadOptions, ModelOptions, SessionOptions
 from engine.progress import Cancelled
 
@@ -105,6 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
     p_cluster.add_argument("--json", action="store_true", help="print the summary as JSON instead of tables")
     p_cluster.add_argument("--top", type=int, default=30, metavar="N", help="clusters to list (default: 30)")
     p_cluster.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    p_cluster.add_argument("--first-view", choices=FIRST_VIEWS, default="full",
+                           help="full: embed with the model (default); static: a quick look with a static model "
+                           "distilled once from it (model2vec; cached; not for muse or --embed-url); auto: static "
+                           f"when {AUTO_STATIC_MIN:,}+ texts have no cached vectors of the model")
     p_cluster.set_defaults(func=_cmd_cluster)
 
     p_export = sub.add_parser("export", help="write the saved review of FILE as a table, without the app",
@@ -159,6 +164,7 @@ def session_options(args: argparse.Namespace) -> SessionOptions:
                            retries=args.retries),
         cache_dir=args.cache_dir,
         use_cache=not args.no_cache,
+        first_view=getattr(args, "first_view", None) or "full",
     )
 
 

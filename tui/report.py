@@ -22,8 +22,8 @@ from engine.errors import show_path
 from engine.progress import Progress
 from engine.session import Session
 
-STAGE_NAMES = {"load": "Loading", "model": "Loading model", "embed": "Embedding", "cluster": "Clustering",
-               "keywords": "Keywords", "metrics": "Metrics"}
+STAGE_NAMES = {"load": "Loading", "model": "Loading model", "distill": "Distilling", "embed": "Embedding",
+               "cluster": "Clustering", "keywords": "Keywords", "metrics": "Metrics"}
 SKIPPED_SHOWN = 5
 
 
@@ -119,6 +119,9 @@ def print_summary(session: Session, analysis: Analysis, exported: Path | None, t
     lines: list = [head, model]
     if session.model_choice:
         lines.append(Text(session.model_choice.line, style="dim"))
+    if session.static:
+        lines.append(Text(f"note: static vectors, a quick look: the clusters of {session.embedder.source_name} "
+                          "itself are finer (run without --first-view static)", style="yellow"))
     truncated = len(session.truncated_rows)
     if truncated:
         limit = session.embedder.max_seq_length
@@ -198,7 +201,8 @@ def summary_dict(session: Session, analysis: Analysis, exported: Path | None,
         "notices": corpus.notices,
         "model": {"name": session.embedder.name, "dim": session.embedder.dim,
                   "device": session.embedder.device,
-                  "chosen": session.model_choice.line if session.model_choice else None},
+                  "chosen": session.model_choice.line if session.model_choice else None,
+                  "static": session.static},
         "embedding": {"cached": stats.cached, "embedded": stats.embedded, "duplicates": stats.duplicates,
                       "seconds": round(stats.seconds, 3), "rate": round(stats.rate, 1),
                       "truncated_rows": len(session.truncated_rows)},

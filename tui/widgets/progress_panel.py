@@ -8,9 +8,9 @@ from textual.widgets import ProgressBar, Static
 
 from engine.progress import Progress
 
-STAGES = {"load": "Reading the file", "model": "Loading the model", "embed": "Embedding texts",
-          "cluster": "Clustering", "keywords": "Finding keywords", "metrics": "Computing metrics",
-          "map": "Drawing the map"}
+STAGES = {"load": "Reading the file", "model": "Loading the model", "distill": "Distilling a static model",
+          "embed": "Embedding texts", "cluster": "Clustering", "keywords": "Finding keywords",
+          "metrics": "Computing metrics", "map": "Drawing the map"}
 
 
 def describe(p: Progress) -> str:
