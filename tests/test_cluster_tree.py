@@ -232,3 +232,28 @@ def test_cli_clusters_option_end_to_end(tmp_path):
     bad = run_qtui("cluster", str(SAMPLE), "--clusters", "0")
     assert bad.returncode == 2 and "--clusters 0" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
     assert "--clusters" in run_qtui("open", "--help").stdout
+
+
+def test_export_parent_columns_with_noise(sample):
+    from engine.analysis import NOISE_NAME, parent_level
+    from engine.export import export_frame
+
+    analysis = sample.cluster(ClusterSettings("hdbscan", min_cluster_size=5))
+    parents = parent_level(analysis, *sample.document_terms())
+    tree = analysis.clustering.tree
+    up = tree.coarser(analysis.n_clusters)
+    parent_of, infos = parents
+    assert len(parent_of) == analysis.n_clusters and len(infos) == up
+    assert [i.id for i in infos] == list(range(up)) and all(i.name and i.keywords for i in infos)
+    frame = export_frame(analysis, parents=parents)
+    assert frame.columns[4:6] == ["parent_id", "parent_label"]
+    noise = frame.filter(pl.col("cluster_id") == -1)
+    assert len(noise) and noise["parent_id"].to_list() == [-1] * len(noise)
+    assert set(noise["parent_label"]) == {NOISE_NAME}
+    rows = frame.filter(pl.col("cluster_id") >= 0)
+    want = tree.labels_at(up)[analysis.clustering.labels >= 0]
+    assert rows["parent_id"].to_list() == want.tolist()
+    assert rows["parent_label"].to_list() == [infos[p].name for p in want]
+    assert "parent_id" not in export_frame(analysis).columns
+    top = sample.cluster(ClusterSettings("kmeans", k=3, clusters=1))
+    assert parent_level(top, *sample.document_terms()) is None, "the coarsest level has no parent"
