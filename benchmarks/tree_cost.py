@@ -1,15 +1,15 @@
 """What the cluster tree costs at scale: the clustering stage with the tree beside the code before it.
 
     HF_HUB_OFFLINE=1 .venv/bin/python -m benchmarks.tree_cost [--size 100000] [--algo auto] [--repeats 3]
-                                                             [--baseline-rev REV]
+                                                             [--baseline-rev REV] [--corpus FILE]
 
 The clustering stage is what ``Session.cluster`` does before explaining: ``cached_cluster`` of the
 session's vectors into an empty results cache (hash the vectors, cluster, store the entry), then the
 same call again (the reopen: one read).  It runs in fresh subprocesses, alternately with this tree's
 ``engine`` and with the ``engine`` of ``--baseline-rev`` (default: the parent of the commit that added
 ``engine/cluster_tree.py``, i.e. the code before the tree), on the same vectors: the ``--size``-row
-scale corpus of :mod:`benchmarks.corpus`, embedded with the bundled MiniLM into the bench cache (the
-first run embeds what is missing; minutes).  Prints the median of each and their ratio (the issue's
+scale corpus of :mod:`benchmarks.corpus` (or ``--corpus FILE``), embedded with the bundled MiniLM into
+the bench cache (the first run embeds what is missing; minutes).  Prints the median of each and their ratio (the issue's
 target: < 1.10), the entry's size on disk, and how long a level change takes at that size
 (:meth:`ClusterTree.labels_at` for every zoom level, each cut fresh) beside a plain copy of the labels.
 """
@@ -86,7 +86,7 @@ def level_change_ms(X: np.ndarray, algo: str) -> tuple[float, float, list]:
     tree = clustering.tree
     change, copy = [], []
     for _, k in tree.ladder():
-        tree._cuts.clear()  # every level change computes its cut afresh
+        tree._memo.clear()  # every level change computes its cut afresh
         t = time.perf_counter()
         tree.labels_at(k)
         change.append(time.perf_counter() - t)
@@ -102,13 +102,14 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--algo", default="auto", choices=("auto", "kmeans", "hdbscan"))
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--baseline-rev", default=None)
+    parser.add_argument("--corpus", type=Path, default=None, help="cluster this file instead of the scale corpus")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from benchmarks.corpus import bench_dir, build_corpus
     from engine.session import Session
 
     os.environ.setdefault("QTUI_CACHE_DIR", str(bench_dir() / "cache"))
-    path = build_corpus(args.size)
+    path = args.corpus or build_corpus(args.size)
     session = Session.open(path)
     rev, old = baseline_source(args.baseline_rev)
     with tempfile.TemporaryDirectory() as tmp:

@@ -46,7 +46,7 @@ class MergeSuggestion:
     distance: float  # Euclidean distance between the two clusters' mean vectors
 
 
-@dataclass
+@dataclass(eq=False)
 class ClusterTree:
     """Binary merge tree over leaf clusters, with the leaf of every row (see the module docstring)."""
 
@@ -56,7 +56,7 @@ class ClusterTree:
     leaf_sizes: np.ndarray  # (L,) int64: rows of every leaf
     leaf_first: np.ndarray  # (L,) int64: first row of every leaf
     base: int  # clusters at level 0, the clustering's own cut
-    _cuts: dict = field(default_factory=dict, repr=False, compare=False)
+    _memo: dict = field(default_factory=dict, repr=False)  # cuts by k, and the node tables, once computed
 
     @property
     def n_leaves(self) -> int:
@@ -126,7 +126,7 @@ class ClusterTree:
     def cut(self, k: int) -> LevelCut:
         """The tree cut into ``k`` clusters (``k`` clamped to 1..leaves); kept, so a second cut is free."""
         k = self.clamp(k)
-        found = self._cuts.get(k)
+        found = self._memo.get(k)
         if found is not None:
             return found
         L = self.n_leaves
@@ -147,7 +147,7 @@ class ClusterTree:
         rank = np.empty(len(roots), np.int64)
         rank[order] = np.arange(len(roots))
         found = LevelCut(k, rank[leaf_root], roots[order], sizes[order])
-        self._cuts[k] = found
+        self._memo[k] = found
         return found
 
     def labels_at(self, k: int) -> np.ndarray:
@@ -221,7 +221,7 @@ class ClusterTree:
 
     def _parents(self) -> tuple[np.ndarray, np.ndarray]:
         """(parent node of every node, -1 for the root; merges applied when every node first exists)."""
-        got = self._cuts.get("parents")
+        got = self._memo.get("parents")
         if got is None:
             L = self.n_leaves
             parent = np.full(max(2 * L - 1, 0), -1, np.int64)
@@ -229,17 +229,17 @@ class ClusterTree:
                 parent[self.merges[:, 0]] = L + np.arange(L - 1)
                 parent[self.merges[:, 1]] = L + np.arange(L - 1)
             birth = np.concatenate([np.zeros(L, np.int64), np.arange(1, L, dtype=np.int64)])
-            got = self._cuts["parents"] = (parent, birth)
+            got = self._memo["parents"] = (parent, birth)
         return got
 
     def _node_sizes(self) -> np.ndarray:
-        got = self._cuts.get("sizes")
+        got = self._memo.get("sizes")
         if got is None:
             L = self.n_leaves
             got = np.concatenate([self.leaf_sizes, np.zeros(max(L - 1, 0), np.int64)])
             for i, (x, y) in enumerate(self.merges):
                 got[L + i] = got[x] + got[y]
-            self._cuts["sizes"] = got
+            self._memo["sizes"] = got
         return got
 
 

@@ -86,7 +86,7 @@ def _read(path: Path, settings: ClusterSettings, n: int) -> Clustering | None:
     L = tree.n_leaves
     if (labels.shape != (n,) or confidence.shape != (n,) or tree.row_leaf.shape != (n,)
             or tree.merges.shape != (max(L - 1, 0), 2) or tree.heights.shape != (max(L - 1, 0),)
-            or tree.leaf_first.shape != (L,) or not 0 <= tree.base <= L
+            or tree.leaf_first.shape != (L,) or not min(L, 1) <= tree.base <= L
             or (n and tree.row_leaf.max() >= L) or (L > 1 and (tree.merges.min() < 0 or tree.merges.max() >= 2 * L - 1))):
         return None
     try:
