@@ -134,6 +134,30 @@ def clusters_within(analysis: Analysis, mask: np.ndarray) -> list[ClusterInfo]:
     return clusters
 
 
+def describe_cut(analysis: Analysis, labels: np.ndarray, doc_terms: sp.csr_matrix, vocabulary: np.ndarray,
+                 cancel: CancelToken | None = None) -> list[ClusterInfo]:
+    """Clusters 0..K-1 of ``labels`` (another cut of the clustering's tree: one label per embedded row, -1
+    noise) with their sizes, keywords and suggested names; ``doc_terms`` as for :func:`explain`."""
+    labels = np.asarray(labels)
+    k = int(labels.max()) + 1 if len(labels) and labels.max() >= 0 else 0
+    keywords = cluster_keywords(doc_terms[analysis.rows], vocabulary, labels, cancel=cancel)
+    counts = np.bincount(labels[labels >= 0], minlength=k)
+    return [ClusterInfo(c, int(counts[c]), suggest_name(keywords.get(c, [])) or f"cluster {c}", keywords.get(c, []))
+            for c in range(k)]
+
+
+def parent_level(analysis: Analysis, doc_terms: sp.csr_matrix, vocabulary: np.ndarray,
+                 cancel: CancelToken | None = None) -> tuple[np.ndarray, list[ClusterInfo]] | None:
+    """The clusters one zoom level coarser than the analysis's: the parent id of every cluster id and the
+    parents described (:func:`describe_cut`); None when the clustering has no tree or is its top level."""
+    tree = analysis.clustering.tree
+    k = analysis.n_clusters
+    up = tree.coarser(k) if tree is not None and k else None
+    if up is None:
+        return None
+    return tree.parents(k, up), describe_cut(analysis, tree.labels_at(up), doc_terms, vocabulary, cancel)
+
+
 def _fill_examples(clusters: list[ClusterInfo], labels: np.ndarray, scores: np.ndarray, texts: list[str]) -> None:
     """The rows closest to each centre, skipping repeats of a text already picked."""
     order = np.lexsort((np.arange(len(labels)), -np.nan_to_num(scores, nan=-2.0), labels))

@@ -12,8 +12,10 @@ Steps (see :func:`auto_cluster`):
    ``MODULARITY_SLACK`` of the fine partition and merge it at most ``MAX_MERGE_RATIO`` times
    (so one dominant split, e.g. one script against another, cannot swallow the topics),
    unless a level shows clear structure on its own (silhouette >= ``STRONG_SILHOUETTE``).
+   The merges, down to one cluster, are kept as the clustering's tree (:mod:`engine.cluster_tree`).
 4. *Assign*: rows outside the fitted sample (large inputs) take the weighted vote of their
-   nearest fitted rows; every row's confidence is the share of its neighbours that agree.
+   nearest fitted rows (and the fine community their neighbours in that cluster vote for); every
+   row's confidence is the share of its neighbours that agree.
 
 Cost for n rows of dimension d, with m = min(n, FIT_SAMPLE) fitted rows, p = PROJ_DIMS and
 K <= MAX_FINE fine communities: O(n d p + m d^2) to project, O(m^2 p) for the neighbour graph,
@@ -28,6 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from engine.cluster_tree import ClusterTree, tree_from_merges, ward_steps
 from engine.graph_cluster import knn, knn_graph, louvain, relabel
 from engine.progress import (
     Cancelled,
@@ -57,11 +60,12 @@ ASSIGN_CHUNK = 32  # blocks of rows outside the sample placed at a time
 
 @dataclass
 class AutoResult:
-    """Labels (-1 = unassigned, 0..K-1 by size), a confidence per row and what was chosen."""
+    """Labels (-1 = unassigned, 0..K-1 by size), a confidence per row, what was chosen, and the merge tree."""
 
     labels: np.ndarray  # int64 (n,)
     confidence: np.ndarray  # float32 (n,) in [0, 1], 0 for unassigned rows
     info: dict = field(default_factory=dict)  # JSON-serialisable description of the choices
+    tree: ClusterTree | None = None  # leaves: the fine communities; None when too few rows to build one
 
 
 def auto_cluster(X: np.ndarray, *, seed: int = 0, progress: ProgressCallback | None = None,
@@ -122,19 +126,21 @@ def auto_cluster(X: np.ndarray, *, seed: int = 0, progress: ProgressCallback | N
     sil_rows = np.arange(len(fit))
     if len(fit) > SIL_SAMPLE:
         sil_rows = np.sort(rng.choice(len(fit), SIL_SAMPLE, replace=False))
-    part, chosen = choose_level(Zf, fine, A, sil_rows, cancel=cancel)
+    part, chosen, steps = choose_level(Zf, fine, A, sil_rows, cancel=cancel)
 
     meter.advance(1, f"assigning {m - len(fit):,} more rows" if m > len(fit) else "confidence")
-    lab, cf = _assign(Z, fit, part, idx, sim, cancel, step)
+    lab, cf, leaf = _assign(Z, fit, part, fine, idx, sim, cancel, step)
     labels[good] = lab[inverse]
     conf[good] = cf[inverse]
+    leaves = np.full(n, -1, np.int32)
+    leaves[good] = leaf[inverse]
     labels = relabel_by_size(labels)
     info.update(chosen)
     info.update(clusters=int(labels.max()) + 1, fitted_rows=len(fit), graph_k=GRAPH_K,
                 resolution=gamma, fine_communities=int(fine.max()) + 1,
                 projected_dims=int(Z.shape[1]))
     meter.advance(meter.total - meter.done, f"{info['clusters']} cluster{'s' * (info['clusters'] != 1)}")
-    return AutoResult(labels, conf, info)
+    return AutoResult(labels, conf, info, tree_from_merges(leaves, steps, info["clusters"]))
 
 
 class UnitRows:
@@ -204,20 +210,20 @@ def _project(X: np.ndarray, F: np.ndarray, dims: int, block: int = 65_536) -> np
 
 
 def choose_level(Z: np.ndarray, fine: np.ndarray, A, sil_rows: np.ndarray, *,
-                 cancel: CancelToken | None = None) -> tuple[np.ndarray, dict]:
+                 cancel: CancelToken | None = None) -> tuple[np.ndarray, dict, list[tuple[int, int, float]]]:
     """Merge the communities ``fine`` (labels 0..K-1 of the rows of ``Z``) by Ward's criterion.
 
     Each level, from K clusters down to 2, is scored by the exact cosine silhouette of the rows
     ``sil_rows`` (kept up to date through cluster sums) and by its modularity on graph ``A``.
-    Returns the labels of the best admissible level and a description with the whole curve.
+    Returns the labels of the best admissible level, a description with the whole curve, and every
+    Ward merge ``(a, b, cost)`` down to one cluster (the tree of :mod:`engine.cluster_tree`).
     """
     K = int(fine.max()) + 1
     if K < 2:
-        return fine, {"k": K, "silhouette": None, "curve": []}
+        return fine, {"k": K, "silhouette": None, "curve": []}, []
     cnt = np.bincount(fine, minlength=K).astype(np.float64)
     S = np.zeros((K, Z.shape[1]))
     np.add.at(S, fine, Z)
-    mu = S / cnt[:, None]
     deg = np.asarray(A.sum(axis=1)).ravel()
     m2 = deg.sum()
     Ac = A.tocoo()
@@ -229,47 +235,30 @@ def choose_level(Z: np.ndarray, fine: np.ndarray, A, sil_rows: np.ndarray, *,
     own = fine[sil_rows]
     alive = np.ones(K, bool)
     lab = np.arange(K)  # fine community -> current cluster
-    cost = np.stack([_ward(mu, cnt, a) for a in range(K)])
-    np.fill_diagonal(cost, np.inf)
-    best, best_lab, curve = -np.inf, lab.copy(), []
-    for level in range(K, 1, -1):
+    best, best_lab, curve, steps = -np.inf, lab.copy(), [], []
+    for level, (a, b, cost) in zip(range(K, 1, -1), ward_steps(S, cnt)):
         s = _silhouette(D, lab[own], cnt, alive)
         curve.append([level, round(float(s), 4), round(float(q), 4)])
         guarded = q >= q0 - MODULARITY_SLACK and level * MAX_MERGE_RATIO >= K
         if s > best and (guarded or s >= STRONG_SILHOUETTE):
             best, best_lab = s, lab.copy()
-        i, j = np.unravel_index(int(np.argmin(cost)), cost.shape)
-        a, b = min(i, j), max(i, j)
+        steps.append((a, b, cost))
         q += 2 * W[a, b] / m2 - 2 * vol[a] * vol[b] / m2 ** 2
         W[a] += W[b]
         W[:, a] += W[:, b]
         W[b] = W[:, b] = 0
         vol[a] += vol[b]
-        S[a] += S[b]
         cnt[a] += cnt[b]
         cnt[b] = 0
         alive[b] = False
-        mu[a] = S[a] / cnt[a]
         D[:, a] += D[:, b]
         lab[lab == b] = a
-        cost[b, :] = cost[:, b] = np.inf
-        cost[a, :] = cost[:, a] = _ward(mu, cnt, a)
-        cost[a, a] = np.inf
         if level % 16 == 0:
             check(cancel)
     part = relabel(best_lab[fine])
     return part, {"k": int(part.max()) + 1, "silhouette": round(float(best), 4),
                   "modularity": next(c[2] for c in curve if c[0] == int(part.max()) + 1),
-                  "fine_modularity": round(q0, 4), "curve": curve}
-
-
-def _ward(mu: np.ndarray, cnt: np.ndarray, a: int) -> np.ndarray:
-    """Ward cost of merging cluster ``a`` with every cluster (inf for merged-away ones)."""
-    d2 = ((mu - mu[a]) ** 2).sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        c = d2 * cnt * cnt[a] / (cnt + cnt[a])
-    c[cnt == 0] = np.inf
-    return c
+                  "fine_modularity": round(q0, 4), "curve": curve}, steps
 
 
 def _silhouette(D: np.ndarray, c: np.ndarray, cnt: np.ndarray, alive: np.ndarray) -> float:
@@ -287,13 +276,19 @@ def _silhouette(D: np.ndarray, c: np.ndarray, cnt: np.ndarray, alive: np.ndarray
     return float(s.mean())
 
 
-def _assign(Z: np.ndarray, fit: np.ndarray, part: np.ndarray, idx: np.ndarray, sim: np.ndarray,
-            cancel: CancelToken | None, step) -> tuple[np.ndarray, np.ndarray]:
-    """Labels of all rows (fitted rows keep theirs) and every row's neighbour agreement."""
+def _assign(Z: np.ndarray, fit: np.ndarray, part: np.ndarray, fine: np.ndarray, idx: np.ndarray, sim: np.ndarray,
+            cancel: CancelToken | None, step) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Labels of all rows (fitted rows keep theirs), every row's neighbour agreement, and its fine community.
+
+    A row outside the sample joins the fine community its neighbours in its chosen cluster vote for,
+    so its community always lies inside its cluster.
+    """
     K = int(part.max()) + 1
     lab = np.empty(len(Z), np.int64)
     conf = np.empty(len(Z), np.float32)
+    leaf = np.empty(len(Z), np.int32)
     lab[fit] = part
+    leaf[fit] = fine
     conf[fit] = _vote(part[idx[:, :VOTE_K]], sim[:, :VOTE_K], K, own=part)[1]
     rest = np.setdiff1d(np.arange(len(Z)), fit, assume_unique=True)
     Zf = Z[fit]
@@ -303,16 +298,23 @@ def _assign(Z: np.ndarray, fit: np.ndarray, part: np.ndarray, idx: np.ndarray, s
         ridx, rsim = knn(Zf, VOTE_K, Q=Z[part_rows], exclude_self=False, block=BLOCK,
                          cancel=cancel, on_block=step)
         lab[part_rows], conf[part_rows] = _vote(part[ridx], rsim, K)
-    return lab, conf
+        inside = part[ridx] == lab[part_rows][:, None]
+        leaf[part_rows] = _vote(fine[ridx], rsim, int(fine.max()) + 1, keep=inside)[0]
+    return lab, conf, leaf
 
 
-def _vote(nl: np.ndarray, ns: np.ndarray, K: int, own: np.ndarray | None = None,
+def _vote(nl: np.ndarray, ns: np.ndarray, K: int, own: np.ndarray | None = None, keep: np.ndarray | None = None,
           chunk: int = 8192) -> tuple[np.ndarray, np.ndarray]:
-    """Similarity-weighted vote of neighbour labels ``nl``: winner (or ``own``) and its share."""
+    """Similarity-weighted vote of neighbour labels ``nl``: winner (or ``own``) and its share.
+
+    ``keep`` (same shape as ``nl``) limits the vote to the neighbours it marks.
+    """
     win = np.empty(len(nl), np.int64)
     share = np.empty(len(nl), np.float32)
     for s in range(0, len(nl), chunk):
         lab, w = nl[s:s + chunk], np.maximum(ns[s:s + chunk].astype(np.float64), 1e-6)
+        if keep is not None:
+            w = w * keep[s:s + chunk]
         r = np.arange(len(lab))
         tally = np.zeros((len(lab), K))
         np.add.at(tally, (np.repeat(r, lab.shape[1]), lab.ravel()), w.ravel())

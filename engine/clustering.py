@@ -2,17 +2,20 @@
 
 Labels are ``-1`` for noise ("unclustered") and ``0..K-1`` otherwise, numbered
 by cluster size (0 is the largest; ties broken by first row), so the same
-input, settings and seed always give the same labels.
+input, settings and seed always give the same labels.  Every clustering carries
+its merge tree (:mod:`engine.cluster_tree`); ``ClusterSettings.clusters`` cuts it
+at that number of clusters instead of the method's own.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
+from engine.cluster_tree import ClusterTree, centre_tree
 from engine.errors import UsageError
 from engine.progress import CancelToken, Progress, ProgressCallback, check
 
@@ -31,6 +34,7 @@ class ClusterSettings:
     min_cluster_size: int | None = None
     min_samples: int | None = None
     seed: int = 0
+    clusters: int | None = None  # cut the merge tree at this many clusters (None: the method's own number)
 
     def __post_init__(self) -> None:
         if self.algo not in ALGORITHMS:
@@ -41,6 +45,8 @@ class ClusterSettings:
             raise UsageError(f"--min-cluster-size {self.min_cluster_size}: must be at least 2")
         if self.min_samples is not None and self.min_samples < 1:
             raise UsageError(f"--min-samples {self.min_samples}: must be at least 1")
+        if self.clusters is not None and self.clusters < 1:
+            raise UsageError(f"--clusters {self.clusters}: must be at least 1")
 
     def describe(self) -> str:
         """Short text such as 'kmeans k=20' for headers and logs."""
@@ -52,6 +58,8 @@ class ClusterSettings:
                 parts.append(f"min_cluster_size={self.min_cluster_size}")
             if self.min_samples:
                 parts.append(f"min_samples={self.min_samples}")
+        if self.clusters:
+            parts.append(f"clusters={self.clusters}")
         return " ".join(parts)
 
     def to_dict(self) -> dict:
@@ -67,6 +75,7 @@ class Clustering:
     settings: ClusterSettings
     info: dict = field(default_factory=dict)
     seconds: float = 0.0
+    tree: ClusterTree | None = None  # the merge tree over these rows; its cut at n_clusters gives labels
 
     @property
     def n_clusters(self) -> int:
@@ -76,11 +85,24 @@ class Clustering:
     def noise_share(self) -> float:
         return float((self.labels == NOISE).mean()) if len(self.labels) else 0.0
 
+    def at_clusters(self, k: int) -> "Clustering":
+        """This clustering cut from its tree at ``k`` clusters (the nearest the tree has); no re-clustering.
+
+        The confidence stays the clustering's own; ``info["tree"]`` describes the cut and
+        ``settings.clusters`` is ``k``.
+        """
+        if self.tree is None:
+            raise ValueError("this clustering has no tree to cut")
+        labels = self.tree.labels_at(k)
+        info = {**self.info, "tree": self.tree.describe(k)}
+        return Clustering(labels, self.confidence, replace(self.settings, clusters=k), info, self.seconds, self.tree)
+
 
 def cluster(X: np.ndarray, settings: ClusterSettings | None = None,
             progress: ProgressCallback | None = None, cancel: CancelToken | None = None) -> Clustering:
-    """Cluster the rows of ``X`` (unit vectors) as ``settings`` says."""
+    """Cluster the rows of ``X`` (unit vectors) as ``settings`` says, with the tree of the clusters."""
     settings = settings or ClusterSettings()
+    own = replace(settings, clusters=None)
     start = time.perf_counter()
     X = np.ascontiguousarray(X, dtype=np.float32)
     n = len(X)
@@ -88,6 +110,7 @@ def cluster(X: np.ndarray, settings: ClusterSettings | None = None,
         check_k(settings, n)
     if progress:
         progress(Progress("cluster", 0, 1, message=settings.describe()))
+    tree = None
     if n == 0:
         labels, conf, info = np.empty(0, np.int64), np.empty(0, np.float32), {}
     elif n < 3:
@@ -100,13 +123,19 @@ def cluster(X: np.ndarray, settings: ClusterSettings | None = None,
         from engine.auto_cluster import auto_cluster
 
         result = auto_cluster(X, seed=settings.seed, progress=progress, cancel=cancel)
-        labels, conf, info = result.labels, result.confidence, result.info
+        labels, conf, info, tree = result.labels, result.confidence, result.info, result.tree
     labels = relabel_by_size(np.asarray(labels, dtype=np.int64))
     conf = np.asarray(conf, dtype=np.float32)
     conf[labels == NOISE] = 0.0
+    if tree is None:
+        tree = centre_tree(X, labels, cancel=cancel)
+    result = Clustering(labels, conf, own, {**info, "tree": tree.describe(tree.base)},
+                        time.perf_counter() - start, tree)
+    if settings.clusters is not None:
+        result = result.at_clusters(settings.clusters)
     if progress:
         progress(Progress("cluster", 1, 1, message=settings.describe()))
-    return Clustering(labels, conf, settings, info, time.perf_counter() - start)
+    return result
 
 
 def check_k(settings: ClusterSettings, n: int) -> None:

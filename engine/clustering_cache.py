@@ -3,10 +3,13 @@
 :func:`~engine.clustering.cluster` is deterministic (same vectors, settings and
 seed give the same labels), so its result can be stored under a key made of a
 hash of the vectors (:func:`vectors_digest`), the settings and the source of
-the clustering code (a change to the code clusters again).  Entries are ``.npz`` files (no pickle)
-written atomically under ``<cache root>/clusterings/`` (:class:`~engine.npz_cache.NpzCache`); a damaged
-one is ignored and recomputed.  A warm reopen reads the clustering back instead of running ``auto``
-again, the longest step of an open.
+the clustering code (a change to the code clusters again).  The clustering's
+merge tree is stored with it, so a cut at another number of clusters
+(``ClusterSettings.clusters``, which is not part of the key) is read back and
+cut, never clustered again.  Entries are ``.npz`` files (no pickle) written
+atomically under ``<cache root>/clusterings/`` (:class:`~engine.npz_cache.NpzCache`);
+a damaged one is ignored and recomputed.  A warm reopen reads the clustering back
+instead of running ``auto`` again, the longest step of an open.
 """
 
 from __future__ import annotations
@@ -14,11 +17,12 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
 
+from engine.cluster_tree import ClusterTree
 from engine.clustering import Clustering, ClusterSettings, cluster
 from engine.npz_cache import NpzCache, code_digest
 from engine.progress import CancelToken, ProgressCallback
@@ -26,7 +30,7 @@ from engine.progress import CancelToken, ProgressCallback
 #: Clusterings kept; the least recently used beyond this are removed.
 KEPT = 16
 _CODE = ("engine.clustering", "engine.auto_cluster", "engine.graph_cluster", "engine.density_cluster",
-         "engine.unique_rows")
+         "engine.unique_rows", "engine.cluster_tree", "engine.metrics")
 
 
 def cached_cluster(X: np.ndarray, settings: ClusterSettings, root: Path | None,
@@ -35,19 +39,24 @@ def cached_cluster(X: np.ndarray, settings: ClusterSettings, root: Path | None,
     """``cluster(X, settings)``, read from ``<root>/clusterings/`` when it was computed before; ``root`` None: no cache.
 
     ``digest`` is :func:`vectors_digest` of ``X`` when the caller already has it (hashing reads every vector).
+    The entry holds the method's own clustering and its tree; ``settings.clusters`` is a cut of it.
     """
     if root is None:
         return cluster(X, settings, progress, cancel)
     start = time.perf_counter()
-    cache, key = NpzCache(root, "clusterings", KEPT), _key(digest or vectors_digest(X), settings)
-    found = cache.read(key, lambda arrays: _decode(arrays, settings, len(X)))
-    if found is not None:
-        found.seconds = time.perf_counter() - start  # what this run spent: the hash and the read
-        return found
-    result = cluster(X, settings, progress, cancel)
-    cache.write(key, labels=result.labels, confidence=result.confidence, seconds=np.float64(result.seconds),
-                info=np.asarray(json.dumps(result.info, default=str)))
-    return result
+    own = replace(settings, clusters=None)
+    cache, key = NpzCache(root, "clusterings", KEPT), _key(digest or vectors_digest(X), own)
+    result = cache.read(key, lambda arrays: _decode(arrays, own, len(X)))
+    if result is not None:
+        result.seconds = time.perf_counter() - start  # what this run spent: the hash and the read
+    else:
+        result = cluster(X, own, progress, cancel)
+        tree = result.tree
+        cache.write(key, labels=result.labels, confidence=result.confidence, seconds=np.float64(result.seconds),
+                    info=np.asarray(json.dumps(result.info, default=str)), tree_merges=tree.merges,
+                    tree_heights=tree.heights, tree_row_leaf=tree.row_leaf, tree_leaf_sizes=tree.leaf_sizes,
+                    tree_leaf_first=tree.leaf_first, tree_base=np.int64(tree.base))
+    return result if settings.clusters is None else result.at_clusters(settings.clusters)
 
 
 def vectors_digest(X: np.ndarray) -> bytes:
@@ -66,8 +75,16 @@ def _key(digest: bytes, settings: ClusterSettings) -> str:
 
 def _decode(arrays, settings: ClusterSettings, n: int) -> Clustering | None:
     labels, confidence = arrays["labels"].astype(np.int64), arrays["confidence"].astype(np.float32)
-    if labels.shape != (n,) or confidence.shape != (n,):
-        return None
     info = json.loads(str(arrays["info"]))
     seconds = round(float(arrays["seconds"]), 3)
-    return Clustering(labels, confidence, settings, {**info, "from_cache": True, "computed_in": seconds})
+    tree = ClusterTree(arrays["tree_merges"].astype(np.int64), arrays["tree_heights"].astype(np.float64),
+                       arrays["tree_row_leaf"].astype(np.int32), arrays["tree_leaf_sizes"].astype(np.int64),
+                       arrays["tree_leaf_first"].astype(np.int64), int(arrays["tree_base"]))
+    L = tree.n_leaves
+    if (labels.shape != (n,) or confidence.shape != (n,) or tree.row_leaf.shape != (n,)
+            or tree.merges.shape != (max(L - 1, 0), 2) or tree.heights.shape != (max(L - 1, 0),)
+            or tree.leaf_first.shape != (L,) or not min(L, 1) <= tree.base <= L
+            or (n and tree.row_leaf.max() >= L)
+            or (L > 1 and (tree.merges.min() < 0 or tree.merges.max() >= 2 * L - 1))):
+        return None
+    return Clustering(labels, confidence, settings, {**info, "from_cache": True, "computed_in": seconds}, tree=tree)

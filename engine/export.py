@@ -1,6 +1,8 @@
 """Write an analysis — or a review of one — as a table: CSV (default), TSV, JSON Lines or Parquet, by extension.
 
-Columns: ``id, text, cluster_id, cluster_label, score, keywords``, then every
+Columns: ``id, text, cluster_id, cluster_label, score, keywords`` (with
+``parent_id, parent_label`` after ``cluster_label`` when the clusters one tree
+level coarser are given), then every
 original column (renamed ``input_<name>`` if it clashes); a review export
 (:func:`export_review`) has ``id, text, cluster_id, cluster_label, status,
 score, label_source, confidence`` instead.  Ids and texts are
@@ -24,8 +26,13 @@ EXPORT_FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "j
 KEYWORDS_IN_EXPORT = 10
 
 
-def export_frame(analysis: Analysis, names: dict[int, str] | None = None) -> pl.DataFrame:
-    """The export table of ``analysis``; ``names`` overrides cluster labels by id."""
+def export_frame(analysis: Analysis, names: dict[int, str] | None = None, parents=None) -> pl.DataFrame:
+    """The export table of ``analysis``; ``names`` overrides cluster labels by id.
+
+    ``parents`` (:func:`engine.analysis.parent_level`: the parent id of every cluster id and the parents'
+    :class:`~engine.analysis.ClusterInfo`) adds ``parent_id`` and ``parent_label``; noise and empty
+    rows keep their own group there, as they do at every level.
+    """
     corpus = analysis.corpus
     by_id = {c.id: c for c in analysis.clusters}
     names = names or {}
@@ -41,6 +48,12 @@ def export_frame(analysis: Analysis, names: dict[int, str] | None = None) -> pl.
         pl.Series("score", [None if np.isnan(s) else float(s) for s in scores], dtype=pl.Float64),
         pl.Series("keywords", [keywords_of.get(c, "") for c in labels], dtype=pl.String),
     ]
+    if parents is not None:
+        parent_of, infos = parents
+        up = {cid: (int(parent_of[cid]) if cid >= 0 else cid) for cid in by_id}
+        up_label = {cid: (infos[p].name if cid >= 0 else label_of[cid]) for cid, p in up.items()}
+        columns[4:4] = [pl.Series("parent_id", [None if c == EMPTY else up[c] for c in labels], dtype=pl.Int64),
+                        pl.Series("parent_label", [up_label.get(c, "") for c in labels], dtype=pl.String)]
     return pl.DataFrame(columns).hstack(original_columns(analysis, {c.name for c in columns}))
 
 
@@ -148,9 +161,10 @@ def _flatten_nested(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def export_analysis(analysis: Analysis, path: str | Path, names: dict[int, str] | None = None,
-                    rows: np.ndarray | None = None) -> Path:
-    """Build the export table of ``analysis`` and write it to ``path`` (only the ``rows`` of a bool mask, if given)."""
-    frame = export_frame(analysis, names)
+                    rows: np.ndarray | None = None, parents=None) -> Path:
+    """Build the export table of ``analysis`` (see :func:`export_frame`) and write it to ``path`` (only the
+    ``rows`` of a bool mask, if given)."""
+    frame = export_frame(analysis, names, parents)
     if rows is not None:
         frame = frame.filter(pl.Series(np.asarray(rows, dtype=bool)))
     return write_table(frame, path)

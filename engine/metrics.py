@@ -132,14 +132,20 @@ def purity(labels: np.ndarray, gold: Sequence[str]) -> float:
 
 def centroids(X: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
     """Unit-length mean vector of each cluster 0..k-1 (rows of zeros for empty clusters)."""
+    sums = cluster_sums(X, labels, k)
+    norms = np.linalg.norm(sums, axis=1, keepdims=True)
+    return (sums / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+def cluster_sums(X: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    """float64 sum of the rows of each cluster 0..k-1 (noise rows, -1, left out)."""
     mask = labels >= 0
     members, ids = (X, labels) if mask.all() else (X[mask], labels[mask])  # no copy when every row is clustered
     # one bincount per dimension (float64 sums, row order as np.add.at): far faster than np.add.at
     sums = np.zeros((k, X.shape[1]), dtype=np.float64)
     for j in range(X.shape[1]):
         sums[:, j] = np.bincount(ids, weights=members[:, j], minlength=k)[:k]
-    norms = np.linalg.norm(sums, axis=1, keepdims=True)
-    return (sums / np.maximum(norms, 1e-12)).astype(np.float32)
+    return sums
 
 
 def closeness(X: np.ndarray, labels: np.ndarray, centres: np.ndarray, block: int = 65_536) -> np.ndarray:

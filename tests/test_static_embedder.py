@@ -165,10 +165,11 @@ def test_auto_takes_static_for_a_large_uncached_file_and_full_for_a_small_one(di
     assert big.static and big.first_view.static and "13,0" in big.first_view.reason
     assert big.vectors.shape == (len(big.rows), PCA_DIMS)
     assert big.embed_stats.embedded + big.embed_stats.cached == len(big.rows) - big.embed_stats.duplicates
-    small = Session.open(SAMPLE, SessionOptions(first_view="auto"))
+    minilm = ModelOptions(model="all-MiniLM-L6-v2")  # named: --model auto would pick muse for the sample
+    small = Session.open(SAMPLE, SessionOptions(model=minilm, first_view="auto"))
     assert not small.static and small.first_view.kind == "full" and small.vectors.shape[1] == 384
     hashes = small.text_hashes
-    _, _, view = first_view_embedder(SessionOptions(first_view="auto"), hashes)
+    _, _, view = first_view_embedder(SessionOptions(model=minilm, first_view="auto"), hashes)
     assert view.reason == "full model: all vectors cached"
 
 

@@ -82,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     clu.add_argument("--algo", choices=ALGORITHMS, default="auto",
                      help="auto (default: finds the number of groups), hdbscan or kmeans")
     clu.add_argument("--k", type=int, metavar="N", help="number of clusters for kmeans")
+    clu.add_argument("--clusters", type=int, metavar="N", help="show the level of the clustering's tree nearest N "
+                     "clusters: its broad themes (N smaller) or finer topics (auto only, down to its fine "
+                     "communities); the clustering itself is not redone (default: the method's own level)")
     clu.add_argument("--min-cluster-size", type=int, metavar="N", help="hdbscan: smallest cluster (default: from n)")
     clu.add_argument("--min-samples", type=int, metavar="N", help="hdbscan: density smoothing (default: = min size)")
     clu.add_argument("--seed", type=int, default=0, help="random seed (same input + settings + seed = same clusters)")
@@ -174,7 +177,7 @@ def cluster_settings(args: argparse.Namespace) -> ClusterSettings:
     if args.k is not None and algo == "auto":
         algo = "kmeans"
     return ClusterSettings(algo=algo, k=args.k, min_cluster_size=args.min_cluster_size,
-                           min_samples=args.min_samples, seed=args.seed)
+                           min_samples=args.min_samples, seed=args.seed, clusters=args.clusters)
 
 
 def settings_given(args: argparse.Namespace) -> bool:
@@ -203,11 +206,13 @@ def _cmd_cluster(args: argparse.Namespace) -> int:
         analysis = session.cluster(settings, progress=printer.update)
         exported = None
         if args.export:
+            from engine.analysis import parent_level
             from engine.export import export_analysis
             from engine.review_session import ReviewSession
 
             exported = export_analysis(analysis, ReviewSession.check_export(args.export, [args.file], args.force),
-                                       rows=where[1] if where else None)
+                                       rows=where[1] if where else None,
+                                       parents=parent_level(analysis, *session.document_terms()))
     if args.json:
         print_json(session, analysis, exported, where=where)
     else:

@@ -143,7 +143,7 @@ def print_summary(session: Session, analysis: Analysis, exported: Path | None, t
     title = (f"{_count(n_clusters, 'cluster')} with matching rows (of {analysis.n_clusters}; "
              f"{analysis.clustering.settings.describe()}), {unclustered:.1%} of them unclustered" if where else
              f"{_count(analysis.n_clusters, 'cluster')} ({analysis.clustering.settings.describe()}), "
-             f"{m.noise_share:.1%} unclustered")
+             f"{m.noise_share:.1%} unclustered{tree_text(analysis)}")
     table = Table(title=title, title_justify="left", expand=True,
                   box=box.SIMPLE_HEAD, padding=(0, 1))
     table.add_column("id", justify="right", no_wrap=True)
@@ -166,6 +166,21 @@ def print_summary(session: Session, analysis: Analysis, exported: Path | None, t
                         title_align="left", expand=False))
     if exported:
         console.print(f"exported {_count(shown_rows, 'row')} to {show_path(exported)}", style="green")
+
+
+def tree_text(analysis: Analysis) -> str:
+    """Where the clusters sit in the clustering's tree, e.g. ', tree level +1 (-1 finest … +6 coarsest; own 77)'."""
+    tree = analysis.clustering.info.get("tree")
+    if not tree or not tree.get("levels"):
+        return ""
+    ladder, k = tree["levels"], tree["clusters"]
+    at = [lv for lv, count in ladder if count == k]
+    if at:
+        where = f"tree level {at[0]:+d}"
+    else:  # a cut between two zoom levels (--clusters N)
+        finer = max(lv for lv, count in ladder if count > k)
+        where = f"tree between levels {finer:+d} and {finer + 1:+d}"
+    return f", {where} ({ladder[0][0]:+d} finest … {ladder[-1][0]:+d} coarsest; own {tree['base_clusters']})"
 
 
 def _metrics_text(analysis: Analysis) -> Text:
@@ -207,7 +222,8 @@ def summary_dict(session: Session, analysis: Analysis, exported: Path | None,
                       "seconds": round(stats.seconds, 3), "rate": round(stats.rate, 1),
                       "truncated_rows": len(session.truncated_rows)},
         "language_warning": session.language_warning,
-        "clustering": {**analysis.clustering.settings.to_dict(), "info": analysis.clustering.info},
+        "clustering": {**analysis.clustering.settings.to_dict(), "tree": analysis.clustering.info.get("tree"),
+                       "info": analysis.clustering.info},
         "clusters": [{"id": c.id, "size": c.size, "name": c.name, "cohesion": c.cohesion,
                       "keywords": [[t, round(w, 5)] for t, w in c.keywords],
                       "examples": [corpus.texts[r] for r in c.examples[:2]]} for c in clusters],
