@@ -164,7 +164,7 @@ def test_kill_minus_9_during_review_in_a_real_terminal_and_resume(tmp_path, cach
     path = tmp_path / "comments.jsonl"
     shutil.copy(SAMPLE, path)
     pid_file = tmp_path / "qtui.pid"
-    env = {"QTUI_CACHE_DIR": str(cache_root), "QTUI_DATA_DIR": str(tmp_path / "data")}
+    env = {"QTUI_CACHE_DIR": str(cache_root), "QTUI_DATA_DIR": os.environ["QTUI_DATA_DIR"]}
     launch = f'echo $$ > "{pid_file}"; exec "{qtui_binary()}" open "{path}" --algo kmeans --k 8'
     term = Terminal(["sh", "-c", launch], size="140x40", env=env)
     try:
