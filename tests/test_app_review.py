@@ -234,7 +234,7 @@ async def test_near_duplicates_are_listed_and_collapsed(embedder):
             assert len(set(app.board.labels[group].tolist())) == 1
 
 
-async def test_reopen_offers_to_resume_exactly_where_the_person_left_off(embedder, review_dir):
+async def test_reopen_offers_to_resume_exactly_where_the_person_left_off(embedder, data_dir):
     app = make_app(embedder)
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_opened(pilot)

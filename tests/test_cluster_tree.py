@@ -213,7 +213,8 @@ def test_cli_clusters_option_end_to_end(tmp_path):
     tree = own["clustering"]["tree"]
     assert tree["level"] == 0 and tree["clusters"] == tree["base_clusters"] == own["metrics"]["clusters"]
     assert own["clustering"]["clusters"] is None
-    n = tree["base_clusters"] + 2
+    n = min(tree["base_clusters"] + 2, tree["leaves"])  # finer than the method's own, as the tree allows
+    assert n > tree["base_clusters"]
     out = tmp_path / "finer.csv"
     result = run_qtui("cluster", str(SAMPLE), "--json", "--clusters", str(n), "--export", str(out))
     assert result.returncode == 0, result.stderr

@@ -310,7 +310,7 @@ def test_kill_minus_9_while_embedding_keeps_finished_batches_and_every_cached_ve
     cache = tmp_path / "cache"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "QTUI_CACHE_DIR": str(cache)}
     command = [str(Path(sys.executable).parent / "qtui"), "cluster", str(path), "--algo", "kmeans", "--k", "2",
-               "--device", "cpu", "-q", "--json"]
+               "--model", "all-MiniLM-L6-v2", "--device", "cpu", "-q", "--json"]  # the model the test checks with
     child = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 300

@@ -174,7 +174,7 @@ def test_auto_takes_static_for_a_large_uncached_file_and_full_for_a_small_one(di
 
 
 def test_refined_session_embeds_the_same_rows_with_the_full_model(distilled, embedder):
-    static = Session.open(SAMPLE, SessionOptions(first_view="static"))
+    static = Session.open(SAMPLE, SessionOptions(model=ModelOptions(model="all-MiniLM-L6-v2"), first_view="static"))
     assert static.static and static.embedder.identity == distilled[0].identity
     stages = []
     full = static.refined(progress=lambda p: stages.append(p.stage), embedder=embedder)
@@ -196,7 +196,7 @@ def test_cluster_first_view_static_end_to_end_on_banking77(distilled):
     assert summary["model"]["dim"] == PCA_DIMS
     assert len(summary["clusters"]) > 20
     assert summary["metrics"]["nmi"] > 0.6  # far above chance; the full model scores higher
-    text = run_qtui("cluster", str(SAMPLE), "--first-view", "static", "--top", "3")
+    text = run_qtui("cluster", str(SAMPLE), "--first-view", "static", "--model", "all-MiniLM-L6-v2", "--top", "3")
     assert text.returncode == 0, text.stderr
     assert "(static)" in text.stdout and "static vectors" in text.stdout
 
