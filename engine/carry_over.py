@@ -97,11 +97,11 @@ class CarryOver:
     state: ReviewState
     carried: list[Carried]
     uncarried: list[Uncarried]
-    mapping: dict[int, int]  # old cluster id -> new cluster id, for every carried or pinned cluster
+    mapping: dict[int, int]  # old cluster id to new cluster id, for every carried or pinned cluster
     kept_rows: np.ndarray  # reviewed rows kept in their cluster where the new clustering put them elsewhere
     kept_agreeing: int  # reviewed rows the new clustering agrees with
     dropped_rows: np.ndarray  # decided rows that follow the new clustering (their cluster was not kept)
-    joined: dict[int, int] = field(default_factory=dict)  # new reviewed cluster -> rows that joined unreviewed
+    joined: dict[int, int] = field(default_factory=dict)  # new reviewed cluster: rows that joined it unreviewed
     pinned: bool = True
 
     def describe(self) -> list[str]:

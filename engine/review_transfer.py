@@ -18,8 +18,8 @@ class Transfer:
 
     state: ReviewState
     added: int
-    joined: dict[int, int] = field(default_factory=dict)  # reviewed cluster -> new rows placed in it
-    removed_reviewed: dict[str, int] = field(default_factory=dict)  # "'name' (status)" -> reviewed rows gone
+    joined: dict[int, int] = field(default_factory=dict)  # reviewed cluster: the new rows placed in it
+    removed_reviewed: dict[str, int] = field(default_factory=dict)  # "'name' (status)": its reviewed rows now gone
     gone_clusters: list[str] = field(default_factory=list)  # reviewed clusters none of whose rows remain
 
     def describe(self) -> list[str]:
