@@ -227,12 +227,12 @@ class ReviewSession:
         review = cls(session, store, record, analysis, saved.context, notices)
         if writable:
             try:
-                if found.info.set_aside:  # an earlier review becomes the current one; the current one is set aside
-                    aside = store.set_aside()
-                    found.file.unlink(missing_ok=True)
-                    if aside is not None:
-                        review.notices.append("The review that was current was set aside; 'qtui reviews' lists it")
+                aside = store.set_aside() if found.info.set_aside else None  # the current one steps aside
                 store.save(record)
+                if found.info.set_aside:  # saved as the current review: its set-aside copy is no longer needed
+                    found.file.unlink(missing_ok=True)
+                if aside is not None:
+                    review.notices.append("The review that was current was set aside; 'qtui reviews' lists it")
             except (ReviewSaveError, OSError) as exc:
                 review._failed(exc)
         return review
