@@ -20,7 +20,7 @@ def check_export_target(target: str | Path, inputs: list[str | Path], overwrite:
     """Refuse ``target`` if it is one of ``inputs`` (same path, or the same file through a link: same inode
     and device) or lies in the review store; refuse an existing file unless ``overwrite``.  Returns it."""
     from engine.review_files import review_files
-    from engine.review_store import reviews_root
+    from engine.review_info import reviews_root
 
     target = Path(target).expanduser()
     protected = [Path(p) for p in inputs] + review_files()

@@ -1,6 +1,6 @@
 """Finding saved reviews: of a file's content, of its path when the content changed, or by review id.
 
-Every review lives in its folder under :func:`engine.review_store.reviews_root`
+Every review lives in its folder under :func:`engine.review_info.reviews_root`
 (one folder per content and text column); a folder's ``state.json`` is its
 current review and ``state.superseded-*.json`` are reviews set aside.  Each
 carries the absolute path of the file it was made of, so a review follows its
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import UsageError, show_path
-from engine.review_store import (SET_ASIDE_GLOB, STATE_NAME, ReviewInfo, ReviewStore, file_fingerprint,
-                                 review_key, reviews_root)
+from engine.review_info import SET_ASIDE_GLOB, STATE_NAME, ReviewInfo, file_fingerprint, review_key, reviews_root
+from engine.review_store import ReviewStore
 
 
 @dataclass

@@ -32,7 +32,8 @@ from engine.progress import CancelToken, ProgressCallback, check
 from engine.review import MOVED, UNREVIEWED, ReviewError, ReviewState
 from engine.review_files import FoundReview, latest_review, list_reviews, review_by_id
 from engine.review_record import Epoch, ReviewRecord, RowKeys, RowMatch, match_rows
-from engine.review_store import ReviewContext, ReviewCorrupt, ReviewSaveError, ReviewStore
+from engine.review_info import ReviewContext
+from engine.review_store import ReviewCorrupt, ReviewSaveError, ReviewStore
 from engine.review_view import ReviewView, base_view, restore_analysis, review_view
 
 if TYPE_CHECKING:
@@ -153,7 +154,7 @@ class ReviewSession:
         version of the file); None when there is none.  Read before opening the file (its options)."""
         if review_id is not None:
             return review_by_id(path, review_id)
-        from engine.review_store import file_fingerprint
+        from engine.review_info import file_fingerprint
 
         return latest_review(path, file_fingerprint(path), text_col)
 
@@ -347,9 +348,12 @@ class ReviewSession:
 
     # ------------------------------------------------------------------ changes
 
-    def _act(self, step) -> object:
+    def _need_writable(self) -> None:
         if self.store.read_only:
             raise ReviewError(self.store.read_only_reason or "this review is open read-only")
+
+    def _act(self, step) -> object:
+        self._need_writable()
         with self._lock:
             self._set_aside_undone_reclusterings()
             result = step(self.state)
@@ -487,8 +491,7 @@ class ReviewSession:
 
     def undo(self) -> Outcome | None:
         """Undo the last step, a re-clustering included (back to the clustering before, with its history)."""
-        if self.store.read_only:
-            raise ReviewError(self.store.read_only_reason or "this review is open read-only")
+        self._need_writable()
         with self._lock:
             if self.state.can_undo:
                 action = self.state.undo()
@@ -505,8 +508,7 @@ class ReviewSession:
 
     def redo(self) -> Outcome | None:
         """Redo the last undone step (a re-clustering included)."""
-        if self.store.read_only:
-            raise ReviewError(self.store.read_only_reason or "this review is open read-only")
+        self._need_writable()
         with self._lock:
             if self.state.can_redo:
                 action = self.state.redo()
@@ -539,8 +541,7 @@ class ReviewSession:
         cannot be carried are kept as they were with ``pin``); one step that :meth:`undo` takes back."""
         from engine.carry_over import carry_over
 
-        if self.store.read_only:
-            raise ReviewError(self.store.read_only_reason or "this review is open read-only")
+        self._need_writable()
         analysis = plan.analysis
         with self._lock:
             self._set_aside_undone_reclusterings()

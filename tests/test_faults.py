@@ -27,7 +27,8 @@ from engine.embedding import embed_texts, open_cache
 from engine.options import ModelOptions
 from engine.remote_embedder import RemoteEmbedder, RemoteEmbedError
 from engine.review import ReviewState, same_snapshot
-from engine.review_store import ReviewContext, ReviewSaveError, ReviewStore
+from engine.review_info import ReviewContext
+from engine.review_store import ReviewSaveError, ReviewStore
 from tests.app_helpers import wait_opened, wait_until
 from tests.bad_inputs import TEXTS
 from tests.cli import ROOT

@@ -241,7 +241,7 @@ def test_a_review_saved_with_auto_reopens_with_the_model_that_embedded_it(tmp_pa
     from engine.clustering import ClusterSettings
     from engine.options import ModelOptions, SessionOptions
     from engine.review_session import ReviewSession
-    from engine.review_store import ReviewContext
+    from engine.review_info import ReviewContext
     from engine.session import Session
     from tui.cli import main
 

@@ -15,7 +15,8 @@ from engine.clustering import ClusterSettings
 from engine.export import REVIEW_COLUMNS, export_review
 from engine.options import ModelOptions, SessionOptions
 from engine.review import ACCEPTED, REJECTED, ReviewState
-from engine.review_store import ReviewContext, ReviewStore
+from engine.review_info import ReviewContext
+from engine.review_store import ReviewStore
 from engine.review_view import base_view, restore_analysis, review_view
 from engine.session import Session
 from tests.cli import run_qtui

@@ -19,7 +19,8 @@ from engine.clustering import ClusterSettings
 from engine.options import ModelOptions
 from engine.review import ACCEPTED, ReviewError, ReviewState, same_snapshot
 from engine.review_files import list_reviews
-from engine.review_store import INLINE_BYTES, ReviewContext, ReviewCorrupt, ReviewReadOnly, ReviewStore, review_key
+from engine.review_info import ReviewContext, review_key
+from engine.review_store import INLINE_BYTES, ReviewCorrupt, ReviewReadOnly, ReviewStore
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -182,7 +183,7 @@ def test_review_info_summary_line(data_dir):
 def test_reviews_are_listed_by_content_and_by_path(tmp_path, data_dir):
     data = tmp_path / "in.txt"
     data.write_bytes(b"one\ntwo\n")
-    from engine.review_store import file_fingerprint
+    from engine.review_info import file_fingerprint
 
     corpus = Corpus(2, fingerprint=file_fingerprint(data))
     corpus.path = data
@@ -330,7 +331,8 @@ WRITER = textwrap.dedent("""
     import sys
     import numpy as np
     from engine.review import ReviewState
-    from engine.review_store import ReviewContext, ReviewStore
+    from engine.review_info import ReviewContext
+    from engine.review_store import ReviewStore
     sys.path.insert(0, sys.argv[3])
     from test_review_store import Autosaved, Corpus, context_for, deterministic_action
 
