@@ -180,30 +180,30 @@ async def _pilot_figures(path: Path, options=None, settings=None, figures=None) 
         figures["opened"] = time.perf_counter() - start - 0.1  # wait_opened pauses 0.1 s after
         # the keys are timed once the background work of the opening is done (the map's layout, the
         # search index, the model's weights): steady state, not the first seconds after the clusters appear
-        await wait_until(pilot, lambda: app.map_xy is not None, 600, "the map")
+        await wait_until(pilot, lambda: app.board_screen.detail.map_xy is not None, 600, "the map")
         await asyncio.to_thread(app.session.index.ready.wait, 600)
         await wait_until(pilot, lambda: app.session.embedder.loaded, 600, "the model")
         timer = KeyTimer(app)
         largest = max(app.analysis.clusters, key=lambda c: c.size).id
         app.query_one("#clusters").select_cluster(largest)
         await pilot.pause(0.5)
-        app.action_focus_members()
+        app.board_screen.action_focus_members()
         await pilot.pause(0.3)
         moves = [await timer.press("j") for _ in range(150)]
         figures["move_p50"], figures["move_p95"] = p(moves, 0.5), p(moves, 0.95)
         members = app.query_one("#members")
         details = []
         for _ in range(40):  # the move's whole effect: the detail pane with the text's nearest texts (a worker's search)
-            details.append(await timer.press("j", until=lambda: app.neighbours_shown_for == members.current_row))
+            details.append(await timer.press("j", until=lambda: app.board_screen.detail.neighbours_shown_for == members.current_row))
         figures["detail_p50"], figures["detail_p95"] = p(details, 0.5), p(details, 0.95)
         switches = [await timer.press("tab") for _ in range(60)]
         figures["switch_p50"], figures["switch_p95"] = p(switches, 0.5), p(switches, 0.95)
-        app.action_focus_clusters()
+        app.board_screen.action_focus_clusters()
         await pilot.pause(0.3)
         cluster_moves = []
         for _ in range(60):  # until the members pane holds the next cluster: the table's cursor is painted first
-            before = app.selected_cluster
-            cluster_moves.append(await timer.press("j", until=lambda: app.selected_cluster != before))
+            before = app.board_screen.selected_cluster
+            cluster_moves.append(await timer.press("j", until=lambda: app.board_screen.selected_cluster != before))
         figures["cluster_p50"], figures["cluster_p95"] = p(cluster_moves, 0.5), p(cluster_moves, 0.95)
         session = app.session
         bare = []
@@ -211,15 +211,15 @@ async def _pilot_figures(path: Path, options=None, settings=None, figures=None) 
             t = time.perf_counter()
             session.index.search(session.embedder.encode_query(word), 200)
             bare.append(time.perf_counter() - t)
-        app.action_focus_query()
+        app.board_screen.action_focus_query()
         query_times = []
         for phrase in ("card arrived", "退款太慢", "set an alarm"):
             app.query_one("#query").value = ""
             await pilot.pause(0.1)
             for ch in phrase:
-                before = app.last_query_shown
+                before = app.board_screen.members.last_query_shown
                 query_times.append(await timer.press(ch if ch != " " else "space",
-                                                     until=lambda: app.last_query_shown != before))
+                                                     until=lambda: app.board_screen.members.last_query_shown != before))
         figures["query_p50"], figures["query_p95"] = p(query_times, 0.5), p(query_times, 0.95)
         figures["bare_p50"], figures["bare_p95"] = p(bare, 0.5), p(bare, 0.95)
     return figures

@@ -55,6 +55,16 @@ def map_layout(vectors: np.ndarray, labels: np.ndarray, centres: np.ndarray, see
     return _normalise(out).astype(np.float32)
 
 
+def layout_rows(analysis, cancel: CancelToken | None = None) -> np.ndarray:
+    """Map positions of every corpus row (NaN for rows not clustered, such as empty texts) for
+    ``analysis``'s clustering."""
+    xy = map_layout(analysis.vectors, analysis.clustering.labels, analysis.centres,
+                    seed=analysis.clustering.settings.seed, cancel=cancel)
+    full = np.full((len(analysis.labels), 2), np.nan, dtype=np.float32)
+    full[analysis.rows] = xy
+    return full
+
+
 def _layout_centres(centres: np.ndarray, seed: int) -> np.ndarray:
     k = len(centres)
     if k == 1:

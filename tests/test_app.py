@@ -76,16 +76,16 @@ async def test_map_shows_the_cluster_selected_while_its_tab_was_hidden(embedder)
     app = make_app(embedder)
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_opened(pilot)
-        await wait_until(pilot, lambda: app.map_xy is not None, 60, "the map")
+        await wait_until(pilot, lambda: app.board_screen.detail.map_xy is not None, 60, "the map")
         view = app.query_one("#map-view")
         await pilot.press("4")  # drawn once, with the first cluster
         await pilot.pause(0.2)
         await pilot.press("1", "escape")
         await pilot.pause(0.2)
-        app.action_focus_clusters()
+        app.board_screen.action_focus_clusters()
         await pilot.press("j", "j")
         await pilot.pause(0.2)
-        assert view.selected == app.selected_cluster
+        assert view.selected == app.board_screen.selected_cluster
         await pilot.press("4")
         await pilot.pause(0.2)
         region = Region(0, 0, view.outer_size.width, view.outer_size.height)
@@ -103,7 +103,7 @@ async def test_cursor_moves_in_scrolled_lists_repaint_the_right_lines(embedder):
     app = make_app(embedder, settings=ClusterSettings("kmeans", k=20))
     async with app.run_test(size=(160, 14)) as pilot:
         await wait_opened(pilot)
-        for pane, focus in (("#members", app.action_focus_members), ("#clusters", app.action_focus_clusters)):
+        for pane, focus in (("#members", app.board_screen.action_focus_members), ("#clusters", app.board_screen.action_focus_clusters)):
             focus()
             widget = app.query_one(pane)
             await pilot.press(*["j"] * 12)
@@ -126,7 +126,7 @@ async def test_live_query_replaces_results_as_you_type_and_esc_returns(embedder)
         await pilot.press("slash")
         assert app.focused.id == "query"
         await pilot.press(*"battery")
-        await wait_until(pilot, lambda: app.search_mode is not None, 30, "search results")
+        await wait_until(pilot, lambda: app.board_screen.members.search_mode is not None, 30, "search results")
         assert members.clusters is not None and len(members.rows) > 0
         top = app.session.corpus.texts[int(members.rows[0])].lower()
         assert "battery" in top or "电池" in top or "续航" in top or "charge" in top
@@ -134,7 +134,7 @@ async def test_live_query_replaces_results_as_you_type_and_esc_returns(embedder)
         await pilot.press(*" screen colours")
         await wait_until(pilot, lambda: members.rows.tolist() != first_results, 30, "updated results")
         await pilot.press("escape")
-        await wait_until(pilot, lambda: app.search_mode is None, 10, "back to the cluster")
+        await wait_until(pilot, lambda: app.board_screen.members.search_mode is None, 10, "back to the cluster")
         assert members.rows.tolist() == cluster_rows
 
 
@@ -143,14 +143,14 @@ async def test_more_like_this_on_a_member(embedder):
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_opened(pilot)
         await pilot.press("enter", "j", "m")
-        await wait_until(pilot, lambda: app.search_mode is not None, 30, "the similar texts")
+        await wait_until(pilot, lambda: app.board_screen.members.search_mode is not None, 30, "the similar texts")
         members = app.query_one("#members", MemberList)
         assert members.clusters is not None
         scores = members.scores.tolist()
         assert scores == sorted(scores, reverse=True)
         await pilot.press("escape")  # back to the cluster's members
-        assert app.search_mode is None
-        assert members.rows.tolist() == app.analysis.members(app.selected_cluster).tolist()
+        assert app.board_screen.members.search_mode is None
+        assert members.rows.tolist() == app.analysis.members(app.board_screen.selected_cluster).tolist()
 
 
 async def test_recluster_from_the_app_replaces_the_result(embedder):

@@ -95,7 +95,7 @@ async def test_names_and_searches_with_brackets_show_literally(embedder):
         members = app.query_one("#members")
         assert "[/x] refunds [bold]" in Content.from_markup(members.border_title).plain
         await pilot.press("slash", *"[/b] battery")
-        await wait_until(pilot, lambda: app.search_mode is not None, 30, "search results")
+        await wait_until(pilot, lambda: app.board_screen.members.search_mode is not None, 30, "search results")
         assert len(app.query_one("#members", MemberList).rows) > 0
 
 
@@ -200,7 +200,8 @@ async def test_classify_the_rest_accepts_proposals_in_bulk(embedder):
             await pilot.press("a")
             await settle(pilot, app)
         await pilot.press("L")
-        await wait_until(pilot, lambda: isinstance(app.screen, ProposalsScreen), 120, "the proposals")
+        await wait_until(pilot, lambda: isinstance(app.screen, ProposalsScreen) and app.screen.query("#threshold-input"),
+                         120, "the proposals")
         screen = app.screen
         assert "held-out accuracy" in screen.summary
         screen.query_one("#proposals-filter #threshold-input").value = "0.5"

@@ -181,7 +181,7 @@ async def test_start_a_new_review_confirms_and_the_old_one_stays_reachable(comme
         assert "was set aside" in app.screen.message
         await pilot.press("escape")
         assert app.board.state.name(cid) is None
-        app.action_earlier_reviews()
+        app.board_screen.commands.action_earlier_reviews()
         await wait_until(pilot, lambda: isinstance(app.screen, ReviewsScreen), 30, "the reviews list")
         await pilot.press("down", "enter")
         await wait_until(pilot, lambda: app.board.state.name(cid) == "the first review", 120, "the earlier review")

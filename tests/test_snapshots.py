@@ -33,8 +33,8 @@ async def settled(pilot) -> None:
     """Wait for the clusters, the selected text's neighbours and the map, so the picture is complete."""
     app = pilot.app
     await wait_opened(pilot)
-    await wait_until(pilot, lambda: app.neighbours_shown_for >= 0 or app.size.width < 130, 60, "the neighbours")
-    await wait_until(pilot, lambda: app.map_xy is not None, 60, "the map (laid out after the clusters are shown)")
+    await wait_until(pilot, lambda: app.board_screen.detail.neighbours_shown_for >= 0 or app.size.width < 130, 60, "the neighbours")
+    await wait_until(pilot, lambda: app.board_screen.detail.map_xy is not None, 60, "the map (laid out after the clusters are shown)")
     await pilot.pause(0.2)
 
 
@@ -46,7 +46,7 @@ def after(*keys: str):
             await pilot.pause(0.3)
             if pilot.app.size.width >= 130:
                 row = pilot.app.query_one("#members").current_row
-                await wait_until(pilot, lambda: pilot.app.neighbours_shown_for == row, 60, "the neighbours")
+                await wait_until(pilot, lambda: pilot.app.board_screen.detail.neighbours_shown_for == row, 60, "the neighbours")
             await pilot.pause(0.2)
     return run
 

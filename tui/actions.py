@@ -10,6 +10,7 @@ from textual.binding import Binding
 #: Where a key works, in the order the help lists them, with the heading it shows.
 PLACES = {
     "anywhere": "Anywhere",
+    "board": "Anywhere",
     "clusters": "Clusters pane",
     "members": "Members / results pane",
     "search": "Search bar",
@@ -27,7 +28,11 @@ PLACES = {
 
 @dataclass(frozen=True)
 class Action:
-    """One key: what it runs (a Textual action, relative to where it is bound), where, and how it is shown."""
+    """One key: what it runs (a Textual action of the node it is bound on), where, and how it is shown.
+
+    ``where`` is the place: ``anywhere`` binds on the app, ``board`` on the board screen (with ``pane``: on
+    its review commands, around every pane), a pane's name on that pane's list (with ``pane``: on the pane
+    around the list, its review decisions), a dialog's name on that dialog."""
 
     keys: str
     action: str
@@ -37,11 +42,7 @@ class Action:
     palette: str | None = None  # its title in the command palette (None: not listed)
     explain: str = ""  # the palette's longer line (default: the description)
     priority: bool = False
-
-    @property
-    def app_action(self) -> str:
-        """The action as the app runs it (from the palette)."""
-        return self.action.removeprefix("app.")
+    pane: bool = False  # bound on the pane around the list, not the list
 
     def binding(self) -> Binding:
         return Binding(self.keys, self.action, self.description, show=self.footer, priority=self.priority)
@@ -49,42 +50,42 @@ class Action:
 
 def _review(keys: str, name: str, description: str, where: str, palette: str, explain: str,
             footer: bool = True) -> Action:
-    return Action(keys, f"app.{name}", description, where, footer, palette, explain)
+    return Action(keys, name, description, where, footer, palette, explain, pane=True)
 
 
 ACTIONS: list[Action] = [
-    # anywhere (bound on the app)
+    # anywhere (bound on the app), then anywhere on the board (bound on its screen)
     Action("q", "quit", "Quit", "anywhere", True, "Quit", "Quit (a review that could not be saved asks first)"),
     Action("question_mark,f1", "help", "Help", "anywhere", True, "Help", "List every key of the app"),
-    Action("slash", "focus_query", "Search", "anywhere", True, "Search", "Find texts like a phrase"),
-    Action("ctrl+z", "undo", "Undo", "anywhere", True, "Undo", "Undo the last step, a re-clustering included"),
-    Action("ctrl+y", "redo", "Redo", "anywhere", False, "Redo", "Redo the last undone step"),
-    Action("c", "recluster", "Re-cluster", "anywhere", False, "Re-cluster",
-           "Switch auto / HDBSCAN / KMeans, change k or min cluster size (undoable)"),
-    Action("L", "classify_rest", "Classify the rest", "anywhere", False, "Classify the rest",
-           "Learn the accepted clusters, propose labels for the other texts"),
-    Action("D", "near_duplicates", "Near duplicates", "anywhere", False, "Near duplicates",
-           "Groups of near-identical texts, to review or collapse once"),
-    Action("e", "export", "Export", "anywhere", True, "Export",
-           "Write every row with its cluster, label and status to a file"),
-    Action("ctrl+g", "go_to_cluster", "Go to cluster…", "anywhere", False, "Go to cluster",
+    Action("slash", "focus_query", "Search", "board", True, "Search", "Find texts like a phrase"),
+    Action("ctrl+z", "undo", "Undo", "board", True, "Undo", "Undo the last step, a re-clustering included", pane=True),
+    Action("ctrl+y", "redo", "Redo", "board", False, "Redo", "Redo the last undone step", pane=True),
+    Action("c", "recluster", "Re-cluster", "board", False, "Re-cluster",
+           "Switch auto / HDBSCAN / KMeans, change k or min cluster size (undoable)", pane=True),
+    Action("L", "classify_rest", "Classify the rest", "board", False, "Classify the rest",
+           "Learn the accepted clusters, propose labels for the other texts", pane=True),
+    Action("D", "near_duplicates", "Near duplicates", "board", False, "Near duplicates",
+           "Groups of near-identical texts, to review or collapse once", pane=True),
+    Action("e", "export", "Export", "board", True, "Export",
+           "Write every row with its cluster, label and status to a file", pane=True),
+    Action("ctrl+g", "go_to_cluster", "Go to cluster…", "board", False, "Go to cluster",
            "Jump to a cluster by its number or name"),
-    Action("bracketright", "next_unreviewed(1)", "Next unreviewed", "anywhere", False, "Next unreviewed cluster",
+    Action("bracketright", "next_unreviewed(1)", "Next unreviewed", "board", False, "Next unreviewed cluster",
            "Jump to the next cluster without a decision"),
-    Action("bracketleft", "next_unreviewed(-1)", "Previous unreviewed", "anywhere", False,
+    Action("bracketleft", "next_unreviewed(-1)", "Previous unreviewed", "board", False,
            "Previous unreviewed cluster", "Jump to the previous cluster without a decision"),
-    Action("1", "show_tab('detail')", "Detail tab", "anywhere", False, "Show detail", "Open the detail tab"),
-    Action("2", "show_tab('keywords')", "Keywords tab", "anywhere", False, "Show keywords", "Open the keywords tab"),
-    Action("3", "show_tab('metrics')", "Metrics tab", "anywhere", False, "Show metrics", "Open the metrics tab"),
-    Action("4", "show_tab('map')", "Map tab", "anywhere", False, "Show map", "Open the map tab"),
-    Action("escape", "escape", "Back / cancel", "anywhere"),
-    Action("tab", "cycle_pane(1)", "Next pane", "anywhere", priority=True),
-    Action("shift+tab", "cycle_pane(-1)", "Previous pane", "anywhere", priority=True),
-    Action("", "earlier_reviews", "Earlier reviews", "anywhere", palette="Earlier reviews",
-           explain="Saved reviews of this file: set aside, or of earlier versions; open one"),
-    Action("", "focus_clusters", "Go to the clusters pane", "anywhere", palette="Go to clusters",
+    Action("1", "show_tab('detail')", "Detail tab", "board", False, "Show detail", "Open the detail tab"),
+    Action("2", "show_tab('keywords')", "Keywords tab", "board", False, "Show keywords", "Open the keywords tab"),
+    Action("3", "show_tab('metrics')", "Metrics tab", "board", False, "Show metrics", "Open the metrics tab"),
+    Action("4", "show_tab('map')", "Map tab", "board", False, "Show map", "Open the map tab"),
+    Action("escape", "escape", "Back / cancel", "board"),
+    Action("tab", "cycle_pane(1)", "Next pane", "board", priority=True),
+    Action("shift+tab", "cycle_pane(-1)", "Previous pane", "board", priority=True),
+    Action("", "earlier_reviews", "Earlier reviews", "board", palette="Earlier reviews",
+           explain="Saved reviews of this file: set aside, or of earlier versions; open one", pane=True),
+    Action("", "focus_clusters", "Go to the clusters pane", "board", palette="Go to clusters",
            explain="Focus the clusters pane"),
-    Action("", "focus_members", "Go to the members pane", "anywhere", palette="Go to members",
+    Action("", "focus_members", "Go to the members pane", "board", palette="Go to members",
            explain="Focus the members pane"),
     # the clusters pane
     Action("up,k", "cursor_up", "Previous cluster", "clusters"),
@@ -93,7 +94,7 @@ ACTIONS: list[Action] = [
     Action("pagedown,ctrl+f", "page(1)", "Page down", "clusters"),
     Action("home,g", "jump(0)", "First cluster", "clusters"),
     Action("end,G", "jump(-1)", "Last cluster", "clusters"),
-    Action("enter", "open_members", "Open its members", "clusters"),
+    Action("enter", "screen.focus_members", "Open its members", "clusters"),
     Action("space", "toggle_mark", "Mark, next (for merging, or accept/reject in bulk)", "clusters"),
     _review("n", "name_cluster", "Name", "clusters", "Name cluster",
             "Name the selected cluster (suggested from its keywords); an empty name clears it"),
@@ -154,9 +155,9 @@ ACTIONS: list[Action] = [
 ]
 
 
-def bindings(where: str) -> list[Binding]:
-    """The bindings of one place (a pane, the app, a dialog), from :data:`ACTIONS`."""
-    return [a.binding() for a in ACTIONS if a.where == where and a.keys and a.action]
+def bindings(where: str, pane: bool = False) -> list[Binding]:
+    """The bindings of one place (the app, the board, a pane's list or with ``pane`` the pane, a dialog)."""
+    return [a.binding() for a in ACTIONS if a.where == where and a.pane == pane and a.keys and a.action]
 
 
 def palette() -> list[Action]:
@@ -166,17 +167,17 @@ def palette() -> list[Action]:
 
 def help_groups() -> list[tuple[str, list[Binding]]]:
     """Every key by where it works, each once, for the help screen."""
-    groups = []
+    groups: dict[str, list[Binding]] = {}
     for where, title in PLACES.items():
         keys = [Binding(a.keys, a.action, a.description) for a in ACTIONS if a.where == where and a.keys]
         if keys:
-            groups.append((title, keys))
-    return groups
+            groups.setdefault(title, []).extend(keys)
+    return list(groups.items())
 
 
 def key_of(action: str) -> str:
-    """The first key of an app action, for the palette line ('' when it has none)."""
+    """The first key of an action, for the palette line ('' when it has none)."""
     for a in ACTIONS:
-        if a.app_action == action and a.keys:
+        if a.action == action and a.keys:
             return a.keys.split(",")[0]
     return ""

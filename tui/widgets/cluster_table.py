@@ -227,9 +227,6 @@ class ClusterTable(LineList):
         self.post_message(self.Sorted())
         self.notify(f"Clusters sorted by {self.sort_key}", timeout=2)
 
-    def action_open_members(self) -> None:
-        self.app.action_focus_members()
-
     # ------------------------------------------------------------------ drawing
 
     def render_line(self, y: int) -> Strip:

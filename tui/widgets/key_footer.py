@@ -16,6 +16,7 @@ from textual.screen import Screen
 from textual.strip import Strip
 from textual.widget import Widget
 
+from tui.actions import ACTIONS
 from tui.widgets.base_style import BaseStyleCache
 
 
@@ -26,6 +27,10 @@ class FooterItem(NamedTuple):
     display: str
     description: str
     enabled: bool
+
+
+#: The keys that work anywhere on the board, by their place in the actions table.
+BOARD_WIDE = {a.action: i for i, a in enumerate(ACTIONS) if a.where in ("anywhere", "board")}
 
 
 class KeyFooter(BaseStyleCache, Widget):
@@ -67,7 +72,10 @@ class KeyFooter(BaseStyleCache, Widget):
                     palette = FooterItem(binding.key, self.app.get_key_display(binding), binding.description, enabled)
             elif binding.show and binding.action not in seen:  # one entry per action, like Footer
                 seen.add(binding.action)
-                items.append(FooterItem(binding.key, self.app.get_key_display(binding), binding.description, enabled))
+                items.append((BOARD_WIDE.get(binding.action, -1), len(items),
+                              FooterItem(binding.key, self.app.get_key_display(binding), binding.description, enabled)))
+        # the pane's own keys first, then the keys that work anywhere, in the table's order
+        items = [item for *_, item in sorted(items)]
         if items != self.items or palette != self.palette:
             self.items, self.palette = items, palette
             self.refresh()

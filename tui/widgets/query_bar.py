@@ -33,6 +33,9 @@ class QueryBar(Input):
             super().__init__()
             self.query = query
 
+    class Browse(Message):
+        """Enter or Esc: the person goes on to the results (or back to the members)."""
+
     def __init__(self, **kwargs) -> None:
         super().__init__(placeholder="find texts like… (type any phrase · Enter to browse the results · Esc clears)",
                          **kwargs)
@@ -43,8 +46,8 @@ class QueryBar(Input):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self.app.action_focus_members()
+        self.post_message(self.Browse())
 
     def action_clear_query(self) -> None:
         self.value = ""
-        self.app.action_focus_members()
+        self.post_message(self.Browse())

@@ -1,0 +1,37 @@
+"""The status line above the panes: the file, the clustering, review progress, the model, background work,
+and, first and in red until a save works, the changes not saved."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.text import Text
+from textual.widgets import Static
+
+
+class StatusLine(Static):
+    """One line about the review on screen."""
+
+    def __init__(self) -> None:
+        super().__init__("", id="status", markup=False)
+        #: What runs in the background now ('' when nothing does).
+        self.busy = ""
+
+    def show(self, board, review) -> None:
+        """Describe ``board`` and ``review`` (nothing before a review is open)."""
+        if board is None or review is None:
+            return
+        s = review.session
+        model = Path(str(s.embedder.name)).name
+        where = f"on {s.embedder.device}" if s.embedder.loaded else "(loading…)"
+        parts = [f"{len(s.corpus):,} texts", f"{board.n_clusters} clusters "
+                 f"({board.analysis.clustering.settings.describe()})", f"reviewed {board.state.progress().describe()}"]
+        if review.read_only:
+            parts.append("read-only")
+        parts.append(f"{model} {where}")
+        if self.busy:
+            parts.append(self.busy)
+        line = Text(" · ".join(parts))
+        if review.save_status.unsaved:
+            line = Text.assemble((f"{review.save_status.describe()} (q asks what to do)", "bold red"), " · ", line)
+        self.update(line)
