@@ -6,9 +6,10 @@ from typing import Callable
 
 import numpy as np
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
@@ -27,6 +28,13 @@ class DuplicatesScreen(Modal[list[np.ndarray] | None]):
     """Returns the groups to collapse (each into the cluster most of its rows are in), or None."""
 
     BINDINGS = bindings("duplicates")
+
+    class Found(Message):
+        """The groups at the threshold asked for, from the search worker."""
+
+        def __init__(self, found) -> None:
+            super().__init__()
+            self.found = found
 
     DEFAULT_CSS = """
     DuplicatesScreen { align: center middle; }
@@ -65,9 +73,11 @@ class DuplicatesScreen(Modal[list[np.ndarray] | None]):
     def search(self, threshold: float) -> None:
         found = self.finder.groups(threshold)
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show, found)
+            self.post_message(self.Found(found))
 
-    def _show(self, found) -> None:
+    @on(Found)
+    def _show(self, event: Found) -> None:
+        found = event.found
         self.groups = found.groups
         self.collapse = set()
         self.query_one(ThresholdRow).show_count(f"{found.describe()} · {found.seconds:.2f} s")

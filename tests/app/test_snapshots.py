@@ -2,7 +2,7 @@
 
 The sample mixes Chinese and English, so these also pin down wide-character
 alignment.  After an intended change of the look, review the new pictures
-and update them with ``pytest tests/test_snapshots.py --snapshot-update``.
+and update them with ``pytest tests/app/test_snapshots.py --snapshot-update``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from engine.clustering import ClusterSettings
 from tests.app_helpers import wait_opened, wait_until
 from tui.app import QtuiApp
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = Path("samples/comments.jsonl")  # relative: the title must not depend on where the clone lives
 
 
