@@ -4,7 +4,10 @@
 ``auto`` takes it when at least :data:`AUTO_STATIC_MIN` distinct texts have no
 cached vectors of the full model, so a file the full model has embedded before
 opens with its full vectors.  A model that cannot be distilled (muse, a remote
-server) is never shown static: ``auto`` says why, ``static`` is refused.
+server) is never shown static: ``auto`` says why; ``static`` is refused for a model
+the person named, and falls back to the full model, saying so, for one that
+``--model auto`` chose (muse for mostly non-English texts: no multilingual model
+with a token vocabulary is bundled to distill instead).
 """
 
 from __future__ import annotations
@@ -33,11 +36,13 @@ class FirstView:
 
 
 def choose_first_view(requested: str | None, missing: int, refusal: str | None = None,
-                      threshold: int = AUTO_STATIC_MIN) -> FirstView:
+                      threshold: int = AUTO_STATIC_MIN, chosen: str | None = None) -> FirstView:
     """Decide the first view from the request, the distinct texts without cached full vectors (``missing``)
     and why the model cannot be distilled (``refusal``, None when it can).
 
-    Raises :class:`UsageError` for an unknown request, or ``static`` asked of a model that cannot be distilled.
+    ``chosen``: the model ``--model auto`` chose (None when the person named one): a ``static`` request it
+    cannot serve falls back to the full model.  Raises :class:`UsageError` for an unknown request, or
+    ``static`` asked of a named model that cannot be distilled.
     """
     requested = (requested or "full").lower()
     if requested not in FIRST_VIEWS:
@@ -45,8 +50,10 @@ def choose_first_view(requested: str | None, missing: int, refusal: str | None =
     if requested == "full":
         return FirstView("full", "full model (--first-view full)")
     if refusal:
-        if requested == "static":
+        if requested == "static" and chosen is None:
             raise UsageError(f"--first-view static: {refusal}")
+        if chosen is not None:
+            return FirstView("full", f"full model: --model auto chose {chosen}, which has no static view ({refusal})")
         return FirstView("full", f"full model: no static view ({refusal})")
     if requested == "static":
         return FirstView("static", "static model (--first-view static)")

@@ -15,6 +15,8 @@ import numpy as np
 
 NOISE = -1
 SILHOUETTE_SAMPLE = 10_000
+#: The silhouette's sample for a quick clustering (a first view): its cost grows with the square of the sample.
+QUICK_SILHOUETTE_SAMPLE = 4_000
 
 
 @dataclass
