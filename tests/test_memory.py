@@ -97,6 +97,8 @@ def test_metrics_without_copies_equal_scikit_learn(sample_vectors):
     labels = KMeans(6, n_init=1, random_state=0).fit_predict(X).astype(np.int64)
     X64 = X.astype(np.float64)
     assert calinski_davies(X, labels) == (calinski_harabasz_score(X64, labels), davies_bouldin_score(X64, labels))
+    by_blocks = calinski_davies(X, labels, block=16)  # clusters larger than a block: summed by blocks
+    np.testing.assert_allclose(by_blocks, calinski_davies(X, labels), rtol=1e-9)
     noisy = labels.copy()
     noisy[::5] = -1
     m = compute_metrics(X, noisy, seed=0)
