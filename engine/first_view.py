@@ -71,3 +71,29 @@ def missing_full_vectors(hashes: np.ndarray, cache) -> int:
     if cache is None or len(keys) == 0:
         return len(keys)
     return int(len(keys) - cache.contains(keys.view(np.uint8).reshape(-1, 16)).sum())
+
+
+#: Share of a refinement each stage ends at (embedding with the full model is nearly all of it).
+REFINE_STAGES = {"model": 0.02, "embed": 0.90, "cluster": 0.97, "keywords": 0.99, "metrics": 1.0}
+
+
+def refining_share(progress) -> float:
+    """How far a refinement (:meth:`engine.review_session.ReviewSession.refine_plan`) is, in [0, 1], from
+    the :class:`~engine.progress.Progress` it reported last (stages in :data:`REFINE_STAGES` order)."""
+    order = list(REFINE_STAGES)
+    if progress.stage not in REFINE_STAGES:
+        return 0.0
+    start = REFINE_STAGES[order[order.index(progress.stage) - 1]] if progress.stage != order[0] else 0.0
+    return start + (REFINE_STAGES[progress.stage] - start) * progress.fraction
+
+
+def vectors_status(static: bool, refining=None, ready: bool = False) -> str:
+    """The status line's words for the vectors a board shows: 'full vectors', 'static vectors · refining
+    34%…' while ``refining`` (its last Progress) runs, 'static vectors · refined clusters ready' once ``ready``."""
+    if not static:
+        return "full vectors"
+    if ready:
+        return "static vectors · refined clusters ready"
+    if refining is not None:
+        return f"static vectors · refining {refining_share(refining):.0%}…"
+    return "static vectors"

@@ -172,3 +172,17 @@ def test_static_first_view_of_a_file_auto_gives_muse_falls_back_to_the_full_mode
     summary = json.loads(result.stdout)
     assert summary["model"]["vectors"] == "full" and summary["model"]["name"] == "muse"
     assert "--model auto chose muse" in summary["model"]["first_view"]
+
+
+def test_the_status_line_says_which_vectors_and_how_far_the_refinement_is():
+    from engine.first_view import vectors_status
+    from engine.progress import Progress
+
+    assert vectors_status(False) == "full vectors"
+    assert vectors_status(True) == "static vectors"
+    shares = [vectors_status(True, Progress(stage, done, 100)) for stage, done in
+              (("model", 0), ("embed", 0), ("embed", 36), ("embed", 100), ("cluster", 50), ("metrics", 100))]
+    assert shares[2] == "static vectors · refining 34%…"
+    numbers = [int(s.split("refining ")[1].rstrip("%…")) for s in shares]
+    assert numbers == sorted(numbers) and numbers[-1] == 100
+    assert vectors_status(True, ready=True) == "static vectors · refined clusters ready"
