@@ -294,13 +294,7 @@ def _assign(Z: np.ndarray, fit: np.ndarray, part: np.ndarray, fine: np.ndarray, 
     so its community always lies inside its cluster.
     """
     K = int(part.max()) + 1
-    lab = np.empty(len(Z), np.int64)
-    conf = np.empty(len(Z), np.float32)
-    leaf = np.empty(len(Z), np.int32)
-    lab[fit] = part
-    leaf[fit] = fine
-    conf[fit] = _vote(part[idx[:, :VOTE_K]], sim[:, :VOTE_K], K, own=part)[1]
-    rest = np.setdiff1d(np.arange(len(Z)), fit, assume_unique=True)
+    lab, conf, leaf, rest = _fitted(len(Z), fit, part, fine, idx, sim)
     Zf = Z[fit]
     chunk = ASSIGN_CHUNK * BLOCK  # rows of Z[rest] copied at a time (all at once: 0.5 GB at 1M rows)
     for lo in range(0, len(rest), chunk):
@@ -313,18 +307,25 @@ def _assign(Z: np.ndarray, fit: np.ndarray, part: np.ndarray, fine: np.ndarray, 
     return lab, conf, leaf
 
 
+def _fitted(n: int, fit: np.ndarray, part: np.ndarray, fine: np.ndarray, idx: np.ndarray,
+            sim: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Labels, confidences and communities of ``n`` rows with the fitted rows' filled in (their neighbours'
+    agreement as confidence), and the rows still to place."""
+    lab = np.empty(n, np.int64)
+    conf = np.empty(n, np.float32)
+    leaf = np.empty(n, np.int32)
+    lab[fit] = part
+    leaf[fit] = fine
+    conf[fit] = _vote(part[idx[:, :VOTE_K]], sim[:, :VOTE_K], int(part.max()) + 1, own=part)[1]
+    return lab, conf, leaf, np.setdiff1d(np.arange(n), fit, assume_unique=True)
+
+
 def _assign_to_centres(Z: np.ndarray, fit: np.ndarray, part: np.ndarray, fine: np.ndarray, idx: np.ndarray,
                        sim: np.ndarray, cancel: CancelToken | None, step) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """As :func:`_assign`, but a row outside the sample joins the fine community with the nearest centre
     (and that community's cluster); its confidence is a softmax over the cluster centres."""
     K, F = int(part.max()) + 1, int(fine.max()) + 1
-    lab = np.empty(len(Z), np.int64)
-    conf = np.empty(len(Z), np.float32)
-    leaf = np.empty(len(Z), np.int32)
-    lab[fit] = part
-    leaf[fit] = fine
-    conf[fit] = _vote(part[idx[:, :VOTE_K]], sim[:, :VOTE_K], K, own=part)[1]
-    rest = np.setdiff1d(np.arange(len(Z)), fit, assume_unique=True)
+    lab, conf, leaf, rest = _fitted(len(Z), fit, part, fine, idx, sim)
     Zf = Z[fit]
     fine_of_cluster = np.zeros(F, np.int64)
     fine_of_cluster[fine] = part
