@@ -267,7 +267,10 @@ class Session:
         return self.refinement if self.refinement is not None else self
 
     def document_terms(self):
-        """Term counts of every corpus row, computed on first use and kept for re-clustering."""
+        """Term counts of every corpus row, computed on first use (or taken from :attr:`refinement`, the same
+        texts) and kept for re-clustering."""
+        if self._terms is None and self.refinement is not None:
+            self._terms = self.refinement._terms
         if self._terms is None:
             self._terms = cached_document_terms(self.corpus.texts, document_terms, self.results_cache_root)
         return self._terms
