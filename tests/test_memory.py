@@ -104,6 +104,11 @@ def test_metrics_without_copies_equal_scikit_learn(sample_vectors):
     m = compute_metrics(X, noisy, seed=0)
     assert (m.calinski_harabasz, m.davies_bouldin) == (calinski_harabasz_score(X64[noisy >= 0], noisy[noisy >= 0]),
                                                       davies_bouldin_score(X64[noisy >= 0], noisy[noisy >= 0]))
+    from sklearn.metrics import silhouette_score
+
+    sampled = compute_metrics(X, noisy, seed=3, sample=50)  # the sample drawn by index: the same rows as sklearn's
+    assert sampled.silhouette == silhouette_score(X[noisy >= 0], noisy[noisy >= 0], metric="cosine",
+                                                  random_state=3, sample_size=50)
     centres = centroids(X, noisy, 6)
     expected = np.full(len(X), np.nan, np.float32)
     mask = noisy >= 0
