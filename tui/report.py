@@ -120,7 +120,7 @@ def print_summary(session: Session, analysis: Analysis, exported: Path | None, t
     if session.model_choice:
         lines.append(Text(session.model_choice.line, style="dim"))
     if session.first_view is not None:
-        lines.append(Text(f"{session.vectors_label}: {session.first_view.reason}", style="dim"))
+        lines.append(Text(f"vectors: {session.first_view.reason}", style="dim"))
     if session.static:
         sampled = (f"; keywords from {analysis.keyword_rows:,} sampled rows" if analysis.keyword_rows else "")
         lines.append(Text(f"note: static vectors, a quick look ({analysis.clustering.settings.describe()}{sampled}): "
