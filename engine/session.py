@@ -276,9 +276,10 @@ class Session:
         return self._terms
 
     def settings_for(self, settings: ClusterSettings | None = None) -> ClusterSettings:
-        """``settings`` with ``quick`` decided: as given, else quick exactly when the vectors are static."""
+        """``settings`` with ``quick`` decided: as given, else quick when the vectors are static (None, not
+        quick, for the full model's: the settings stay equal to those asked for)."""
         settings = settings or ClusterSettings()
-        return settings if settings.quick is not None else replace(settings, quick=self.static)
+        return replace(settings, quick=True) if settings.quick is None and self.static else settings
 
     def cluster(self, settings: ClusterSettings | None = None, progress: ProgressCallback | None = None,
                 cancel: CancelToken | None = None) -> Analysis:

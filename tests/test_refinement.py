@@ -143,7 +143,7 @@ def test_refinement_carries_a_reviews_names_and_decisions_over_and_search_uses_t
     seen = []
     plan = review.refine_plan(full, progress=lambda p: seen.append(p.stage))
     assert plan.session is full and plan.preview is not None and "cluster" in seen
-    assert plan.analysis.clustering.settings.quick is False and plan.analysis.vectors.shape[1] == 384
+    assert not plan.analysis.clustering.settings.quick and plan.analysis.vectors.shape[1] == 384
     outcome = review.adopt(plan)
     assert "full vectors" in outcome.message
     assert review.session is full and review.context.model["identity"] == embedder.identity
