@@ -10,7 +10,15 @@ import numpy as np
 from engine.clustering import NOISE, Clustering
 from engine.corpus import Corpus
 from engine.keywords import cluster_keywords, suggest_name
-from engine.metrics import Metrics, centroids, closeness, cohesion, compute_metrics
+from engine.metrics import (
+    QUICK_SILHOUETTE_SAMPLE,
+    SILHOUETTE_SAMPLE,
+    Metrics,
+    centroids,
+    closeness,
+    cohesion,
+    compute_metrics,
+)
 from engine.progress import CancelToken, Progress, ProgressCallback, check
 
 if TYPE_CHECKING:  # scipy is imported where term counts are made: a cached reopen never needs it (a slow import)
@@ -50,6 +58,9 @@ class Analysis:
     metrics: Metrics
     centres: np.ndarray  # (K, dim) unit centres
     timings: dict = field(default_factory=dict)
+    #: Rows the keywords were counted on when a quick clustering sampled them (:mod:`engine.keyword_sample`);
+    #: None: every row.
+    keyword_rows: int | None = None
 
     def cluster(self, cluster_id: int) -> ClusterInfo | None:
         """The :class:`ClusterInfo` with ``cluster_id`` (including NOISE and EMPTY), or None."""
@@ -109,7 +120,8 @@ def explain(corpus: Corpus, rows: np.ndarray, vectors: np.ndarray, clustering: C
     if progress:
         progress(Progress("metrics", 0, 1))
     gold_rows = [gold[i] for i in rows] if gold is not None else None
-    metrics = compute_metrics(vectors, clustering.labels, gold_rows, seed=clustering.settings.seed)
+    sample = QUICK_SILHOUETTE_SAMPLE if clustering.settings.quick else SILHOUETTE_SAMPLE
+    metrics = compute_metrics(vectors, clustering.labels, gold_rows, seed=clustering.settings.seed, sample=sample)
     if gold is not None and empty:
         # External scores count every row: empty texts form one more group.
         from engine.metrics import external_scores

@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 
 #: Explanations kept; the least recently used beyond this are removed.
 KEPT = 16
-_CODE = ("engine.analysis", "engine.analysis_cache", "engine.keywords", "engine.metrics", "engine.tokenize")
+_CODE = ("engine.analysis", "engine.analysis_cache", "engine.keywords", "engine.keyword_sample", "engine.metrics",
+         "engine.tokenize")
 
 
 def cached_explain(corpus: Corpus, rows: np.ndarray, vectors: np.ndarray, clustering: Clustering,

@@ -17,10 +17,15 @@ Steps (see :func:`auto_cluster`):
    nearest fitted rows (and the fine community their neighbours in that cluster vote for); every
    row's confidence is the share of its neighbours that agree.
 
+``quick`` (a first view, :mod:`engine.first_view`) fits :data:`QUICK_FIT_SAMPLE` rows instead
+and places the rest in the fine community with the nearest centre (its cluster is that
+community's), their confidence a softmax over the cluster centres: O(n K p) instead of a
+neighbour search against every fitted row.
+
 Cost for n rows of dimension d, with m = min(n, FIT_SAMPLE) fitted rows, p = PROJ_DIMS and
 K <= MAX_FINE fine communities: O(n d p + m d^2) to project, O(m^2 p) for the neighbour graph,
 O(m k) per Louvain sweep, O(K^2 (s + p)) to score the merge levels (s = SIL_SAMPLE rows) and
-O((n - m) m p) to assign the rest.
+O((n - m) m p) to assign the rest (``quick``: O((n - m) K p)).
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ from engine.unique_rows import unique_rows
 __all__ = ["AutoResult", "Cancelled", "Progress", "auto_cluster", "relabel_by_size"]
 
 FIT_SAMPLE = 20_000  # rows clustered directly; the rest join their nearest fitted rows' cluster
+QUICK_FIT_SAMPLE = 10_000  # rows clustered directly by ``quick``; the rest join the nearest fine community
+QUICK_TEMPERATURE = 0.05  # softmax temperature of ``quick``'s confidence (as KMeans' in engine.clustering)
 PROJ_DIMS = 128  # principal axes kept before the neighbour search
 GRAPH_K = 10  # neighbours per row in the graph
 VOTE_K = 10  # neighbours voting on an assigned row's cluster and giving every row's confidence
@@ -68,12 +75,13 @@ class AutoResult:
     tree: ClusterTree | None = None  # leaves: the fine communities; None when too few rows to build one
 
 
-def auto_cluster(X: np.ndarray, *, seed: int = 0, progress: ProgressCallback | None = None,
+def auto_cluster(X: np.ndarray, *, seed: int = 0, quick: bool = False, progress: ProgressCallback | None = None,
                  cancel: CancelToken | None = None) -> AutoResult:
     """Cluster L2-normalised row vectors without being told the number of clusters.
 
     The same input and seed give the same labels.  Rows that are all zero or not finite cannot
-    be placed and get label -1 with confidence 0; every other row is assigned.
+    be placed and get label -1 with confidence 0; every other row is assigned.  ``quick``: a
+    smaller fitted sample and the rest placed by the nearest fine community (see the module docstring).
     """
     X = np.asarray(X)
     n = X.shape[0] if X.ndim == 2 else 0
@@ -90,8 +98,9 @@ def auto_cluster(X: np.ndarray, *, seed: int = 0, progress: ProgressCallback | N
         X = X.subset(uniq)
     m = len(X)
     fit = np.arange(m)
-    if m > FIT_SAMPLE:
-        fit = np.sort(np.random.default_rng(seed).choice(m, FIT_SAMPLE, replace=False))
+    sample = QUICK_FIT_SAMPLE if quick else FIT_SAMPLE
+    if m > sample:
+        fit = np.sort(np.random.default_rng(seed).choice(m, sample, replace=False))
     blocks = -(-len(fit) // BLOCK) + -(-(m - len(fit)) // BLOCK)
     meter = StageMeter("cluster", blocks + 4, progress, message="preparing vectors")
     info["distinct_rows"] = m
@@ -129,14 +138,15 @@ def auto_cluster(X: np.ndarray, *, seed: int = 0, progress: ProgressCallback | N
     part, chosen, steps = choose_level(Zf, fine, A, sil_rows, cancel=cancel)
 
     meter.advance(1, f"assigning {m - len(fit):,} more rows" if m > len(fit) else "confidence")
-    lab, cf, leaf = _assign(Z, fit, part, fine, idx, sim, cancel, step)
+    place = _assign_to_centres if quick else _assign
+    lab, cf, leaf = place(Z, fit, part, fine, idx, sim, cancel, step)
     labels[good] = lab[inverse]
     conf[good] = cf[inverse]
     leaves = np.full(n, -1, np.int32)
     leaves[good] = leaf[inverse]
     labels = relabel_by_size(labels)
     info.update(chosen)
-    info.update(clusters=int(labels.max()) + 1, fitted_rows=len(fit), graph_k=GRAPH_K,
+    info.update(clusters=int(labels.max()) + 1, fitted_rows=len(fit), graph_k=GRAPH_K, quick=quick,
                 resolution=gamma, fine_communities=int(fine.max()) + 1,
                 projected_dims=int(Z.shape[1]))
     meter.advance(meter.total - meter.done, f"{info['clusters']} cluster{'s' * (info['clusters'] != 1)}")
@@ -284,13 +294,7 @@ def _assign(Z: np.ndarray, fit: np.ndarray, part: np.ndarray, fine: np.ndarray, 
     so its community always lies inside its cluster.
     """
     K = int(part.max()) + 1
-    lab = np.empty(len(Z), np.int64)
-    conf = np.empty(len(Z), np.float32)
-    leaf = np.empty(len(Z), np.int32)
-    lab[fit] = part
-    leaf[fit] = fine
-    conf[fit] = _vote(part[idx[:, :VOTE_K]], sim[:, :VOTE_K], K, own=part)[1]
-    rest = np.setdiff1d(np.arange(len(Z)), fit, assume_unique=True)
+    lab, conf, leaf, rest = _fitted(len(Z), fit, part, fine, idx, sim)
     Zf = Z[fit]
     chunk = ASSIGN_CHUNK * BLOCK  # rows of Z[rest] copied at a time (all at once: 0.5 GB at 1M rows)
     for lo in range(0, len(rest), chunk):
@@ -301,6 +305,50 @@ def _assign(Z: np.ndarray, fit: np.ndarray, part: np.ndarray, fine: np.ndarray, 
         inside = part[ridx] == lab[part_rows][:, None]
         leaf[part_rows] = _vote(fine[ridx], rsim, int(fine.max()) + 1, keep=inside)[0]
     return lab, conf, leaf
+
+
+def _fitted(n: int, fit: np.ndarray, part: np.ndarray, fine: np.ndarray, idx: np.ndarray,
+            sim: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Labels, confidences and communities of ``n`` rows with the fitted rows' filled in (their neighbours'
+    agreement as confidence), and the rows still to place."""
+    lab = np.empty(n, np.int64)
+    conf = np.empty(n, np.float32)
+    leaf = np.empty(n, np.int32)
+    lab[fit] = part
+    leaf[fit] = fine
+    conf[fit] = _vote(part[idx[:, :VOTE_K]], sim[:, :VOTE_K], int(part.max()) + 1, own=part)[1]
+    return lab, conf, leaf, np.setdiff1d(np.arange(n), fit, assume_unique=True)
+
+
+def _assign_to_centres(Z: np.ndarray, fit: np.ndarray, part: np.ndarray, fine: np.ndarray, idx: np.ndarray,
+                       sim: np.ndarray, cancel: CancelToken | None, step) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """As :func:`_assign`, but a row outside the sample joins the fine community with the nearest centre
+    (and that community's cluster); its confidence is a softmax over the cluster centres."""
+    K, F = int(part.max()) + 1, int(fine.max()) + 1
+    lab, conf, leaf, rest = _fitted(len(Z), fit, part, fine, idx, sim)
+    Zf = Z[fit]
+    fine_of_cluster = np.zeros(F, np.int64)
+    fine_of_cluster[fine] = part
+    fine_centres, cluster_centres = _unit_means(Zf, fine, F), _unit_means(Zf, part, K)
+    for lo in range(0, len(rest), BLOCK * ASSIGN_CHUNK // 4):
+        check(cancel)
+        rows = rest[lo: lo + BLOCK * ASSIGN_CHUNK // 4]
+        Zr = Z[rows]
+        near = (Zr @ fine_centres.T).argmax(axis=1)
+        leaf[rows], lab[rows] = near, fine_of_cluster[near]
+        s = (Zr @ cluster_centres.T) / QUICK_TEMPERATURE
+        s = np.exp(s - s.max(axis=1, keepdims=True))
+        conf[rows] = s[np.arange(len(rows)), lab[rows]] / s.sum(axis=1)
+        for _ in range(-(-len(rows) // BLOCK)):
+            step()
+    return lab, conf, leaf
+
+
+def _unit_means(Z: np.ndarray, labels: np.ndarray, K: int) -> np.ndarray:
+    """The unit-length mean of the rows of ``Z`` of each label 0..K-1 (float32)."""
+    sums = np.zeros((K, Z.shape[1]))
+    np.add.at(sums, labels, Z)
+    return (sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
 
 def _vote(nl: np.ndarray, ns: np.ndarray, K: int, own: np.ndarray | None = None, keep: np.ndarray | None = None,

@@ -172,29 +172,68 @@ class EmbeddingCache:
                     vectors if self._vectors is None else np.concatenate([self._vectors, vectors]))
 
     def compact(self, force: bool = False) -> bool:
-        """Merge all shards into one when there are many; returns whether it did."""
+        """Merge all shards into one when there are many; returns whether it did.
+
+        The shards are read twice, one at a time (their keys, then the vectors kept), and the merged
+        shard is written piece by piece: holding them all and their merge at once took several copies
+        of every vector in the cache.
+        """
         shards = sorted(self.dir.glob("*.qvec")) if self.dir.is_dir() else []
         if len(shards) <= 1 or (len(shards) <= COMPACT_AFTER and not force):
             return False
-        hashes, vectors = [], []
+        read, hashes, dim = [], [], 0
         for shard in shards:
             got = self._read_shard(shard)
             if got is not None:
-                hashes.append(got[0])
-                vectors.append(got[1])
+                read.append(shard)
+                hashes.append(np.array(got[0]))
+                dim = got[1].shape[1]
         if not hashes:
             return False
         all_hashes = np.concatenate(hashes)
         _, first = np.unique(all_hashes.view("V16").ravel(), return_index=True)  # a sort of 16-byte keys
         first.sort()
-        atomic_write(self.dir / f"{uuid.uuid4().hex}.qvec",
-                     build_shard(all_hashes[first], np.concatenate(vectors)[first]))
-        for shard in shards:
+        starts = np.cumsum([0] + [len(h) for h in hashes])
+
+        def kept_vectors():
+            for shard, lo, hi in zip(read, starts[:-1], starts[1:]):
+                got = self._read_shard(shard)
+                if got is None or len(got[0]) != hi - lo:
+                    raise OSError(f"{shard.name} changed while the cache was compacted")
+                yield got[1][first[(first >= lo) & (first < hi)] - lo]
+
+        try:
+            write_shard(self.dir / f"{uuid.uuid4().hex}.qvec", all_hashes[first], kept_vectors(), dim)
+        except OSError:  # a shard vanished or changed meanwhile: the shards stay as they are
+            return False
+        for shard in read:
             try:
                 shard.unlink()
             except FileNotFoundError:
                 pass
         return True
+
+
+def write_shard(path: Path, hashes: np.ndarray, blocks, dim: int) -> None:
+    """Write, atomically and piece by piece, the shard :func:`build_shard` makes of ``hashes`` and the float16
+    vectors of width ``dim`` that the iterable ``blocks`` yields in the same order."""
+    from engine.atomic import atomic_target
+
+    n = len(hashes)
+    digest = hashlib.blake2b(digest_size=DIGEST_SIZE)
+    written = 0
+    with atomic_target(path) as tmp, open(tmp, "wb") as f:
+        for piece in (HEADER.pack(MAGIC, dim, DTYPE_FLOAT16, n), np.ascontiguousarray(hashes, dtype=np.uint8).tobytes()):
+            digest.update(piece)
+            f.write(piece)
+        for block in blocks:
+            piece = np.ascontiguousarray(block, dtype="<f2").tobytes()
+            written += len(piece)
+            digest.update(piece)
+            f.write(piece)
+        if written != n * dim * 2:
+            raise OSError(f"{path.name}: {written:,} bytes of vectors for {n:,} rows of {dim}")
+        f.write(digest.digest())
 
 
 def build_shard(hashes: np.ndarray, vectors: np.ndarray) -> bytes:

@@ -35,6 +35,10 @@ class ClusterSettings:
     min_samples: int | None = None
     seed: int = 0
     clusters: int | None = None  # cut the merge tree at this many clusters (None: the method's own number)
+    #: A first view's clustering: ``auto`` fits fewer rows and places the rest by the nearest community, and
+    #: keywords are counted on a sample of every cluster (:mod:`engine.keyword_sample`).  None: the session
+    #: decides (quick for static vectors, see :meth:`engine.session.Session.cluster`).
+    quick: bool | None = None
 
     def __post_init__(self) -> None:
         if self.algo not in ALGORITHMS:
@@ -60,6 +64,8 @@ class ClusterSettings:
                 parts.append(f"min_samples={self.min_samples}")
         if self.clusters:
             parts.append(f"clusters={self.clusters}")
+        if self.quick:
+            parts.append("quick")
         return " ".join(parts)
 
     def to_dict(self) -> dict:
@@ -122,7 +128,7 @@ def cluster(X: np.ndarray, settings: ClusterSettings | None = None,
     else:
         from engine.auto_cluster import auto_cluster
 
-        result = auto_cluster(X, seed=settings.seed, progress=progress, cancel=cancel)
+        result = auto_cluster(X, seed=settings.seed, quick=bool(settings.quick), progress=progress, cancel=cancel)
         labels, conf, info, tree = result.labels, result.confidence, result.info, result.tree
     labels = relabel_by_size(np.asarray(labels, dtype=np.int64))
     conf = np.asarray(conf, dtype=np.float32)

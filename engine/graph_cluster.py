@@ -10,6 +10,7 @@ sweep costs O(edges) numpy work instead of a Python loop over nodes.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 
 import numpy as np
@@ -21,6 +22,9 @@ from engine.progress import CancelToken, check
 
 #: Bytes of one piece of the query-by-rows similarity matrix in :func:`knn`.
 MAX_SIM_BYTES = 32 * 2**20
+#: Query-row pairs from which :func:`knn` imports torch for its top-k (a smaller search is done before
+#: the import would be).
+TORCH_MIN_PAIRS = 200_000_000
 
 
 def knn(Z: np.ndarray, k: int, *, Q: np.ndarray | None = None, exclude_self: bool = True,
@@ -31,9 +35,10 @@ def knn(Z: np.ndarray, k: int, *, Q: np.ndarray | None = None, exclude_self: boo
     Returns ``(idx, sim)``, both (m, k), best first, for the query rows ``Q`` (default ``Z``);
     with ``exclude_self`` a row never lists itself (only meaningful when ``Q`` is ``Z``).
     ``on_block`` is called after each block of queries.
-    O(m * n * d) time, O(n) memory (pieces of at most :data:`MAX_SIM_BYTES`).  Uses torch's top-k when
-    torch is installed (faster than numpy's argpartition), numpy otherwise; same result
-    either way up to ties.
+    O(m * n * d) time, O(n) memory (pieces of at most :data:`MAX_SIM_BYTES`).  Uses torch's top-k
+    (faster than numpy's argpartition) when torch is installed and either already imported or the
+    search has at least :data:`TORCH_MIN_PAIRS` pairs (enough to repay importing it), numpy
+    otherwise; same result either way up to ties.
     """
     self_query = Q is None or Q is Z
     Q = Z if Q is None else Q
@@ -43,7 +48,7 @@ def knn(Z: np.ndarray, k: int, *, Q: np.ndarray | None = None, exclude_self: boo
     sim = np.empty((m, k), np.float32)
     if k == 0 or m == 0:
         return idx, sim
-    torch = _torch()
+    torch = _torch() if "torch" in sys.modules or m * n >= TORCH_MIN_PAIRS else None
     Zc = np.ascontiguousarray(Z, dtype=np.float32)
     # the query rows go through in pieces whose similarity matrix is at most ~32 MB (a whole block's
     # grows with n, and top-k copies it)

@@ -15,6 +15,8 @@ import numpy as np
 
 NOISE = -1
 SILHOUETTE_SAMPLE = 10_000
+#: The silhouette's sample for a quick clustering (a first view): its cost grows with the square of the sample.
+QUICK_SILHOUETTE_SAMPLE = 4_000
 
 
 @dataclass
@@ -51,39 +53,63 @@ def compute_metrics(X: np.ndarray, labels: np.ndarray, gold: Sequence[str] | Non
     if len(counts):
         m.sizes = {"min": int(counts.min()), "median": float(np.median(counts)),
                    "max": int(counts.max()), "mean": float(counts.mean())}
-    # no copy when every row is clustered (auto's case): X[clustered] would be a second copy of X
-    Xc, lc = (X, labels) if clustered.all() else (X[clustered], labels[clustered])
+    # the clustered rows by index, never X[clustered]: that would be a second copy of X
+    rows = np.flatnonzero(clustered)
+    lc = labels[rows]
     if 2 <= len(ids) < len(lc):
         size = min(sample, len(lc))
         m.silhouette_sample = size
         from sklearn import config_context
+        from sklearn.utils import check_random_state
 
+        # the sample scikit-learn's silhouette_score(sample_size=size) draws from the clustered rows
+        picked = rows[check_random_state(seed).permutation(len(lc))[:size]] if size < len(lc) else rows
         # distances in 128 MB chunks (scikit-learn's default working memory, 1 GB, would set the peak memory)
         with config_context(working_memory=128):
-            m.silhouette = float(skm.silhouette_score(Xc, lc, metric="cosine", random_state=seed,
-                                                      sample_size=size if size < len(lc) else None))
-        m.calinski_harabasz, m.davies_bouldin = calinski_davies(Xc, lc)
+            m.silhouette = float(skm.silhouette_score(X[picked], labels[picked], metric="cosine"))
+        m.calinski_harabasz, m.davies_bouldin = calinski_davies(X, lc, rows=rows)
     if gold is not None and n:
         m.ari, m.nmi, m.v_measure, m.purity = external_scores(labels, gold)
     return m
 
 
-def calinski_davies(X: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
-    """scikit-learn's Calinski-Harabasz and Davies-Bouldin scores of ``labels`` on ``X`` in float64, the same
-    numbers, without a float64 copy of ``X`` (3 GB at 1M rows, beside sklearn's own copies of each cluster):
-    only one cluster's rows are float64 at a time.  Both scores follow scikit-learn 1.9's code step by step."""
+def calinski_davies(X: np.ndarray, labels: np.ndarray, block: int = 65_536,
+                    rows: np.ndarray | None = None) -> tuple[float, float]:
+    """scikit-learn's Calinski-Harabasz and Davies-Bouldin scores of ``labels`` on ``X`` in float64, without a
+    float64 copy of ``X`` (3 GB at 1M rows, beside sklearn's own copies of each cluster).  Both scores follow
+    scikit-learn 1.9's code step by step: the same numbers while every cluster has at most ``block`` rows
+    (one cluster's rows are float64 at a time); a larger cluster is summed a block at a time (its float64
+    copy and temporaries would be gigabytes), which changes only the rounding.  ``rows``: the rows of ``X``
+    that ``labels`` label (default all), read by index rather than copied."""
     from sklearn.metrics import pairwise_distances
 
     _, lab = np.unique(labels, return_inverse=True)  # LabelEncoder
     lab = lab.ravel()
-    n, dim = X.shape
+    rows = np.arange(len(X)) if rows is None else np.asarray(rows)
+    n, dim = len(rows), X.shape[1]
     K = int(lab.max()) + 1
-    mean = np.mean(X, axis=0, dtype=np.float64)
+    if n == len(X):
+        mean = np.mean(X, axis=0, dtype=np.float64)
+    else:  # row after row into one float64 sum, as np.mean adds the rows of a copy
+        total = np.zeros(dim)
+        for lo in range(0, n, block):
+            total = np.sum(np.concatenate([total[None], np.asarray(X[rows[lo: lo + block]], np.float64)]), axis=0)
+        mean = total / n
     extra, intra = 0.0, 0.0
     intra_dists = np.zeros(K)
     centres = np.zeros((K, dim))
     for k in range(K):
-        cluster_k = np.asarray(X[np.flatnonzero(lab == k)], dtype=np.float64)
+        members = rows[lab == k]
+        if len(members) > block:
+            parts = [members[lo: lo + block] for lo in range(0, len(members), block)]
+            mean_k = sum(np.asarray(X[p], dtype=np.float64).sum(axis=0) for p in parts) / len(members)
+            extra += len(members) * np.sum((mean_k - mean) ** 2)
+            intra += sum(np.sum((np.asarray(X[p], dtype=np.float64) - mean_k) ** 2) for p in parts)
+            centres[k] = mean_k
+            intra_dists[k] = sum(pairwise_distances(np.asarray(X[p], dtype=np.float64), mean_k[None]).sum()
+                                 for p in parts) / len(members)
+            continue
+        cluster_k = np.asarray(X[members], dtype=np.float64)
         mean_k = np.mean(cluster_k, axis=0)
         extra += cluster_k.shape[0] * np.sum((mean_k - mean) ** 2)
         intra += np.sum((cluster_k - mean_k) ** 2)

@@ -89,11 +89,13 @@ class ReviewContext:
 
 def _concrete_model(options: dict, identity: dict) -> dict:
     """``options`` naming the model that embedded (from ``identity``) where they left it to ``auto``, so a
-    review reopens with the vectors it was made with."""
+    review reopens with the vectors it was made with (a static model's source model: the static model is
+    distilled from it)."""
     from engine.model_choice import is_auto
 
-    if is_auto(options.get("model")) and not options.get("embed_url") and identity.get("name"):
-        return {**options, "model": identity["name"]}
+    name = identity.get("source") or identity.get("name")
+    if is_auto(options.get("model")) and not options.get("embed_url") and name:
+        return {**options, "model": name}
     return options
 
 

@@ -95,6 +95,9 @@ class ReclusterPlan:
 
     analysis: "Analysis"
     preview: "CarryOver | None"  # None when the review holds no decisions
+    #: The session whose vectors the clustering is of, when they are not the review's (a refinement of a
+    #: static first view, :meth:`ReviewSession.refine_plan`); adopting the plan moves the review onto it.
+    session: "Session | None" = None
 
     def describe(self) -> list[str]:
         return self.preview.describe() if self.preview is not None else ["no decisions to carry over"]
@@ -526,15 +529,44 @@ class ReviewSession:
     def cluster_again(self, settings: ClusterSettings, progress: ProgressCallback | None = None,
                       cancel: CancelToken | None = None) -> ReclusterPlan:
         """Cluster the file again and work out the carry-over; nothing changes until :meth:`adopt`."""
+        return self._plan(self.session.cluster(settings, progress=progress, cancel=cancel))
+
+    def _plan(self, analysis: "Analysis") -> ReclusterPlan:
+        """The plan of adopting ``analysis``: its carry-over preview when the review holds decisions."""
         from engine.carry_over import carry_over
 
-        analysis = self.session.cluster(settings, progress=progress, cancel=cancel)
         state = self.state
         preview = None
         if self.record.has_decisions() and (state.names or state.statuses or state.done or
                                             (state.source != 0).any()):
             preview = carry_over(state, analysis.labels, analysis.confidence, pin=True)
         return ReclusterPlan(analysis, preview)
+
+    @property
+    def switch_without_asking(self) -> bool:
+        """Whether a refined clustering may replace the one shown without asking: nothing is reviewed yet
+        (no name, decision, move or re-clustering in effect)."""
+        return not self.record.has_decisions()
+
+    def refine_plan(self, full: "Session | None" = None, progress: ProgressCallback | None = None,
+                    cancel: CancelToken | None = None) -> ReclusterPlan:
+        """The review's clustering made again on the full model's vectors, and the carry-over to it; nothing
+        changes until :meth:`adopt`.
+
+        ``full``: the session's :meth:`~engine.session.Session.refined` session when the caller embedded
+        already, else it is made here (vectors cached as they come: a cancelled refinement resumes).  The
+        settings are the review's, clustered in full (not quick).  Raises :class:`ReviewError` when the review
+        already shows full vectors.
+        """
+        if not self.session.static:
+            raise ReviewError("this review already shows the full model's vectors")
+        full = full if full is not None else self.session.refined(progress, cancel)
+        check(cancel)
+        from dataclasses import replace
+
+        plan = self._plan(full.cluster(replace(self.settings, quick=None), progress=progress, cancel=cancel))
+        plan.session = full
+        return plan
 
     def adopt(self, plan: ReclusterPlan, pin: bool = True) -> Outcome:
         """Make ``plan``'s clustering the one in effect, carrying the review over (reviewed clusters that
@@ -553,15 +585,33 @@ class ReviewSession:
                     carry_over(old, analysis.labels, analysis.confidence, pin=pin)
                 state, lines = result.state, result.describe()
             settings = analysis.clustering.settings
+            note = f"re-clustered with {settings.describe()}"
+            if plan.session is not None and plan.session is not self.session:
+                self._move_to(plan.session)
+                note = f"refined: {settings.describe()} on the full model's vectors"
             old.undone.clear()  # the re-clustering is the newest step: what was undone before it is gone
             del self.record.epochs[self.record.current + 1:]
-            self.record.epochs.append(Epoch(state, settings.to_dict(), f"re-clustered with {settings.describe()}"))
+            self.record.epochs.append(Epoch(state, settings.to_dict(), note))
             self.record.current += 1
             self._analyses[self.record.current] = analysis
             self._save(changed=True)
         first = lines[0] if lines else "a fresh review"
         n = analysis.n_clusters
-        return self._outcome(f"{n} cluster{'s' * (n != 1)} ({settings.describe()}): {first}; ctrl+z undoes it")
+        what = "full vectors, " if plan.session is not None else ""
+        return self._outcome(f"{n} cluster{'s' * (n != 1)} ({what}{settings.describe()}): {first}; "
+                             f"ctrl+z undoes it")
+
+    def _move_to(self, session: "Session") -> None:
+        """Make ``session`` (the same rows, other vectors) the review's: views, splits and saves use it now.
+        Epochs already made keep their clusterings (an undo shows them again)."""
+        old = self.session
+        self.session = session
+        if old.refinement is None:
+            old.refinement = session
+        self.context = ReviewContext.of(session.corpus, self.settings, session.options.model,
+                                        session.embedder.identity)
+        self.store.context = self.context
+        self._view = None
 
     # ------------------------------------------------------------------ export
 

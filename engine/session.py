@@ -26,6 +26,7 @@ from engine.errors import UsageError
 from engine.embedder import Embedder
 from engine.embedding import EmbedStats, embed_texts, open_cache
 from engine.first_view import FirstView
+from engine.keyword_sample import sample_rows, sampled_terms
 from engine.keywords import document_terms
 from engine.model_choice import ModelChoice, choose_model, is_auto
 from engine.models import DEFAULT_MODEL
@@ -67,13 +68,14 @@ def make_embedder(options: ModelOptions) -> Embedder:
 
 
 def first_view_embedder(options: SessionOptions, hashes: np.ndarray, progress: ProgressCallback | None = None,
-                        cancel: CancelToken | None = None) -> tuple[Embedder, EmbeddingCache | None, FirstView]:
+                        cancel: CancelToken | None = None,
+                        chosen: str | None = None) -> tuple[Embedder, EmbeddingCache | None, FirstView]:
     """The embedder of the first view ``options.first_view`` asks for (:func:`~engine.first_view.choose_first_view`),
     its embedding cache (None with ``use_cache`` off) and the decision.
 
     ``hashes``: :func:`~engine.cache.text_hashes` of the texts to embed, for "auto" to count those whose
     full vectors are not cached.  A static embedder distills (or reads) its model on first use,
-    reporting to ``progress`` and checking ``cancel``.
+    reporting to ``progress`` and checking ``cancel``.  ``chosen``: the model ``--model auto`` chose (a static view it cannot give falls back to the full model).
     """
     from engine.first_view import choose_first_view, missing_full_vectors
     from engine.static_embedder import make_static_embedder, static_refusal
@@ -86,7 +88,7 @@ def first_view_embedder(options: SessionOptions, hashes: np.ndarray, progress: P
         full = make_embedder(options.model)
         cache = open_cache(full, options.cache_dir) if options.use_cache else None
         missing = missing_full_vectors(hashes, cache) if requested == "auto" else 0
-    view = choose_first_view(requested, missing, refusal)
+    view = choose_first_view(requested, missing, refusal, chosen=chosen)
     if view.static:
         root = options.cache_dir or default_cache_root()
         embedder = make_static_embedder(options.model, root, progress, cancel)
@@ -160,6 +162,9 @@ class Session:
         #: The options it was opened with, the model chosen by ``auto`` filled in (:meth:`refined` embeds with
         #: their full model).
         self.options: SessionOptions = SessionOptions()
+        #: The session of the same rows with the full model's vectors, once :meth:`refined` made it: searches
+        #: use its vectors from then on (the best vectors ready), whichever clustering is shown.
+        self.refinement: Session | None = None
 
     @classmethod
     def open(cls, path: str | Path, options: SessionOptions | None = None,
@@ -190,7 +195,8 @@ class Session:
                 progress(Progress("model", 0, 1, message=model.model or DEFAULT_MODEL))
             options = replace(options, model=model)
             # sentence-transformers weights load, and a static model is distilled, on first use
-            embedder, cache, view = first_view_embedder(options, hashes, progress, cancel)
+            embedder, cache, view = first_view_embedder(options, hashes, progress, cancel,
+                                                        chosen=choice.model if choice else None)
             timings["model"] = time.perf_counter() - t
             check(cancel)
         elif options.use_cache:
@@ -246,18 +252,43 @@ class Session:
                                        self.results_cache_root, progress, cancel, timings)
         session.first_view = FirstView("full", "full model: refined")
         session.options = options
+        session._terms = self._terms  # the same texts: term counts already made are shared
+        self.refinement = session
         return session
 
+    @property
+    def vectors_label(self) -> str:
+        """Which vectors the session holds, for a status line: 'static vectors' or 'full vectors'."""
+        return "static vectors" if self.static else "full vectors"
+
+    @property
+    def search_session(self) -> "Session":
+        """The session whose vectors searches use: :attr:`refinement` once there is one, else this one."""
+        return self.refinement if self.refinement is not None else self
+
     def document_terms(self):
-        """Term counts of every corpus row, computed on first use and kept for re-clustering."""
+        """Term counts of every corpus row, computed on first use (or taken from :attr:`refinement`, the same
+        texts) and kept for re-clustering."""
+        if self._terms is None and self.refinement is not None:
+            self._terms = self.refinement._terms
         if self._terms is None:
             self._terms = cached_document_terms(self.corpus.texts, document_terms, self.results_cache_root)
         return self._terms
 
+    def settings_for(self, settings: ClusterSettings | None = None) -> ClusterSettings:
+        """``settings`` with ``quick`` decided: as given, else quick when the vectors are static (None, not
+        quick, for the full model's: the settings stay equal to those asked for)."""
+        settings = settings or ClusterSettings()
+        return replace(settings, quick=True) if settings.quick is None and self.static else settings
+
     def cluster(self, settings: ClusterSettings | None = None, progress: ProgressCallback | None = None,
                 cancel: CancelToken | None = None) -> Analysis:
-        """Cluster the embedded rows and explain the result (keywords, scores, metrics)."""
-        settings = settings or ClusterSettings()
+        """Cluster the embedded rows and explain the result (keywords, scores, metrics).
+
+        ``settings.quick`` None is decided by :meth:`settings_for`: a static first view clusters quick and
+        counts keywords on a sample of every cluster (:attr:`Analysis.keyword_rows` says how many rows).
+        """
+        settings = self.settings_for(settings)
         root = self.results_cache_root
         vectors_key, inputs_key = self._inputs_digests() if root is not None else (None, b"")
         clustering = cached_cluster(self.vectors, settings, root, progress, cancel, digest=vectors_key)
@@ -265,8 +296,16 @@ class Session:
         t = time.perf_counter()
         if progress:
             progress(Progress("keywords", 0, 1))
-        analysis = cached_explain(self.corpus, self.rows, self.vectors, clustering, self.document_terms, root,
-                                  inputs_key, progress, cancel)
+        terms, sampled = self.document_terms, None
+        if settings.quick and self._terms is None:  # counted on a sample unless every row's counts are at hand
+            positions, weights = sample_rows(clustering.labels, seed=settings.seed)
+            if len(positions) < len(self.rows):
+                sampled = self.rows[positions]
+                terms = lambda: sampled_terms(self.corpus.texts, sampled, weights)
+        analysis = cached_explain(self.corpus, self.rows, self.vectors, clustering, terms, root,
+                                  inputs_key + (b"sampled" if sampled is not None else b""), progress, cancel)
+        if sampled is not None:
+            analysis.keyword_rows = len(sampled)
         analysis.timings = {**self.timings, "cluster": clustering.seconds, "explain": time.perf_counter() - t}
         return analysis
 
@@ -292,18 +331,24 @@ class Session:
     def search_text(self, query: str, k: int = 20, within: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Corpus rows most similar to ``query`` (embedded as a query) and their cosines; ``within`` (a bool mask
         over the corpus rows, e.g. a filter) keeps the search to those rows."""
-        vector = self.embedder.encode_query(query)
-        return self.search_vector(vector, k, within)
+        best = self.search_session
+        return best.search_vector(best.embedder.encode_query(query), k, within)
 
     def search_vector(self, vector: np.ndarray, k: int = 20,
                       within: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Corpus rows most similar to a query ``vector`` and their cosines (``within``: as in :meth:`search_text`)."""
+        """Corpus rows most similar to a query ``vector`` (of the model of :attr:`search_session`) and their
+        cosines (``within``: as in :meth:`search_text`)."""
+        if self.refinement is not None:
+            return self.refinement.search_vector(vector, k, within)
         allowed = None if within is None else np.asarray(within, dtype=bool)[self.rows]
         positions, scores = self.index.search(vector, k, allowed=allowed)
         return self.rows[positions], scores
 
     def similar_to_row(self, row: int, k: int = 20) -> tuple[np.ndarray, np.ndarray]:
-        """Corpus rows most similar to corpus ``row`` (itself excluded); empty for an empty text."""
+        """Corpus rows most similar to corpus ``row`` (itself excluded, by :attr:`search_session`'s vectors);
+        empty for an empty text."""
+        if self.refinement is not None:
+            return self.refinement.similar_to_row(row, k)
         position = self.position(row)
         if position < 0:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)

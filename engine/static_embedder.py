@@ -296,7 +296,8 @@ class StaticEmbedder(Embedder):
     @property
     def identity(self) -> dict:
         """The static model's identity: its source model, recipe and dimension (known before distilling)."""
-        return {"name": self.name, "kind": self.kind, "fingerprint": self.spec.fingerprint, "recipe": RECIPE,
+        return {"name": self.name, "source": self.source_name, "kind": self.kind, "fingerprint": self.spec.fingerprint,
+                "recipe": RECIPE,
                 "model2vec": _model2vec_version(), "dim": self.dim, "max_seq_length": self.max_seq_length}
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:

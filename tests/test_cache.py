@@ -100,10 +100,17 @@ def test_compaction_merges_shards_without_losing_vectors(tmp_path):
     vectors = rng.standard_normal((40, 3)).astype(np.float16)
     for lo in range(0, 40, 2):
         cache.add(hashes[lo:lo + 2], vectors[lo:lo + 2])
+    cache.add(hashes[5:7], vectors[5:7])  # the same texts again: kept once
     assert cache.compact()
-    assert len(list(cache.dir.glob("*.qvec"))) == 1
+    merged = list(cache.dir.glob("*.qvec"))
+    assert len(merged) == 1
     found, got = EmbeddingCache(tmp_path, "m", {"dim": 3}).lookup(hashes)
     assert found.all() and np.array_equal(got, vectors)
+    # written piece by piece, the merged shard parses (header, checksum) and holds every text once
+    got_hashes, got_vectors = parse_shard(merged[0].read_bytes())
+    assert len(got_hashes) == 40
+    order = [hashes.tolist().index(h) for h in got_hashes.tolist()]
+    assert sorted(order) == list(range(40)) and np.array_equal(got_vectors, vectors[order])
 
 
 def test_document_terms_are_kept_between_runs(tmp_path):

@@ -97,11 +97,18 @@ def test_metrics_without_copies_equal_scikit_learn(sample_vectors):
     labels = KMeans(6, n_init=1, random_state=0).fit_predict(X).astype(np.int64)
     X64 = X.astype(np.float64)
     assert calinski_davies(X, labels) == (calinski_harabasz_score(X64, labels), davies_bouldin_score(X64, labels))
+    by_blocks = calinski_davies(X, labels, block=16)  # clusters larger than a block: summed by blocks
+    np.testing.assert_allclose(by_blocks, calinski_davies(X, labels), rtol=1e-9)
     noisy = labels.copy()
     noisy[::5] = -1
     m = compute_metrics(X, noisy, seed=0)
     assert (m.calinski_harabasz, m.davies_bouldin) == (calinski_harabasz_score(X64[noisy >= 0], noisy[noisy >= 0]),
                                                       davies_bouldin_score(X64[noisy >= 0], noisy[noisy >= 0]))
+    from sklearn.metrics import silhouette_score
+
+    sampled = compute_metrics(X, noisy, seed=3, sample=50)  # the sample drawn by index: the same rows as sklearn's
+    assert sampled.silhouette == silhouette_score(X[noisy >= 0], noisy[noisy >= 0], metric="cosine",
+                                                  random_state=3, sample_size=50)
     centres = centroids(X, noisy, 6)
     expected = np.full(len(X), np.nan, np.float32)
     mask = noisy >= 0

@@ -111,8 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_cluster.add_argument("--quiet", "-q", action="store_true", help="no progress output")
     p_cluster.add_argument("--first-view", choices=FIRST_VIEWS, default="full",
                            help="full: embed with the model (default); static: a quick look with a static model "
-                           "distilled once from it (model2vec; cached; not for muse or --embed-url); auto: static "
-                           f"when {AUTO_STATIC_MIN:,}+ texts have no cached vectors of the model")
+                           "distilled once from it (model2vec; cached; quick clustering, keywords from a sample; "
+                           "refused for a named muse or --embed-url model, the full model when --model auto chose "
+                           f"muse); auto: static when {AUTO_STATIC_MIN:,}+ texts have no cached vectors of the model")
     p_cluster.set_defaults(func=_cmd_cluster)
 
     p_export = sub.add_parser("export", help="write the saved review of FILE as a table, without the app",

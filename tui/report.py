@@ -119,9 +119,13 @@ def print_summary(session: Session, analysis: Analysis, exported: Path | None, t
     lines: list = [head, model]
     if session.model_choice:
         lines.append(Text(session.model_choice.line, style="dim"))
+    if session.first_view is not None:
+        lines.append(Text(f"vectors: {session.first_view.reason}", style="dim"))
     if session.static:
-        lines.append(Text(f"note: static vectors, a quick look: the clusters of {session.embedder.source_name} "
-                          "itself are finer (run without --first-view static)", style="yellow"))
+        sampled = (f"; keywords from {analysis.keyword_rows:,} sampled rows" if analysis.keyword_rows else "")
+        lines.append(Text(f"note: static vectors, a quick look ({analysis.clustering.settings.describe()}{sampled}): "
+                          f"the clusters of {session.embedder.source_name} itself are finer (run without "
+                          "--first-view static)", style="yellow"))
     truncated = len(session.truncated_rows)
     if truncated:
         limit = session.embedder.max_seq_length
@@ -217,12 +221,15 @@ def summary_dict(session: Session, analysis: Analysis, exported: Path | None,
         "model": {"name": session.embedder.name, "dim": session.embedder.dim,
                   "device": session.embedder.device,
                   "chosen": session.model_choice.line if session.model_choice else None,
-                  "static": session.static},
+                  "static": session.static,
+                  "vectors": session.vectors_label.split()[0],
+                  "first_view": session.first_view.reason if session.first_view is not None else None},
         "embedding": {"cached": stats.cached, "embedded": stats.embedded, "duplicates": stats.duplicates,
                       "seconds": round(stats.seconds, 3), "rate": round(stats.rate, 1),
                       "truncated_rows": len(session.truncated_rows)},
         "language_warning": session.language_warning,
-        "clustering": {**analysis.clustering.settings.to_dict(), "tree": analysis.clustering.info.get("tree"),
+        "clustering": {**analysis.clustering.settings.to_dict(), "keyword_rows": analysis.keyword_rows,
+                       "tree": analysis.clustering.info.get("tree"),
                        "info": analysis.clustering.info},
         "clusters": [{"id": c.id, "size": c.size, "name": c.name, "cohesion": c.cohesion,
                       "keywords": [[t, round(w, 5)] for t, w in c.keywords],
