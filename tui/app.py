@@ -70,7 +70,7 @@ class QtuiApp(App):
         self.review_id = review_id
         #: Why the file could not be opened (the app then exits with status 2), else None.
         self.open_error: str | None = None
-        self.session: Session | None = None
+        self._session: Session | None = None  # the file's, until a review is open (then the review's)
         self.cancel_token = CancelToken()
         self.board_screen: BoardScreen | None = None  # made when the app starts
         self.sub_title = show_path(self.path)
@@ -87,6 +87,11 @@ class QtuiApp(App):
     @property
     def review(self) -> "ReviewSession | None":
         return self.board_screen.review if self.board_screen is not None else None
+
+    @property
+    def session(self) -> "Session | None":
+        """The file read and embedded (the review's, which a refinement moves onto the full vectors)."""
+        return self.review.session if self.review is not None else self._session
 
     @property
     def analysis(self):
@@ -131,7 +136,7 @@ class QtuiApp(App):
     def _loaded(self, event: Loaded) -> None:
         """Offer the saved review: resume (or carry it over to the changed file), or set it aside and start
         a new one after a confirmation.  A review nobody worked on is resumed without asking."""
-        self.session, found = event.session, event.found
+        self._session, found = event.session, event.found
         if event.problem:
             self.push_screen(MessageScreen("The saved review is damaged", event.problem))
         if found is None or (found.problem is not None and not found.same_content):
@@ -201,7 +206,7 @@ class QtuiApp(App):
             self.notify(review.save_status.last_error or "", severity="error", timeout=12)
         for note in opening_notes(session):
             self.notify(note.text, title=note.title, severity=note.severity, timeout=note.timeout)
-        if self.settings_given and self.settings != review.settings:
+        if self.settings_given and session.settings_for(self.settings) != review.settings:
             self.push_screen(offer_settings(self.settings, review.settings),
                              lambda answer: self.board_screen.commands.action_recluster(self.settings)
                              if answer == "recluster" else
@@ -271,6 +276,8 @@ class QtuiApp(App):
                                        ("lose", f"Quit and lose {lost}")], cancel="stay"), chosen)
 
     def on_unmount(self) -> None:
+        if self.board_screen is not None:
+            self.board_screen.refinement.stop()
         if self.review is not None:
             self.review.close()
 

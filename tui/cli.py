@@ -93,6 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
                             description="Open FILE in the qtui app: clusters, members, keywords, metrics, search.")
     p_open.add_argument("--review", metavar="ID", help="open this saved review of FILE (ids from 'qtui reviews "
                         "FILE'; default: the latest one, offered on opening)")
+    p_open.add_argument("--first-view", choices=FIRST_VIEWS, default="auto",
+                        help=f"auto (default): when {AUTO_STATIC_MIN:,}+ texts have no cached vectors of the model, "
+                        "show clusters of a static model distilled from it within seconds and refine them with the "
+                        "full model in the background (the status line says which vectors the board shows); "
+                        "static: always; full: wait for the full model")
     p_open.set_defaults(func=_cmd_open)
 
     p_cluster = sub.add_parser("cluster", parents=[common], help="cluster FILE without the app and print a summary",

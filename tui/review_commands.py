@@ -289,6 +289,19 @@ class ReviewCommands(Vertical):
     def _failed(self, event: Failed) -> None:
         self.app.push_screen(MessageScreen(event.title, event.text))
 
+    # ------------------------------------------------------------------ the static first view
+
+    def action_refine(self) -> None:
+        """Embed with the full model in the background (goes on where a stopped refinement left off)."""
+        self.board_screen.refinement.start()
+
+    def action_stop_refining(self) -> None:
+        self.board_screen.refinement.stop()
+
+    def action_switch_refined(self) -> None:
+        """Offer the refined clusters again (after 'Keep the static view')."""
+        self.board_screen.refinement.offer()
+
     # ------------------------------------------------------------------ earlier reviews
 
     def action_earlier_reviews(self) -> None:

@@ -20,6 +20,7 @@ from tui.messages import BoardReady, Busy, ProgressReport, StatusChanged
 from tui.panes.clusters_pane import ClustersPane
 from tui.panes.detail_pane import TABS, DetailPane
 from tui.panes.members_pane import MembersPane
+from tui.refinement import Refinement
 from tui.review_commands import ReviewCommands
 from tui.selection_memory import SelectionMemory
 from tui.widgets.cluster_table import ClusterTable
@@ -62,6 +63,7 @@ class BoardScreen(Screen):
         self.detail = DetailPane()
         self.query_bar = QueryBar(id="query")
         self.commands = ReviewCommands(self)
+        self.refinement = Refinement()
         self._select_after_refresh: int | None = None
         self._installing = False  # the table is being refilled: its cursor moves are not the person's
         self.memory = SelectionMemory(self._selection)
@@ -79,6 +81,7 @@ class BoardScreen(Screen):
                 with Horizontal(id="query-row"):
                     yield Static("/", id="query-label")
                     yield self.query_bar
+                yield self.refinement
         yield KeyFooter()
         yield self.memory
 
@@ -144,6 +147,7 @@ class BoardScreen(Screen):
         if ui.get("tab") in TABS:
             self.detail.active = ui["tab"]
         self.clusters.table.focus()
+        self.refinement.follow(review)
         if first:  # the map's layout and the model's weights wait for the first paint (their imports hold it)
             self.call_after_refresh(self.detail.start_map)
             self.call_after_refresh(self.app.preload_model)
@@ -208,6 +212,11 @@ class BoardScreen(Screen):
     @on(ProgressReport)
     def _progress(self, event: ProgressReport) -> None:
         self.show_progress(event.progress)
+
+    @on(Refinement.Status)
+    def _vectors(self, event: Refinement.Status) -> None:
+        self.status_line.vectors = event.text
+        self.show_status()
 
     @on(StatusChanged)
     def _status_changed(self) -> None:

@@ -16,6 +16,8 @@ class StatusLine(Static):
         super().__init__("", id="status", markup=False)
         #: What runs in the background now ('' when nothing does).
         self.busy = ""
+        #: How far the full model's vectors are, while the board shows a static model's ('' for the default).
+        self.vectors = ""
 
     def show(self, board, review) -> None:
         """Describe ``board`` and ``review`` (nothing before a review is open)."""
@@ -29,6 +31,8 @@ class StatusLine(Static):
         if review.read_only:
             parts.append("read-only")
         parts.append(f"{model} {where}")
+        if s.static:
+            parts.append(self.vectors or "static vectors")
         if self.busy:
             parts.append(self.busy)
         line = Text(" · ".join(parts))
