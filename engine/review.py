@@ -112,7 +112,8 @@ class Action:
             what = a.get("label") or f"tree node {a['node']}"
             return f"rename {what} to {a['name']!r}" if a["name"] else f"clear the name of {what}"
         if self.op == "set_node_status":
-            what = a.get("label") or f"{len(a['nodes']) + len(a.get('clusters', []))} groups"
+            count = len(a["nodes"]) + len(a.get("clusters", []))
+            what = a.get("label") or f"{count} group{'s' * (count != 1)}"
             return f"mark {what} {a['status']}"
         return self.op
 

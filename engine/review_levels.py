@@ -13,7 +13,9 @@ How tree nodes map to the review's clusters (whose ids change as the reviewer me
 - A *finer* level (``k > k0``: ``auto`` only, down to its fine communities) splits each cluster along the
   tree: its *own* rows (those inside its place) go to the cut-``k`` node they are in when that node is
   smaller than the place; its other rows (moved in, or noise in the tree), and all of them where the place
-  is not split at ``k``, stay together as the cluster.
+  is not split at ``k``, stay together as the cluster.  Where several clusters are placed alike (the parts
+  of a split), a finer node belongs to the one holding most of its rows (ties: the lower id); in the
+  others, those rows stay with their cluster.
 - A group that is a tree node is named and decided as that node (``ReviewState.rename_node`` /
   ``set_node_status``, keyed by the node id, which no review step changes); a group that is a cluster is
   named and decided as the cluster (``rename`` / ``set_status``).  So a step at a finer level never
@@ -224,6 +226,8 @@ class ReviewLevels:
             own = clustered & (tk >= 0)
             own[own] &= up[tk[own]] == place[ci[own]]
             own[own] &= nodes_k[tk[own]] != self._base_nodes[place[ci[own]]]
+            count = np.bincount(tk[own] * len(ids) + ci[own], minlength=k * len(ids)).reshape(k, len(ids))
+            own[own] &= count.argmax(axis=1)[tk[own]] == ci[own]  # a node belongs to one cluster
             code = np.where(clustered, ci * (k + 1) + k, -1)
             code[own] = ci[own] * (k + 1) + tk[own]
 
@@ -332,7 +336,7 @@ class ReviewLevels:
 
     def node_rows(self, state: ReviewState, node: int) -> np.ndarray:
         """Corpus rows tree ``node`` covers now: the rows of the clusters placed under it, or for a node inside
-        a base-cut cluster the own rows there of the clusters placed at that cluster."""
+        a base-cut cluster its rows in the cluster it belongs to (see the module docstring)."""
         ids, place, _ = self.places(state)
         placed, where = ids[place >= 0], self._base_nodes[place[place >= 0]]
         lo, hi = self._lo[node], self._hi[node]
@@ -340,7 +344,11 @@ class ReviewLevels:
             return np.flatnonzero(np.isin(state.labels, placed[(lo <= self._lo[where]) & (self._hi[where] <= hi)]))
         holders = placed[(self._lo[where] <= lo) & (hi <= self._hi[where])]
         inside = (self._row_pos >= lo) & (self._row_pos < hi)
-        return np.flatnonzero(inside & np.isin(state.labels, holders))
+        rows = np.flatnonzero(inside & np.isin(state.labels, holders))
+        if len(rows):  # the node belongs to the cluster holding most of its rows (as :meth:`view` shows it)
+            ids, counts = np.unique(state.labels[rows], return_counts=True)
+            rows = rows[state.labels[rows] == ids[counts.argmax()]]
+        return rows
 
 
 def _leaf_intervals(tree: ClusterTree) -> tuple[np.ndarray, np.ndarray]:
