@@ -234,7 +234,8 @@ class ReviewLevels:
             def key_of(g: int) -> Key:
                 c_i, t = divmod(g, k + 1)
                 return ("cluster", int(ids[c_i])) if t == k else ("node", int(nodes_k[t]))
-        used, inverse = np.unique(code[clustered], return_inverse=True)
+        codes = code[clustered]
+        used = np.flatnonzero(np.bincount(codes, minlength=1))  # counting, not sorting: O(rows)
         key_list: list[Key] = []
         index_of: dict[Key, int] = {}
         group = np.empty(len(used), np.int64)
@@ -242,8 +243,10 @@ class ReviewLevels:
             group[g] = index_of.setdefault(key_of(value), len(key_list))
             if group[g] == len(key_list):
                 key_list.append(key_of(value))
+        lookup = np.zeros(len(used) and int(used[-1]) + 1, np.int64)
+        lookup[used] = group
         labels = cur.copy()
-        labels[clustered] = group[inverse.ravel()]
+        labels[clustered] = lookup[codes]
         sizes = np.bincount(labels[clustered], minlength=len(key_list))
         order = np.lexsort((np.arange(len(key_list)), -sizes))
         rank = np.empty(len(key_list), np.int64)
@@ -262,10 +265,11 @@ class ReviewLevels:
         return view
 
     def _members(self, ids, ci, labels, clustered, count) -> list[list[int]]:
-        pairs = np.unique(np.stack([labels[clustered], ci[clustered]]), axis=1)
+        """The review clusters in each group, ascending."""
+        pairs = np.flatnonzero(np.bincount(labels[clustered] * len(ids) + ci[clustered], minlength=1))
         out: list[list[int]] = [[] for _ in range(count)]
-        for g, c in pairs.T.tolist():
-            out[g].append(int(ids[c]))
+        for g, c in zip(*np.divmod(pairs, len(ids))):
+            out[int(g)].append(int(ids[c]))
         return out
 
     def _inherits(self, state: ReviewState, key: Key, clusters: list[int], finer: bool) -> list[Key]:
