@@ -62,12 +62,13 @@ def main(argv: list[str] | None = None) -> dict:
 def run(path: Path, repeats: int) -> dict:
     from engine.analysis import describe_cut
     from engine.clustering import ClusterSettings
+    from engine.options import ModelOptions, SessionOptions
     from engine.review import ACCEPTED
     from engine.review_session import ReviewSession
     from engine.review_view import base_view
     from engine.session import Session
 
-    session = Session.open(path)
+    session = Session.open(path, SessionOptions(model=ModelOptions(model="minilm")))
     t = time.perf_counter()
     review = ReviewSession.start(session, ClusterSettings())
     print(f"{len(session.rows):,} rows of {path.name}: review started in {time.perf_counter() - t:.1f} s "

@@ -175,7 +175,7 @@ class ReviewLevels:
             node = self.tree.node_parent(node)
         return out
 
-    def _above(self, state: ReviewState, key: Key) -> list[Key]:
+    def above(self, state: ReviewState, key: Key) -> list[Key]:
         """What a group inherits from, nearest first (see the module docstring)."""
         kind, value = key
         if kind == "cluster":
@@ -276,9 +276,9 @@ class ReviewLevels:
         """What the group ``key`` (holding ``clusters``) inherits from, nearest first: at a finer level, the
         nodes between it and its cluster, then the cluster, then what the cluster inherits."""
         if key[0] == "cluster" or not finer:
-            return self._above(state, key)
+            return self.above(state, key)
         cluster = ("cluster", clusters[0])
-        base = self._above(state, cluster)
+        base = self.above(state, cluster)
         return self._chain(self.tree.node_parent(key[1]), base[0][1] if base else None) + [cluster] + base
 
     def _describe(self, view: LevelView) -> None:
@@ -308,10 +308,10 @@ class ReviewLevels:
     def row_names(self, state: ReviewState) -> tuple[list, list, list]:
         """Per corpus row: its name (None when no name covers it), its decision, and every person-given name
         covering it, broadest first (the label path)."""
-        ids, place, _ = self.places(state)
+        ids, _, _ = self.places(state)
         per_cluster = {}
         for c in ids.tolist():
-            chain = [("cluster", c)] + self._above(state, ("cluster", c))
+            chain = [("cluster", c)] + self.above(state, ("cluster", c))
             names = [self.resolve(state, [key])[0] for key in chain]
             per_cluster[c] = (*self.resolve(state, chain), [n for n in reversed(names) if n])
         cur = state.labels.tolist()

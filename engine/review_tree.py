@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.analysis import EMPTY_NAME, NOISE_NAME
-from engine.review import UNREVIEWED, ReviewError, ReviewState
+from engine.analysis import EMPTY, EMPTY_NAME, NOISE_NAME
+from engine.review import ACCEPTED, CLUSTER, REJECTED, UNREVIEWED, ReviewError, ReviewProgress, ReviewState
 from engine.review_levels import Key, LevelView, ReviewLevels
 from engine.review_record import Epoch
 
@@ -127,6 +127,20 @@ class TreeSteps:
                             for g, c in zip(coarse.labels.tolist(), labels)]
         return {"cluster_label": label, "status": statuses, "parent_label": parent_label,
                 "label_path": [" / ".join(p) for p in paths]}
+
+    def progress(self) -> ReviewProgress:
+        """How far the review is, counting decisions inherited from the tree: clusters whose own or inherited
+        decision is made, and the rows a decision covers (as :meth:`ReviewState.progress` counts them)."""
+        state, levels = self.state, self.levels()
+        if levels is None or not state.node_statuses:
+            return state.progress()
+        _, statuses, _ = levels.row_names(state)
+        decided = np.isin(np.asarray(statuses, dtype=object), [ACCEPTED, REJECTED])
+        rows = (decided & state.seen) | ((state.source != CLUSTER) & (state.labels != EMPTY))
+        ids = state.cluster_ids()
+        reviewed = sum(levels.resolve(state, [("cluster", c)] + levels.above(state, ("cluster", c)))[1]
+                       != UNREVIEWED for c in ids)
+        return ReviewProgress(reviewed, len(ids), int(rows.sum()), int((state.labels != EMPTY).sum()))
 
     def _need_levels(self) -> ReviewLevels:
         levels = self.levels()

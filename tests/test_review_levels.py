@@ -14,7 +14,7 @@ from engine.options import LoadOptions, SessionOptions
 from engine.review import ACCEPTED, REJECTED, UNREVIEWED, same_snapshot
 from engine.review_session import ReviewSession
 from engine.session import Session
-from tests.conftest import shared_set
+from tests.conftest import shared_slice
 from tui.cli import build_parser, cluster_settings, session_options
 
 AUTO = ClusterSettings()
@@ -23,9 +23,7 @@ AUTO = ClusterSettings()
 @pytest.fixture(scope="module")
 def banking(embedder, tmp_path_factory):
     """Every 8th banking77 query (1,636 rows): auto keeps a finer level below its own (46 communities, 41 clusters)."""
-    path = tmp_path_factory.mktemp("banking") / "banking-eighth.jsonl"
-    lines = shared_set("banking77").read_text(encoding="utf-8").splitlines()[::8]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path = shared_slice("banking77", 8, tmp_path_factory.mktemp("banking"))
     return Session.open(path, SessionOptions(load=LoadOptions(label_col="label")), embedder=embedder)
 
 
@@ -114,6 +112,10 @@ def test_a_name_and_decision_at_a_coarse_level_are_inherited_unless_a_cluster_ha
     again = review.level_view(1)
     assert again.nodes[again.find(group.key)].name == "broad theme"
     assert review.level_view(2).nodes[0].name is None, "a name is inherited downwards, never upwards"
+    assert review.state.progress().reviewed == 1, "the state alone counts the cluster's own decision"
+    progress = review.progress()
+    assert progress.reviewed == len(members) and progress.clusters == len(base)
+    assert progress.reviewed_rows == sum(review.state.size(c) for c in members)
     cols = review.tree_columns()
     labels = review.state.labels
     for c in members:

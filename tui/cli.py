@@ -119,8 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
     p_export = sub.add_parser("export", help="write the saved review of FILE as a table, without the app",
                               description="Write the reviewed result of FILE (names, decisions, moves and accepted "
                                           "proposals saved by 'qtui open') to a table: id, text, cluster_id, "
-                                          "cluster_label, status, score, label_source, confidence, then the "
-                                          "original columns; one row per input row. FILE is never modified.")
+                                          "cluster_label, status, score, label_source, confidence, "
+                                          "parent_label, label_path (the names given at the tree's levels), "
+                                          "then the original columns; one row per input row. FILE is never "
+                                          "modified.")
     p_export.add_argument("file", metavar="FILE", help="the input file that was reviewed (found by its content, "
                           "else by its path when it changed since: the review is carried over to its rows now)")
     p_export.add_argument("--out", metavar="OUT", type=Path, required=True,
