@@ -96,7 +96,7 @@ def run(path: Path, repeats: int) -> dict:
                      "bare": bare, "describe_cut": cut})
         print(f"  level {level:+d} ({k:4d} tree clusters, {len(view.nodes):4d} groups): first {first:7.1f} ms, "
               f"again {again:6.1f} ms, bare {bare:6.1f} ms; describe_cut {cut:7.1f} ms; "
-              f"again / base_view {again / baseline:5.2f}", flush=True)
+              f"again / describe_cut {again / cut:5.2f}", flush=True)
     review.close()
     worst = max(r["again"] for r in rows)
     print(f"baseline base_view(analysis): {baseline:.1f} ms; slowest repaint of a kept level {worst:.1f} ms "
