@@ -243,6 +243,27 @@ class ClusterTree:
         return got
 
 
+def tree_arrays(tree: ClusterTree) -> dict[str, np.ndarray]:
+    """The arrays that make ``tree`` (for storing it); :func:`tree_of_arrays` reads them back."""
+    return {"merges": tree.merges, "heights": tree.heights, "row_leaf": tree.row_leaf, "leaf_sizes": tree.leaf_sizes,
+            "leaf_first": tree.leaf_first, "base": np.int64(tree.base)}
+
+
+def tree_of_arrays(arrays, n: int) -> ClusterTree | None:
+    """The tree of :func:`tree_arrays`'s arrays over ``n`` rows; None when they do not make a consistent one."""
+    tree = ClusterTree(np.asarray(arrays["merges"]).astype(np.int64).reshape(-1, 2),
+                       np.asarray(arrays["heights"]).astype(np.float64), np.asarray(arrays["row_leaf"]).astype(np.int32),
+                       np.asarray(arrays["leaf_sizes"]).astype(np.int64),
+                       np.asarray(arrays["leaf_first"]).astype(np.int64), int(arrays["base"]))
+    L = tree.n_leaves
+    if (tree.row_leaf.shape != (n,) or tree.merges.shape != (max(L - 1, 0), 2)
+            or tree.heights.shape != (max(L - 1, 0),) or tree.leaf_first.shape != (L,)
+            or not min(L, 1) <= tree.base <= L or (n and tree.row_leaf.max() >= L)
+            or (L > 1 and (tree.merges.min() < 0 or tree.merges.max() >= 2 * L - 1))):
+        return None
+    return tree
+
+
 def tree_from_merges(row_leaf: np.ndarray, steps: list[tuple[int, int, float]], base: int) -> ClusterTree:
     """The tree of leaves ``0..L-1`` (the leaf of every row in ``row_leaf``, -1 for noise) merged by ``steps``.
 

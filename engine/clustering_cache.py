@@ -22,11 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.cluster_tree import ClusterTree
+from engine.cluster_tree import tree_arrays, tree_of_arrays
 from engine.clustering import Clustering, ClusterSettings, cluster
 from engine.npz_cache import NpzCache, code_digest
 from engine.progress import CancelToken, ProgressCallback
 
+TREE_KEYS = ("merges", "heights", "row_leaf", "leaf_sizes", "leaf_first", "base")
 #: Clusterings kept; the least recently used beyond this are removed.
 KEPT = 16
 _CODE = ("engine.clustering", "engine.auto_cluster", "engine.graph_cluster", "engine.density_cluster",
@@ -51,11 +52,9 @@ def cached_cluster(X: np.ndarray, settings: ClusterSettings, root: Path | None,
         result.seconds = time.perf_counter() - start  # what this run spent: the hash and the read
     else:
         result = cluster(X, own, progress, cancel)
-        tree = result.tree
         cache.write(key, labels=result.labels, confidence=result.confidence, seconds=np.float64(result.seconds),
-                    info=np.asarray(json.dumps(result.info, default=str)), tree_merges=tree.merges,
-                    tree_heights=tree.heights, tree_row_leaf=tree.row_leaf, tree_leaf_sizes=tree.leaf_sizes,
-                    tree_leaf_first=tree.leaf_first, tree_base=np.int64(tree.base))
+                    info=np.asarray(json.dumps(result.info, default=str)),
+                    **{f"tree_{k}": v for k, v in tree_arrays(result.tree).items()})
     return result if settings.clusters is None else result.at_clusters(settings.clusters)
 
 
@@ -77,14 +76,18 @@ def _decode(arrays, settings: ClusterSettings, n: int) -> Clustering | None:
     labels, confidence = arrays["labels"].astype(np.int64), arrays["confidence"].astype(np.float32)
     info = json.loads(str(arrays["info"]))
     seconds = round(float(arrays["seconds"]), 3)
-    tree = ClusterTree(arrays["tree_merges"].astype(np.int64), arrays["tree_heights"].astype(np.float64),
-                       arrays["tree_row_leaf"].astype(np.int32), arrays["tree_leaf_sizes"].astype(np.int64),
-                       arrays["tree_leaf_first"].astype(np.int64), int(arrays["tree_base"]))
-    L = tree.n_leaves
-    if (labels.shape != (n,) or confidence.shape != (n,) or tree.row_leaf.shape != (n,)
-            or tree.merges.shape != (max(L - 1, 0), 2) or tree.heights.shape != (max(L - 1, 0),)
-            or tree.leaf_first.shape != (L,) or not min(L, 1) <= tree.base <= L
-            or (n and tree.row_leaf.max() >= L)
-            or (L > 1 and (tree.merges.min() < 0 or tree.merges.max() >= 2 * L - 1))):
+    tree = tree_of_arrays({k: arrays[f"tree_{k}"] for k in TREE_KEYS}, n)
+    if tree is None or labels.shape != (n,) or confidence.shape != (n,):
         return None
     return Clustering(labels, confidence, settings, {**info, "from_cache": True, "computed_in": seconds}, tree=tree)
+
+
+def stored_tree(X: np.ndarray, settings: ClusterSettings, root: Path | None, digest: bytes | None = None):
+    """The tree of the stored clustering of ``X`` with ``settings`` (its method's own), or None when none is
+    stored: never clusters."""
+    if root is None:
+        return None
+    own = replace(settings, clusters=None)
+    found = NpzCache(root, "clusterings", KEPT).read(_key(digest or vectors_digest(X), own),
+                                                     lambda arrays: _decode(arrays, own, len(X)))
+    return None if found is None else found.tree

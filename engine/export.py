@@ -5,7 +5,8 @@ Columns: ``id, text, cluster_id, cluster_label, score, keywords`` (with
 level coarser are given), then every
 original column (renamed ``input_<name>`` if it clashes); a review export
 (:func:`export_review`) has ``id, text, cluster_id, cluster_label, status,
-score, label_source, confidence`` instead.  Ids and texts are
+score, label_source, confidence`` instead (with ``parent_label, label_path``
+after them when the review's clustering has a tree).  Ids and texts are
 written exactly as loaded.  The file is written to a temporary name and
 renamed, so a failed export never leaves half a file under the target name.
 """
@@ -71,7 +72,7 @@ def corpus_columns(corpus, taken: set[str]) -> pl.DataFrame:
 REVIEW_COLUMNS = ("id", "text", "cluster_id", "cluster_label", "status", "score", "label_source", "confidence")
 
 
-def review_frame(corpus, state, view) -> pl.DataFrame:
+def review_frame(corpus, state, view, tree: dict | None = None) -> pl.DataFrame:
     """The reviewed result, one row per corpus row: :data:`REVIEW_COLUMNS`, then the original columns.
 
     ``state`` is an :class:`engine.review.ReviewState`, ``view`` its
@@ -82,7 +83,10 @@ def review_frame(corpus, state, view) -> pl.DataFrame:
     (carried over, or new in a changed file); empty for noise and empty texts;
     ``score`` the cosine to the current cluster's centre; ``label_source``
     cluster / moved / classifier / manual; ``confidence`` the clustering's,
-    the classifier's, or 1 for the person's own decisions.
+    the classifier's, or 1 for the person's own decisions.  ``tree``
+    (:meth:`engine.review_tree.TreeSteps.tree_columns`) gives the labels and decisions with those made at
+    other zoom levels inherited, and adds ``parent_label`` (the row's group one level coarser) and
+    ``label_path`` (every name a person gave that covers the row, broadest first, joined by " / ").
     """
     from engine.review import SOURCES
 
@@ -92,6 +96,8 @@ def review_frame(corpus, state, view) -> pl.DataFrame:
     labels = state.labels.tolist()
     label_of = {c: view.label(state, c) for c in set(labels)}
     status_of = {c: (state.status(c) if c >= 0 else None) for c in label_of}
+    row_label = [label_of[c] for c in labels] if tree is None else tree["cluster_label"]
+    row_status = [status_of[c] for c in labels] if tree is None else tree["status"]
     empty = state.base_labels == EMPTY
     scores = np.round(view.scores.astype(np.float64), 4)
     confidence = np.round(state.confidence.astype(np.float64), 4)
@@ -100,22 +106,24 @@ def review_frame(corpus, state, view) -> pl.DataFrame:
         pl.Series("id", corpus.ids, dtype=pl.String),
         pl.Series("text", corpus.texts, dtype=pl.String),
         pl.Series("cluster_id", [None if c == EMPTY else c for c in labels], dtype=pl.Int64),
-        pl.Series("cluster_label", [label_of[c] for c in labels], dtype=pl.String),
+        pl.Series("cluster_label", row_label, dtype=pl.String),
         pl.Series("status", [("unreviewed" if s and not ok else s) for s, ok in
-                             zip((status_of[c] for c in labels), (state.seen | (state.source != 0)).tolist())],
-                  dtype=pl.String),
+                             zip(row_status, (state.seen | (state.source != 0)).tolist())], dtype=pl.String),
         pl.Series("score", [None if np.isnan(s) else float(s) for s in scores], dtype=pl.Float64),
         pl.Series("label_source", [None if e else s for s, e in zip(source.tolist(), empty.tolist())],
                   dtype=pl.String),
         pl.Series("confidence", [None if e else c for c, e in zip(confidence.tolist(), empty.tolist())],
                   dtype=pl.Float64),
     ]
-    return pl.DataFrame(columns).hstack(corpus_columns(corpus, set(REVIEW_COLUMNS)))
+    if tree is not None:
+        columns += [pl.Series("parent_label", tree["parent_label"], dtype=pl.String),
+                    pl.Series("label_path", tree["label_path"], dtype=pl.String)]
+    return pl.DataFrame(columns).hstack(corpus_columns(corpus, {c.name for c in columns}))
 
 
-def export_review(corpus, state, view, path: str | Path) -> Path:
+def export_review(corpus, state, view, path: str | Path, tree: dict | None = None) -> Path:
     """Write the reviewed result of ``state`` (see :func:`review_frame`) to ``path``, atomically."""
-    return write_table(review_frame(corpus, state, view), path)
+    return write_table(review_frame(corpus, state, view, tree), path)
 
 
 def write_table(frame: pl.DataFrame, path: str | Path) -> Path:

@@ -52,6 +52,8 @@ class SessionOptions:
     ``first_view``: which vectors :meth:`engine.session.Session.open` embeds with: "full" (the
     model itself), "static" (a static model distilled from it, see :mod:`engine.static_embedder`)
     or "auto" (static when many texts lack cached full vectors, see :mod:`engine.first_view`).
+    ``clusters``: the zoom level of the review's tree the app opens at, the one nearest this many
+    clusters (:meth:`engine.review_levels.ReviewLevels.level_nearest`); None: the clustering's own level.
     """
 
     load: LoadOptions = field(default_factory=LoadOptions)
@@ -59,3 +61,4 @@ class SessionOptions:
     cache_dir: Path | None = None
     use_cache: bool = True
     first_view: str = "full"
+    clusters: int | None = None

@@ -21,6 +21,10 @@ Rules:
   cluster was accepted or rejected, or the person moved, labeled or kept it).
   Rows that join a reviewed cluster any other way (carry-over, new rows of a
   grown file) are not seen: the cluster reads "accepted, N new rows".
+- Names and decisions can also be given to nodes of the clustering's tree
+  (``node_names``, ``node_statuses``, keyed by tree node id; what a node covers
+  is :mod:`engine.review_levels`'s): ``rename_node`` and ``set_node_status``
+  are actions like the others, so undo, redo and saving treat them alike.
 - Actions store their *intent* (``Action.args``: cluster ids, rows, values,
   ids they created), which is what :mod:`engine.review_store` saves; replaying
   the intents on the base gives the same state bit for bit.
@@ -42,7 +46,8 @@ UNREVIEWED, ACCEPTED, REJECTED = "unreviewed", "accepted", "rejected"
 STATUSES = (UNREVIEWED, ACCEPTED, REJECTED)
 SOURCES = ("cluster", "moved", "classifier", "manual")
 CLUSTER, MOVED, CLASSIFIER, MANUAL = range(4)
-OPS = ("rename", "set_status", "merge", "split", "move", "to_noise", "new_cluster", "apply_proposals", "assign")
+OPS = ("rename", "set_status", "merge", "split", "move", "to_noise", "new_cluster", "apply_proposals", "assign",
+       "rename_node", "set_node_status")
 
 
 class ReviewError(QtuiError):
@@ -78,7 +83,7 @@ class Action:
     rows: np.ndarray | None = None  # corpus rows whose label/source/confidence changed
     old: tuple | None = None  # (labels, source, confidence) of ``rows`` before
     new: tuple | None = None  # … and after
-    meta: list = field(default_factory=list)  # (cluster id, old name, new name, old status, new status)
+    meta: list = field(default_factory=list)  # (cluster id or ("node", id), old name, new name, old/new status)
 
     def describe(self) -> str:
         """A short line for an undo/redo menu, e.g. 'merge 3 clusters into 12'."""
@@ -103,6 +108,13 @@ class Action:
             return f"accept {n_rows} classifier proposal{'s' * (n_rows != 1)}"
         if self.op == "assign":
             return a.get("note") or f"restore {n_rows} earlier decisions"
+        if self.op == "rename_node":
+            what = a.get("label") or f"tree node {a['node']}"
+            return f"rename {what} to {a['name']!r}" if a["name"] else f"clear the name of {what}"
+        if self.op == "set_node_status":
+            count = len(a["nodes"]) + len(a.get("clusters", []))
+            what = a.get("label") or f"{count} group{'s' * (count != 1)}"
+            return f"mark {what} {a['status']}"
         return self.op
 
 
@@ -117,7 +129,8 @@ class ReviewState:
     def __init__(self, base_labels: np.ndarray, base_confidence: np.ndarray | None = None, *,
                  names: dict[int, str] | None = None, statuses: dict[int, str] | None = None,
                  next_id: int | None = None, ui: dict | None = None, base_source: np.ndarray | None = None,
-                 base_seen: np.ndarray | None = None) -> None:
+                 base_seen: np.ndarray | None = None, node_names: dict[int, str] | None = None,
+                 node_statuses: dict[int, str] | None = None) -> None:
         self.base_labels = np.array(base_labels, dtype=np.int64)
         self.base_labels.setflags(write=False)
         n = len(self.base_labels)
@@ -131,7 +144,9 @@ class ReviewState:
         # names/statuses the base starts with (e.g. carried over from an earlier clustering)
         self.base_names = {int(k): str(v) for k, v in (names or {}).items() if v}
         self.base_statuses = {int(k): v for k, v in (statuses or {}).items() if v != UNREVIEWED}
-        for s in self.base_statuses.values():
+        self.base_node_names = {int(k): str(v) for k, v in (node_names or {}).items() if v}
+        self.base_node_statuses = {int(k): v for k, v in (node_statuses or {}).items() if v != UNREVIEWED}
+        for s in (*self.base_statuses.values(), *self.base_node_statuses.values()):
             _check_status(s)
         source = np.zeros(n, np.int8) if base_source is None else np.array(base_source, dtype=np.int8)
         if base_seen is None:  # reviews saved before rows were tracked: a reviewed cluster covers its rows
@@ -148,6 +163,8 @@ class ReviewState:
         self.seen = seen.copy()
         self.names: dict[int, str] = dict(self.base_names)
         self.statuses: dict[int, str] = dict(self.base_statuses)
+        self.node_names: dict[int, str] = dict(self.base_node_names)  # names given to tree nodes
+        self.node_statuses: dict[int, str] = dict(self.base_node_statuses)
         top = int(self.base_labels.max()) + 1 if n else 0
         self.next_id = max(top, 0, next_id or 0, *(k + 1 for k in self.base_names), *(k + 1 for k in self.base_statuses))
         self.ui: dict = dict(ui or {})
@@ -207,6 +224,14 @@ class ReviewState:
     def status(self, cluster_id: int) -> str:
         """``unreviewed``, ``accepted`` or ``rejected``."""
         return self.statuses.get(cluster_id, UNREVIEWED)
+
+    def node_name(self, node: int) -> str | None:
+        """The person's name for tree node ``node`` (given at a zoom level), or None."""
+        return self.node_names.get(node)
+
+    def node_status(self, node: int) -> str:
+        """The decision given to tree node ``node`` at a zoom level (``unreviewed`` when none)."""
+        return self.node_statuses.get(node, UNREVIEWED)
 
     def accepted_ids(self) -> list[int]:
         """Current clusters marked accepted."""
@@ -359,6 +384,27 @@ class ReviewState:
         self._need_rows(rows)
         return self._do(Action("assign", args))
 
+    def rename_node(self, node: int, name: str | None, label: str | None = None) -> Action:
+        """Name tree node ``node`` (None or "" clears it); ``label`` says what it is for the undo menu."""
+        if node < 0:
+            raise ReviewError(f"tree node {node} does not exist")
+        name = (name or "").strip() or None
+        return self._do(Action("rename_node", {"node": int(node), "name": name, "label": label}))
+
+    def set_node_status(self, nodes: Iterable[int], status: str, rows: np.ndarray, clusters: Iterable[int] = (),
+                        label: str | None = None) -> Action:
+        """Decide tree nodes (and ``clusters``, in the same step): ``rows`` are the rows they cover now, which
+        the decision then covers (as :meth:`set_status` does for a cluster's members)."""
+        _check_status(status)
+        nodes, ids = sorted({int(n) for n in nodes}), sorted({int(c) for c in clusters})
+        if not nodes and not ids:
+            raise ReviewError("no clusters selected")
+        for c in ids:
+            self._need_cluster(c)
+        rows = np.unique(np.asarray(rows, dtype=np.int64))
+        return self._do(Action("set_node_status", {"nodes": nodes, "clusters": ids, "status": status, "rows": rows,
+                                                   "label": label}))
+
     def undo(self) -> Action | None:
         """Undo the last action; returns it, or None when there is nothing to undo."""
         if not self.done:
@@ -456,8 +502,18 @@ class ReviewState:
         a, op = action.args, action.op
         rows = np.empty(0, np.int64)
         labels = src = conf = seen = None
-        meta: dict[int, tuple[str | None, str]] = {}  # cluster -> (new name, new status)
-        if op == "rename":
+        meta: dict = {}  # cluster or ("node", id) -> (new name, new status)
+        if op == "rename_node":
+            meta[("node", a["node"])] = (a["name"], self.node_status(a["node"]))
+        elif op == "set_node_status":
+            for n in a["nodes"]:
+                meta[("node", n)] = (self.node_name(n), a["status"])
+            for c in a.get("clusters", []):
+                meta[c] = (self.name(c), a["status"])
+            rows = a["rows"][self.labels[a["rows"]] != EMPTY]
+            labels, src, conf = self.labels[rows], self.source[rows], self.confidence[rows]
+            seen = np.full(len(rows), a["status"] != UNREVIEWED)
+        elif op == "rename":
             meta[a["cluster"]] = (a["name"], self.status(a["cluster"]))
         elif op == "set_status":
             for c in a["clusters"]:
@@ -522,34 +578,47 @@ class ReviewState:
                                        np.empty(0, bool))
             rows = rows[:0]
         action.rows = rows
-        action.meta = [(c, self.name(c), n, self.status(c), s) for c, (n, s) in meta.items()
-                       if (self.name(c), self.status(c)) != (n, s)]
+        action.meta = []
+        for c, (n, s) in meta.items():
+            n0, s0 = self._annotation(c)
+            if (n0, s0) != (n, s):
+                action.meta.append((c, n0, n, s0, s))
+
+    def _annotation(self, key) -> tuple[str | None, str]:
+        """(name, status) of a cluster id or a ``("node", id)`` key."""
+        if isinstance(key, tuple):
+            return self.node_name(key[1]), self.node_status(key[1])
+        return self.name(key), self.status(key)
 
     def _write(self, rows: np.ndarray, values: tuple, meta: list) -> None:
         if len(rows):
             self.labels[rows], self.source[rows], self.confidence[rows], self.seen[rows] = values
         for c, name, status in meta:
+            names, statuses = (self.node_names, self.node_statuses) if isinstance(c, tuple) else \
+                (self.names, self.statuses)
+            key = c[1] if isinstance(c, tuple) else c
             if name:
-                self.names[c] = name
+                names[key] = name
             else:
-                self.names.pop(c, None)
+                names.pop(key, None)
             if status != UNREVIEWED:
-                self.statuses[c] = status
+                statuses[key] = status
             else:
-                self.statuses.pop(c, None)
+                statuses.pop(key, None)
 
     # ------------------------------------------------------------------ comparisons (tests, carry-over)
 
     def snapshot(self) -> tuple:
-        """Copies of everything an action can change: labels, source, confidence, names, statuses."""
+        """Copies of everything an action can change: labels, source, confidence, names, statuses, seen, and the
+        names and statuses of tree nodes."""
         return (self.labels.copy(), self.source.copy(), self.confidence.copy(), dict(self.names), dict(self.statuses),
-                self.seen.copy())
+                self.seen.copy(), dict(self.node_names), dict(self.node_statuses))
 
 
 def same_snapshot(a: tuple, b: tuple) -> bool:
     """Whether two :meth:`ReviewState.snapshot` results are identical."""
     return (np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) and np.array_equal(a[2], b[2])
-            and a[3] == b[3] and a[4] == b[4] and np.array_equal(a[5], b[5]))
+            and a[3] == b[3] and a[4] == b[4] and np.array_equal(a[5], b[5]) and a[6:] == b[6:])
 
 
 def _check_status(status: str) -> None:

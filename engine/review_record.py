@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.cluster_tree import ClusterTree
 from engine.review import ReviewState
 
 
@@ -24,6 +25,7 @@ class Epoch:
     state: ReviewState
     settings: dict
     note: str = ""  # how it began, e.g. "re-clustered with kmeans k=20"
+    tree: "ClusterTree | None" = None  # the clustering's merge tree (zoom levels), saved with the epoch
 
 
 @dataclass
@@ -56,7 +58,8 @@ class ReviewRecord:
 
     def has_decisions(self) -> bool:
         """Whether a person did anything in this review (an action, a name, a decision) that is in effect."""
-        return self.current > 0 or any(bool(e.state.done or e.state.names or e.state.statuses)
+        return self.current > 0 or any(bool(e.state.done or e.state.names or e.state.statuses or e.state.node_names
+                                            or e.state.node_statuses)
                                        for e in self.epochs[: self.current + 1])
 
 

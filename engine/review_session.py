@@ -34,6 +34,7 @@ from engine.review_files import FoundReview, latest_review, list_reviews, review
 from engine.review_record import Epoch, ReviewRecord, RowKeys, RowMatch, match_rows
 from engine.review_info import ReviewContext
 from engine.review_store import ReviewCorrupt, ReviewSaveError, ReviewStore
+from engine.review_tree import TreeSteps
 from engine.review_view import ReviewView, base_view, restore_analysis, review_view
 
 if TYPE_CHECKING:
@@ -103,8 +104,9 @@ class ReclusterPlan:
         return self.preview.describe() if self.preview is not None else ["no decisions to carry over"]
 
 
-class ReviewSession:
-    """One review of a :class:`~engine.session.Session`'s file: its epochs, its store and its save state."""
+class ReviewSession(TreeSteps):
+    """One review of a :class:`~engine.session.Session`'s file: its epochs, its store and its save state; the
+    steps on the clustering's tree (zoom levels) are :class:`~engine.review_tree.TreeSteps`'."""
 
     def __init__(self, session: "Session", store: ReviewStore, record: ReviewRecord, analysis: "Analysis",
                  context: ReviewContext, notices: list[str] | None = None) -> None:
@@ -117,6 +119,7 @@ class ReviewSession:
         #: Lines to show once on opening (what was set aside, carried over, not carried).
         self.notices: list[str] = list(notices or [])
         self._analyses: dict[int, "Analysis"] = {record.current: analysis}
+        self._levels: dict = {}  # zoom levels per epoch (engine.review_tree)
         self._view: tuple[int, int, ReviewView] | None = None
         self._lock = threading.RLock()
 
@@ -181,8 +184,8 @@ class ReviewSession:
         context = ReviewContext.of(session.corpus, analysis.clustering.settings, model_options,
                                    session.embedder.identity)
         state = ReviewState.from_analysis(analysis)
-        record = ReviewRecord([Epoch(state, analysis.clustering.settings.to_dict(), "new review")],
-                              row_keys=RowKeys.of(session.corpus))
+        record = ReviewRecord([Epoch(state, analysis.clustering.settings.to_dict(), "new review",
+                                     analysis.clustering.tree)], row_keys=RowKeys.of(session.corpus))
         review = cls(session, store, record, analysis, context)
         if writable:
             previous = store.info()
@@ -227,7 +230,7 @@ class ReviewSession:
         if record.row_keys is None:
             record.row_keys = RowKeys.of(session.corpus)
         analysis = restore_analysis(session, record.state.base_labels, record.state.base_confidence,
-                                    ClusterSettings(**record.epoch.settings))
+                                    ClusterSettings(**record.epoch.settings), record.epoch.tree)
         review = cls(session, store, record, analysis, saved.context, notices)
         if writable:
             try:
@@ -254,7 +257,8 @@ class ReviewSession:
         context = ReviewContext.of(session.corpus, settings, model_options or old.context.model_options(),
                                    session.embedder.identity)
         origin = {"carried_from": found.review_id, "match": match.describe()}
-        record = ReviewRecord([Epoch(result.state, settings.to_dict(), f"carried over from {found.review_id}")],
+        record = ReviewRecord([Epoch(result.state, settings.to_dict(), f"carried over from {found.review_id}",
+                                     analysis.clustering.tree)],
                               row_keys=RowKeys.of(session.corpus), origin=origin)
         review = cls(session, store, record, analysis, context, [f"Carried the review over: {match.describe()}",
                                                                  *result.describe()])
@@ -279,7 +283,7 @@ class ReviewSession:
         if i not in self._analyses:
             state = self.state
             self._analyses[i] = restore_analysis(self.session, state.base_labels, state.base_confidence,
-                                                 self.settings)
+                                                 self.settings, self.record.epoch.tree)
         return self._analyses[i]
 
     @property
@@ -589,11 +593,15 @@ class ReviewSession:
             if plan.session is not None and plan.session is not self.session:
                 self._move_to(plan.session)
                 note = f"refined: {settings.describe()} on the full model's vectors"
+            epoch = Epoch(state, settings.to_dict(), note, analysis.clustering.tree)
+            epoch.state, tree_lines = self._carry_tree(old, state, analysis, epoch)
+            lines += tree_lines
             old.undone.clear()  # the re-clustering is the newest step: what was undone before it is gone
             del self.record.epochs[self.record.current + 1:]
-            self.record.epochs.append(Epoch(state, settings.to_dict(), note))
+            self.record.epochs.append(epoch)
             self.record.current += 1
             self._analyses[self.record.current] = analysis
+            self._levels.pop(self.record.current, None)
             self._save(changed=True)
         first = lines[0] if lines else "a fresh review"
         n = analysis.n_clusters
@@ -621,7 +629,7 @@ class ReviewSession:
         from engine.export import export_review
 
         target = self.check_export(path, [self.session.corpus.path], overwrite)
-        return export_review(self.session.corpus, self.state, self.view(), target)
+        return export_review(self.session.corpus, self.state, self.view(), target, self.tree_columns())
 
 
 def _cluster_of(action, old: bool) -> int | None:

@@ -8,8 +8,9 @@ One review per input *content* (``corpus.fingerprint``) and text column lives in
   "checksum", "length"}`` then the JSON payload it checks (BLAKE2b-128):
   input (path, fingerprint, columns, rows), model (options, identity), the
   row keys (:class:`engine.review_record.RowKeys`), the epochs (each a
-  clustering's settings, base and action log with its undo cursor and
-  ``next_id``) and which one is in effect, the ``ui`` dict, a progress summary
+  clustering's settings, base and action log with its undo cursor,
+  ``next_id`` and, from version 3, the clustering's merge tree and the names
+  and decisions given to its nodes) and which one is in effect, the ``ui`` dict, a progress summary
   and the save time.
 - ``state.superseded-<time>.json`` — reviews set aside ("start a new review",
   opening an earlier one): listed by :func:`engine.review_files.list_reviews`,
@@ -53,12 +54,14 @@ from engine.review_info import (SET_ASIDE_GLOB, STATE_NAME, ReviewContext, Revie
 from engine.review_record import Epoch, ReviewRecord, RowKeys
 
 FORMAT = "qtui-review"
-VERSION = 2
+VERSION = 3  # 3: epochs hold their clustering's tree; tree-node names and decisions (2 still loads)
 #: Arrays up to this many bytes are written inside the state file; bigger ones go to a blob.
 INLINE_BYTES = 4096
 #: dtype each array argument of an action is saved with (exact for what ReviewState holds).
 ARRAY_DTYPES = {"rows": "<i4", "parts": "<i4", "targets": "<i4", "labels": "<i4", "sources": "|i1",
                 "confidence": "<f4", "seen": "|i1"}
+#: dtype each array of an epoch's tree is saved with.
+TREE_DTYPES = {"merges": "<i4", "heights": "<f8", "row_leaf": "<i4", "leaf_sizes": "<i4", "leaf_first": "<i4"}
 
 
 class ReviewCorrupt(QtuiError):
@@ -242,9 +245,11 @@ class ReviewStore:
         epochs = []
         for epoch in record.epochs:
             actions, cursor = epoch.state.history()
-            epochs.append({"settings": epoch.settings, "note": epoch.note, "base": self._base(epoch.state),
-                           "actions": [self._record(a) for a in actions], "cursor": cursor,
-                           "next_id": epoch.state.next_id})
+            saved = {"settings": epoch.settings, "note": epoch.note, "base": self._base(epoch.state),
+                     "actions": [self._record(a) for a in actions], "cursor": cursor, "next_id": epoch.state.next_id}
+            if epoch.tree is not None:
+                saved["tree"] = self._tree(epoch)
+            epochs.append(saved)
         keys = None
         if record.row_keys is not None:
             keys = {"text": self._array(record.row_keys.text, "<u8")}
@@ -282,8 +287,22 @@ class ReviewStore:
                     "seen": self._array(state.base_seen, "|i1"),
                     "names": {str(k): v for k, v in state.base_names.items()},
                     "statuses": {str(k): v for k, v in state.base_statuses.items()}}
+            if state.base_node_names or state.base_node_statuses:
+                base["node_names"] = {str(k): v for k, v in state.base_node_names.items()}
+                base["node_statuses"] = {str(k): v for k, v in state.base_node_statuses.items()}
             state._saved_base = base
         return base
+
+    def _tree(self, epoch: Epoch) -> dict:
+        saved = getattr(epoch, "_saved_tree", None)
+        if saved is None:
+            from engine.cluster_tree import tree_arrays
+
+            arrays = tree_arrays(epoch.tree)
+            saved = {k: self._array(np.ravel(arrays[k]), dtype) for k, dtype in TREE_DTYPES.items()}
+            saved["base"] = int(epoch.tree.base)
+            epoch._saved_tree = saved
+        return saved
 
     def _need_writable(self) -> None:
         if self.read_only:
@@ -402,7 +421,9 @@ class ReviewStore:
                             statuses={int(k): v for k, v in base.get("statuses", {}).items()},
                             next_id=int(raw.get("next_id", 0)), ui=ui,
                             base_source=self._read_array(base["source"]) if "source" in base else None,
-                            base_seen=self._read_array(base["seen"]).astype(bool) if "seen" in base else None)
+                            base_seen=self._read_array(base["seen"]).astype(bool) if "seen" in base else None,
+                            node_names={int(k): v for k, v in base.get("node_names", {}).items()},
+                            node_statuses={int(k): v for k, v in base.get("node_statuses", {}).items()})
         actions = [self._action(record) for record in raw["actions"]]
         cursor = int(raw["cursor"])
         if not 0 <= cursor <= len(actions):
@@ -411,7 +432,22 @@ class ReviewStore:
         state._saved_base = base
         for action, record in zip(actions, raw["actions"]):
             action._saved_record = record  # saved again as read: its blobs exist
-        return Epoch(state, dict(raw["settings"]), str(raw.get("note") or ""))
+        epoch = Epoch(state, dict(raw["settings"]), str(raw.get("note") or ""), self._read_tree(raw, len(labels)))
+        if epoch.tree is not None:
+            epoch._saved_tree = raw["tree"]
+        return epoch
+
+    def _read_tree(self, raw: dict, n: int):
+        """The epoch's saved tree (None in files before version 3); its rows are the embedded ones, so at most ``n``."""
+        if "tree" not in raw:
+            return None
+        from engine.cluster_tree import tree_of_arrays
+
+        arrays = {k: self._read_array(raw["tree"][k]) for k in TREE_DTYPES}
+        tree = tree_of_arrays({**arrays, "base": raw["tree"]["base"]}, len(arrays["row_leaf"]))
+        if tree is None or tree.n_rows > n:
+            raise _Damaged("its clustering tree is inconsistent")
+        return tree
 
     def _action(self, record: dict) -> Action:
         op = record["op"]
@@ -425,14 +461,14 @@ class ReviewStore:
                                          np.int8 if key == "sources" else np.int64)
             else:
                 args[key] = value
-        for key in ("clusters", "created"):
+        for key in ("clusters", "created", "nodes"):
             if key in args and args[key] is not None:
                 args[key] = [int(c) for c in args[key]]
         return Action(op, args)
 
     def _read_array(self, ref: dict) -> np.ndarray:
         dtype = np.dtype(ref["dtype"])
-        if dtype.str not in ("<i4", "<f2", "<f4", "|i1", "<u8"):
+        if dtype.str not in ("<i4", "<f2", "<f4", "<f8", "|i1", "<u8"):
             raise _Damaged(f"unexpected array type {ref['dtype']!r}")
         if "b64" in ref:
             data = base64.b64decode(ref["b64"], validate=True)

@@ -87,15 +87,37 @@ def base_view(analysis: Analysis, keywords: bool = True) -> ReviewView:
     return view
 
 
-def restore_analysis(session, base_labels: np.ndarray, base_confidence: np.ndarray, settings) -> Analysis:
-    """The :class:`Analysis` of a saved base clustering (labels per corpus row), without clustering again."""
+def restore_analysis(session, base_labels: np.ndarray, base_confidence: np.ndarray, settings,
+                     tree=None) -> Analysis:
+    """The :class:`Analysis` of a saved base clustering (labels per corpus row), without clustering again.
+
+    Its clustering has ``tree`` (the one saved with the review), else the tree stored with the clustering in
+    the results cache, else one built over the saved clusters' centres (Ward: no level finer than them).
+    """
     base_labels = np.asarray(base_labels, dtype=np.int64)
     if len(base_labels) != len(session.corpus):
         raise ValueError("the saved clustering has another number of rows than the corpus")
-    clustering = Clustering(base_labels[session.rows], np.asarray(base_confidence, np.float32)[session.rows],
-                            settings, {"restored": True})
+    labels = base_labels[session.rows]
+    if tree is None or tree.n_rows != len(session.rows):
+        tree = restored_tree(session, labels, settings)
+    clustering = Clustering(labels, np.asarray(base_confidence, np.float32)[session.rows], settings,
+                            {"restored": True}, tree=tree)
     terms, vocabulary = session.document_terms()
     analysis = explain(session.corpus, session.rows, session.vectors, clustering, terms, vocabulary,
                        session.corpus.gold)
     analysis.timings = dict(session.timings)
     return analysis
+
+
+def restored_tree(session, labels: np.ndarray, settings):
+    """The tree of the clustering ``settings`` make of the session's vectors, read from the results cache;
+    else Ward's over the clusters of ``labels`` (one per embedded row), which never clusters again."""
+    from engine.cluster_tree import centre_tree
+    from engine.clustering_cache import stored_tree
+
+    tree = stored_tree(session.vectors, settings, session.results_cache_root)
+    if tree is not None and tree.n_rows == len(labels):
+        return tree
+    ids, compact = np.unique(labels, return_inverse=True)
+    compact = np.where(labels >= 0, compact.ravel() - int((ids < 0).sum()), -1)
+    return centre_tree(session.vectors, compact)

@@ -25,6 +25,14 @@ def shared_set(name: str) -> Path:
     return path
 
 
+def shared_slice(name: str, step: int, folder: Path) -> Path:
+    """Every ``step``-th line of a shared data set, written to ``folder`` (skips like :func:`shared_set`)."""
+    path = folder / f"{name}-every-{step}.jsonl"
+    lines = shared_set(name).read_text(encoding="utf-8").splitlines()[::step]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
 @pytest.fixture(scope="session", autouse=True)
 def cache_root(tmp_path_factory) -> Path:
     """One embedding cache for the whole test session ($QTUI_TEST_CACHE to keep it between runs)."""

@@ -15,7 +15,7 @@ from engine.errors import UsageError
 from engine.options import LoadOptions, SessionOptions
 from engine.session import Session
 from tests.cli import run_qtui
-from tests.conftest import SAMPLE, shared_set
+from tests.conftest import SAMPLE, shared_slice
 
 
 @pytest.fixture(scope="module")
@@ -27,9 +27,7 @@ def sample(embedder):
 @pytest.fixture(scope="module")
 def banking(embedder, tmp_path_factory):
     """Every fourth banking77 query (3,271 rows, all 77 intents), embedded with the bundled MiniLM."""
-    path = tmp_path_factory.mktemp("banking") / "banking-quarter.jsonl"
-    lines = shared_set("banking77").read_text(encoding="utf-8").splitlines()[::4]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path = shared_slice("banking77", 4, tmp_path_factory.mktemp("banking"))
     return Session.open(path, SessionOptions(load=LoadOptions(label_col="label")), embedder=embedder)
 
 

@@ -84,7 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     clu.add_argument("--k", type=int, metavar="N", help="number of clusters for kmeans")
     clu.add_argument("--clusters", type=int, metavar="N", help="show the level of the clustering's tree nearest N "
                      "clusters: its broad themes (N smaller) or finer topics (auto only, down to its fine "
-                     "communities); the clustering itself is not redone (default: the method's own level)")
+                     "communities); the clustering itself is not redone (default: the method's own level); "
+                     "'open' starts zoomed to that level, the review's clusters staying the method's own")
     clu.add_argument("--min-cluster-size", type=int, metavar="N", help="hdbscan: smallest cluster (default: from n)")
     clu.add_argument("--min-samples", type=int, metavar="N", help="hdbscan: density smoothing (default: = min size)")
     clu.add_argument("--seed", type=int, default=0, help="random seed (same input + settings + seed = same clusters)")
@@ -124,8 +125,10 @@ def build_parser() -> argparse.ArgumentParser:
     p_export = sub.add_parser("export", help="write the saved review of FILE as a table, without the app",
                               description="Write the reviewed result of FILE (names, decisions, moves and accepted "
                                           "proposals saved by 'qtui open') to a table: id, text, cluster_id, "
-                                          "cluster_label, status, score, label_source, confidence, then the "
-                                          "original columns; one row per input row. FILE is never modified.")
+                                          "cluster_label, status, score, label_source, confidence, "
+                                          "parent_label, label_path (the names given at the tree's levels), "
+                                          "then the original columns; one row per input row. FILE is never "
+                                          "modified.")
     p_export.add_argument("file", metavar="FILE", help="the input file that was reviewed (found by its content, "
                           "else by its path when it changed since: the review is carried over to its rows now)")
     p_export.add_argument("--out", metavar="OUT", type=Path, required=True,
@@ -174,16 +177,19 @@ def session_options(args: argparse.Namespace) -> SessionOptions:
         cache_dir=args.cache_dir,
         use_cache=not args.no_cache,
         first_view=getattr(args, "first_view", None) or "full",
+        clusters=args.clusters if getattr(args, "command", None) == "open" else None,
     )
 
 
 def cluster_settings(args: argparse.Namespace) -> ClusterSettings:
-    """The clustering settings an argument namespace asks for (``--k`` alone implies kmeans)."""
+    """The clustering settings an argument namespace asks for (``--k`` alone implies kmeans).  ``open`` leaves
+    ``--clusters`` to the session options: a zoom level of the review, not another clustering."""
     algo = args.algo
     if args.k is not None and algo == "auto":
         algo = "kmeans"
+    clusters = None if getattr(args, "command", None) == "open" else args.clusters
     return ClusterSettings(algo=algo, k=args.k, min_cluster_size=args.min_cluster_size,
-                           min_samples=args.min_samples, seed=args.seed, clusters=args.clusters)
+                           min_samples=args.min_samples, seed=args.seed, clusters=clusters)
 
 
 def settings_given(args: argparse.Namespace) -> bool:
