@@ -27,12 +27,13 @@ class StatusLine(Static):
         model = Path(str(s.embedder.name)).name
         where = f"on {s.embedder.device}" if s.embedder.loaded else "(loading…)"
         parts = [f"{len(s.corpus):,} texts", f"{board.n_clusters} clusters "
-                 f"({board.analysis.clustering.settings.describe()})", f"reviewed {board.state.progress().describe()}"]
+                 f"({board.analysis.clustering.settings.describe()})"]
+        if s.static:  # early, so that even 80 columns show which vectors the board is made of
+            parts.append(self.vectors or "static vectors")
+        parts.append(f"reviewed {board.state.progress().describe()}")
         if review.read_only:
             parts.append("read-only")
         parts.append(f"{model} {where}")
-        if s.static:
-            parts.append(self.vectors or "static vectors")
         if self.busy:
             parts.append(self.busy)
         line = Text(" · ".join(parts))
