@@ -33,6 +33,7 @@ from engine.review import MOVED, UNREVIEWED, ReviewError, ReviewState
 from engine.review_files import FoundReview, latest_review, list_reviews, review_by_id
 from engine.review_record import Epoch, ReviewRecord, RowKeys, RowMatch, match_rows
 from engine.review_info import ReviewContext
+from engine.review_labels import LabelSteps
 from engine.review_store import ReviewCorrupt, ReviewSaveError, ReviewStore
 from engine.review_view import ReviewView, base_view, restore_analysis, review_view
 
@@ -100,8 +101,9 @@ class ReclusterPlan:
         return self.preview.describe() if self.preview is not None else ["no decisions to carry over"]
 
 
-class ReviewSession:
-    """One review of a :class:`~engine.session.Session`'s file: its epochs, its store and its save state."""
+class ReviewSession(LabelSteps):
+    """One review of a :class:`~engine.session.Session`'s file: its epochs, its store and its save state (the
+    label steps, suspects and proposals by label: :class:`~engine.review_labels.LabelSteps`)."""
 
     def __init__(self, session: "Session", store: ReviewStore, record: ReviewRecord, analysis: "Analysis",
                  context: ReviewContext, notices: list[str] | None = None) -> None:
@@ -382,11 +384,18 @@ class ReviewSession:
         return Outcome(message + note, recompute, cluster)
 
     def rename(self, cluster_id: int, name: str | None) -> Outcome:
-        """Name a cluster; an empty name clears it (the keyword suggestion shows again)."""
-        name = (name or "").strip()
+        """Name a cluster; an empty name clears it (the keyword suggestion shows again).  A name in use by other
+        clusters (case and spaces aside) joins that label, spelled as it is."""
+        from engine.label_names import spelling_in_use
+
+        others = [lab for lab in self.labels() if lab.cluster_ids != [cluster_id]]
+        name = spelling_in_use((name or "").strip(), others) if (name or "").strip() else ""
+        joined = next((lab for lab in others if lab.name == name and cluster_id not in lab.cluster_ids), None)
         self._act(lambda s: s.rename(cluster_id, name or None))
         message = f"Cluster {cluster_id} named “{name}”" if name else \
             f"Cleared the name of cluster {cluster_id}: it shows its keyword suggestion again"
+        if joined is not None:
+            message += f": it joins that label ({len(joined.cluster_ids) + 1} clusters)"
         return self._outcome(message, recompute=False, cluster=cluster_id)
 
     def set_status(self, cluster_ids: list[int], status: str) -> Outcome:
