@@ -22,7 +22,12 @@ with the biggest gain per action (rows that become correct, net, divided by the 
 * **classify the rest**: accept every named cluster not accepted yet (1 action each: ``a``), ``L``
   (1), set the confidence threshold (1 action unless the default 0.80 is best; the reviewer reads the
   proposals, so it picks the threshold with the most net correct rows on a 0.05 grid) and accept
-  every proposal shown (``ctrl+s``, 1).
+  every proposal shown (``ctrl+s``, 1);
+* **proposals by label** and the **suspects queue** (:mod:`benchmarks.review_sim_labels`): the named
+  clusters teach a classifier (no accept needed) that proposes labels for unnamed clusters and noise,
+  accepted one label at a time (1 action each) or above a threshold; suspects are moved one label at a
+  time (1 action each) or worked one by one from the top of the queue (1 action per suspect: moved to
+  the likely label or one of nine alternatives, else kept); opening either screen is 1 action.
 
 Cursor moves, scrolling and reading are not counted; every command and every mark is.  Sending rows to
 noise never makes a row correct and is not used.  The curve's share is of all rows: a row is correct
@@ -55,14 +60,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.review_sim_labels import DEFAULT_THRESHOLD, THRESHOLDS, LabelMoves  # noqa: E402
 from engine.clustering import NOISE, ClusterSettings  # noqa: E402
 from engine.review import ACCEPTED, CLASSIFIER, MANUAL, MOVED  # noqa: E402
 
 #: The issue's goals: (set, model) -> (actions, share of rows correctly labeled).
 GOALS = {"banking77": (300, 0.90), "toutiao": (150, 0.75), "xsid": (150, 0.78)}
-#: Confidence thresholds the proposals screen reaches (its +/- step), and the one it opens with.
-THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(20))
-DEFAULT_THRESHOLD = 0.80
 SPLIT_KS = (None, 2, 3)
 #: A cluster is tried for a split only below this purity and from this size.
 SPLIT_PURITY, SPLIT_MIN_SIZE = 0.9, 10
@@ -133,12 +136,15 @@ class _WithAccepted:
         return self._ids
 
 
-class Reviewer:
-    """The greedy reviewer of one :class:`ReviewSession`, with the gold labels as its oracle."""
+class Reviewer(LabelMoves):
+    """The greedy reviewer of one :class:`ReviewSession`, with the gold labels as its oracle (its moves through
+    the proposals by label and the suspects queue: :class:`~benchmarks.review_sim_labels.LabelMoves`)."""
 
     def __init__(self, review, gold: list[str], max_actions: int, *, names_only: bool = False,
-                 classify_every: int = CLASSIFY_EVERY, log: Callable[[str], None] | None = None) -> None:
+                 classify_every: int = CLASSIFY_EVERY, log: Callable[[str], None] | None = None,
+                 label_moves: bool = True) -> None:
         self.review = review
+        self.label_moves_on = label_moves
         self.session = review.session
         vocab, codes = np.unique(np.asarray(gold, dtype=object).astype(str), return_inverse=True)
         self.vocab = vocab.tolist()
@@ -202,6 +208,10 @@ class Reviewer:
     def do(self, move: Move) -> None:
         review, a = self.review, move.args
         self.log(f"{self.actions:4d} {move.kind:9} gain {move.gain:5d} cost {move.cost:3d} {a.get('what', '')}")
+        if move.kind in ("proposal label", "proposals", "suspect label", "suspects"):
+            self.do_label_move(move)
+            return
+        self._open = None  # any other command leaves the proposals or suspects screen
         if move.kind == "name":
             review.rename(a["cluster"], a["label"])
             self.count("name")
@@ -261,7 +271,11 @@ class Reviewer:
             best, floor = split, split.ratio
         classify = self.classify_move(counts, names, sizes, floor, budget)
         if classify is not None and (best is None or (classify.ratio, classify.gain) > (best.ratio, best.gain)):
-            best = classify
+            best, floor = classify, classify.ratio
+        if self.label_moves_on:
+            for move in self.label_moves(budget, floor):
+                if best is None or (move.ratio, move.gain) > (best.ratio, best.gain):
+                    best = move
         return best
 
     def name_moves(self, counts, names, sizes) -> list[Move]:
