@@ -34,7 +34,8 @@ noise never makes a row correct and is not used.  The curve's share is of all ro
 when its exported ``cluster_label`` equals its gold label; each run's last point is checked against
 the file :meth:`ReviewSession.export` writes.
 
-Methods: ``qtui`` (the policy above on the app's default ``auto`` clustering), ``qtui-hdbscan`` (the
+Methods: ``qtui`` (the policy above on the app's default ``auto`` clustering), ``qtui-no-labels`` (the same
+without proposals by label and the suspects queue: the moves before them), ``qtui-hdbscan`` (the
 same after re-clustering in the app with HDBSCAN's defaults, 2 actions: its noise rows are what "Classify
 the rest" can label), ``auto-names`` (naming only, the ``auto`` clusters), ``kmeans-names`` (naming only, KMeans told the true k: the notebook
 baseline) and ``row-by-row`` (one row labeled per action).  Each set's ceiling is a logistic regression
@@ -74,10 +75,12 @@ CLASSIFY_EVERY = 20
 #: Before classifying, the named clusters whose name fits at least this share of their rows are accepted
 #: (0: all of them); the rows of the others get proposals as well.
 ACCEPT_PURITY = (0.0, 0.85)
-#: Per method: the clustering it reviews (None: the app's default, ``auto``; "kmeans": told the true k), and
-#: whether it only names clusters.  ``row-by-row`` labels one row per action.
-METHODS = {"qtui": (None, False), "qtui-hdbscan": ("hdbscan", False), "auto-names": (None, True),
-           "kmeans-names": ("kmeans", True), "row-by-row": None}
+#: Per method: the clustering it reviews (None: the app's default, ``auto``; "kmeans": told the true k), whether
+#: it only names clusters, and whether it may use proposals by label and the suspects queue.  ``row-by-row``
+#: labels one row per action.
+METHODS = {"qtui": (None, False, True), "qtui-no-labels": (None, False, False),
+           "qtui-hdbscan": ("hdbscan", False, True), "auto-names": (None, True, False),
+           "kmeans-names": ("kmeans", True, False), "row-by-row": None}
 #: Re-clustering in the app: ``c``, pick the algorithm, apply (its defaults kept).
 RECLUSTER_ACTIONS = 2
 CHECKPOINTS = (0, 25, 50, 75, 100, 150, 200, 250, 300, 400, 500)
@@ -85,16 +88,18 @@ CHECKPOINTS = (0, 25, 50, 75, 100, 150, 200, 250, 300, 400, 500)
 
 @dataclass
 class Move:
-    """One thing the reviewer can do now: its kind, what it gains (net correct rows) and costs (actions)."""
+    """One thing the reviewer can do now: its kind, what it gains (net correct rows) and costs (actions), and
+    what it is worth when that differs from its gain (proposals taken from clusters naming would label)."""
 
     kind: str
     gain: int
     cost: int
     args: dict = field(default_factory=dict)
+    worth: float | None = None
 
     @property
     def ratio(self) -> float:
-        return self.gain / self.cost
+        return (self.gain if self.worth is None else self.worth) / self.cost
 
 
 @dataclass
@@ -474,7 +479,7 @@ def run_method(session, method: str, gold: list[str], max_actions: int, out: Pat
         labeled = sum(1 for g in gold if g)
         points = [(a, min(a, labeled) / n) for a in range(max_actions + 1)]
         return Curve(method, points, {"label a row": max_actions}), 0
-    algo, names_only = METHODS[method]
+    algo, names_only, label_moves = METHODS[method]
     k = len({g for g in gold if g})
     if algo == "kmeans":  # the baseline's clustering, as a notebook makes it: not a step of the review
         review = ReviewSession.start(session, ClusterSettings("kmeans", k=k))
@@ -484,7 +489,7 @@ def run_method(session, method: str, gold: list[str], max_actions: int, out: Pat
         if algo == "hdbscan":  # the reviewer re-clusters in the app, with that algorithm's defaults
             review.adopt(review.cluster_again(ClusterSettings(algo)))
         clusters = len(review.state.cluster_ids())
-        reviewer = Reviewer(review, gold, max_actions, names_only=names_only, log=log)
+        reviewer = Reviewer(review, gold, max_actions, names_only=names_only, log=log, label_moves=label_moves)
         if algo == "hdbscan":
             reviewer.count("re-cluster", RECLUSTER_ACTIONS)
         curve = reviewer.run()

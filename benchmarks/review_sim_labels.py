@@ -76,20 +76,23 @@ class LabelMoves:
         proposals, opening = self._screen("proposals")
         if proposals is not None and len(proposals):
             delta = self._delta(proposals.rows, proposals.labels, correct)
-            moves += self._per_label(Move, "proposal label", proposals.labels, delta, int(opening), budget)
+            worth = delta - self._forgone(proposals.rows)
+            moves += self._per_label(Move, "proposal label", proposals.labels, delta, worth, int(opening), budget)
             confidence = proposals.confidence
-            gains = {t: int(delta[confidence >= t].sum()) for t in THRESHOLDS}
-            t = max(gains, key=lambda x: (gains[x], x == DEFAULT_THRESHOLD))
+            values = {t: float(worth[confidence >= t].sum()) for t in THRESHOLDS}
+            t = max(values, key=lambda x: (values[x], x == DEFAULT_THRESHOLD))
             cost = int(opening) + (t != DEFAULT_THRESHOLD) + 1
-            if gains[t] > 0 and cost <= budget:
-                moves.append(Move("proposals", gains[t], cost, {"threshold": t, "opening": opening,
-                                                                "what": f"{int((confidence >= t).sum())} at {t:.2f}"}))
+            gain = int(delta[confidence >= t].sum())
+            if values[t] > 0 and gain > 0 and cost <= budget:
+                moves.append(Move("proposals", gain, cost, {"threshold": t, "opening": opening,
+                                                            "what": f"{int((confidence >= t).sum())} at {t:.2f}, "
+                                                                    f"{values[t]:.0f} beyond naming"}, values[t]))
         queue, opening = self._screen("suspects")
         if queue is not None and len(queue):
             queue = queue_now(queue, self.review.state)
             likely = [lab if lab is not None else "" for lab in queue.likely_label]
             delta = self._delta(queue.rows, likely, correct)
-            moves += self._per_label(Move, "suspect label", likely, delta, int(opening), budget)
+            moves += self._per_label(Move, "suspect label", likely, delta, delta, int(opening), budget)
             gold = [self.vocab[g] if g >= 0 else None for g in self.gold[queue.rows].tolist()]
             fixable = np.array([g is not None and not c and g in alts
                                 for g, c, alts in zip(gold, correct[queue.rows].tolist(), queue.alternatives)])
@@ -102,24 +105,41 @@ class LabelMoves:
                                        "what": f"the top {n} of {len(queue)}"}))
         return [m for m in moves if m.gain > 0 and m.ratio > floor]
 
+    def _forgone(self, rows: np.ndarray) -> np.ndarray:
+        """Per proposed row, what naming its cluster would have made of it instead: the share of the cluster's
+        rows its majority gold label holds (0 in noise, or when the cluster is named).  A proposal taken from
+        an unnamed cluster is worth what it gains beyond that naming; without this, a greedy reviewer takes
+        proposals that naming the clusters would have beaten a few actions later."""
+        counts, _ = self.table()
+        state = self.review.state
+        labels = state.labels[rows]
+        sizes = counts.sum(axis=1)
+        share = np.where(sizes > 0, counts.max(axis=1) / np.maximum(sizes, 1), 0.0)
+        share[list(state.names)] = 0.0
+        return np.where(labels >= 0, share[np.maximum(labels, 0)], 0.0)
+
     def _delta(self, rows: np.ndarray, labels: list[str], correct: np.ndarray) -> np.ndarray:
         """Per proposed row: +1 when the label makes it correct, -1 when it is correct now, else 0."""
         codes = np.array([self.code_of.get(lab, -2) for lab in labels], dtype=np.int64)
         return (codes == self.gold[rows]).astype(np.int64) - correct[rows]
 
     @staticmethod
-    def _per_label(Move, kind: str, labels: list[str], delta: np.ndarray, opening: int, budget: int) -> list:
-        """Accepting every row of the one label with the most net correct rows (1 action, plus opening)."""
+    def _per_label(Move, kind: str, labels: list[str], delta: np.ndarray, worth: np.ndarray, opening: int,
+                   budget: int) -> list:
+        """Accepting every row of the one label worth the most (1 action, plus opening); ``delta``: per row the
+        net correct rows, ``worth``: what each is worth (see :meth:`_forgone`)."""
         names = np.asarray(labels, dtype=object).astype(str)
         best = None
         for name in np.unique(names[names != ""]).tolist():
-            gain = int(delta[names == name].sum())
-            if gain > 0 and (best is None or gain > best[1]):
-                best = (name, gain)
+            pick = names == name
+            value, gain = float(worth[pick].sum()), int(delta[pick].sum())
+            if value > 0 and gain > 0 and (best is None or value > best[1]):
+                best = (name, value, gain)
         if best is None or 1 + opening > budget:
             return []
-        return [Move(kind, best[1], 1 + opening, {"label": best[0], "opening": bool(opening),
-                                                  "what": f"{best[0]}: net {best[1]}"})]
+        name, value, gain = best
+        return [Move(kind, gain, 1 + opening, {"label": name, "opening": bool(opening),
+                                               "what": f"{name}: net {gain}"}, value)]
 
     def do_label_move(self, move) -> None:
         """Make a proposal or suspect move through the review, counting its keys."""
