@@ -106,17 +106,21 @@ class LabelMoves:
         return [m for m in moves if m.gain > 0 and m.ratio > floor]
 
     def _forgone(self, rows: np.ndarray) -> np.ndarray:
-        """Per proposed row, what naming its cluster would have made of it instead: the share of the cluster's
-        rows its majority gold label holds (0 in noise, or when the cluster is named).  A proposal taken from
-        an unnamed cluster is worth what it gains beyond that naming; without this, a greedy reviewer takes
-        proposals that naming the clusters would have beaten a few actions later."""
+        """Per proposed row, what naming its cluster instead would have been worth, spread over its rows: the
+        rows its majority gold label holds, less what an action is worth at the end of the budget (the gain of
+        the last naming that would still fit); 0 in noise, in a named cluster, or when the budget would not
+        reach the cluster.  Without it, a greedy reviewer takes proposals that naming beats a few actions later."""
         counts, _ = self.table()
         state = self.review.state
-        labels = state.labels[rows]
         sizes = counts.sum(axis=1)
-        share = np.where(sizes > 0, counts.max(axis=1) / np.maximum(sizes, 1), 0.0)
-        share[list(state.names)] = 0.0
-        return np.where(labels >= 0, share[np.maximum(labels, 0)], 0.0)
+        best = counts.max(axis=1).astype(np.float64)
+        best[list(state.names)] = 0.0
+        ranked = np.sort(best[best > 0])[::-1]
+        left = self.max_actions - self.actions
+        marginal = ranked[left] if left < len(ranked) else 0.0
+        per_row = np.maximum(best - marginal, 0.0) / np.maximum(sizes, 1)
+        labels = state.labels[rows]
+        return np.where(labels >= 0, per_row[np.maximum(labels, 0)], 0.0)
 
     def _delta(self, rows: np.ndarray, labels: list[str], correct: np.ndarray) -> np.ndarray:
         """Per proposed row: +1 when the label makes it correct, -1 when it is correct now, else 0."""
