@@ -7,8 +7,10 @@ the review changed, at most every ``classify_every`` actions otherwise:
 
 * **proposals by label** (:meth:`ReviewSession.propose`: the named clusters teach
   the classifier, no accept needed): accept every proposal of one label (1 action per
-  label, the labels with the most net correct rows first), or every proposal above a
-  threshold (1 to set it unless the default is best, 1 to accept);
+  label, the label worth most first), or every proposal above a threshold (1 to set it
+  unless the default is best, 1 to accept).  A proposal for a row of an unnamed cluster
+  is worth its net gain less the naming of that cluster it makes pointless
+  (:meth:`LabelMoves._forgone`), so proposals are taken where they beat naming;
 * **suspects** (:meth:`ReviewSession.suspects`): every suspect of one likely label
   moved there (1 action per label), or the queue worked row by row from its top (1
   action per row: the key that moves it to the likely label or to one of the nine
