@@ -22,14 +22,20 @@ with the biggest gain per action (rows that become correct, net, divided by the 
 * **classify the rest**: accept every named cluster not accepted yet (1 action each: ``a``), ``L``
   (1), set the confidence threshold (1 action unless the default 0.80 is best; the reviewer reads the
   proposals, so it picks the threshold with the most net correct rows on a 0.05 grid) and accept
-  every proposal shown (``ctrl+s``, 1).
+  every proposal shown (``ctrl+s``, 1);
+* **proposals by label** and the **suspects queue** (:mod:`benchmarks.review_sim_labels`): the named
+  clusters teach a classifier (no accept needed) that proposes labels for unnamed clusters and noise,
+  accepted one label at a time (1 action each) or above a threshold; suspects are moved one label at a
+  time (1 action each) or worked one by one from the top of the queue (1 action per suspect: moved to
+  the likely label or one of nine alternatives, else kept); opening either screen is 1 action.
 
 Cursor moves, scrolling and reading are not counted; every command and every mark is.  Sending rows to
 noise never makes a row correct and is not used.  The curve's share is of all rows: a row is correct
 when its exported ``cluster_label`` equals its gold label; each run's last point is checked against
 the file :meth:`ReviewSession.export` writes.
 
-Methods: ``qtui`` (the policy above on the app's default ``auto`` clustering), ``qtui-hdbscan`` (the
+Methods: ``qtui`` (the policy above on the app's default ``auto`` clustering), ``qtui-no-labels`` (the same
+without proposals by label and the suspects queue: the moves before them), ``qtui-hdbscan`` (the
 same after re-clustering in the app with HDBSCAN's defaults, 2 actions: its noise rows are what "Classify
 the rest" can label), ``auto-names`` (naming only, the ``auto`` clusters), ``kmeans-names`` (naming only, KMeans told the true k: the notebook
 baseline) and ``row-by-row`` (one row labeled per action).  Each set's ceiling is a logistic regression
@@ -55,14 +61,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.review_sim_labels import DEFAULT_THRESHOLD, THRESHOLDS, LabelMoves  # noqa: E402
 from engine.clustering import NOISE, ClusterSettings  # noqa: E402
 from engine.review import ACCEPTED, CLASSIFIER, MANUAL, MOVED  # noqa: E402
 
 #: The issue's goals: (set, model) -> (actions, share of rows correctly labeled).
 GOALS = {"banking77": (300, 0.90), "toutiao": (150, 0.75), "xsid": (150, 0.78)}
-#: Confidence thresholds the proposals screen reaches (its +/- step), and the one it opens with.
-THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(20))
-DEFAULT_THRESHOLD = 0.80
 SPLIT_KS = (None, 2, 3)
 #: A cluster is tried for a split only below this purity and from this size.
 SPLIT_PURITY, SPLIT_MIN_SIZE = 0.9, 10
@@ -71,10 +75,12 @@ CLASSIFY_EVERY = 20
 #: Before classifying, the named clusters whose name fits at least this share of their rows are accepted
 #: (0: all of them); the rows of the others get proposals as well.
 ACCEPT_PURITY = (0.0, 0.85)
-#: Per method: the clustering it reviews (None: the app's default, ``auto``; "kmeans": told the true k), and
-#: whether it only names clusters.  ``row-by-row`` labels one row per action.
-METHODS = {"qtui": (None, False), "qtui-hdbscan": ("hdbscan", False), "auto-names": (None, True),
-           "kmeans-names": ("kmeans", True), "row-by-row": None}
+#: Per method: the clustering it reviews (None: the app's default, ``auto``; "kmeans": told the true k), whether
+#: it only names clusters, and whether it may use proposals by label and the suspects queue.  ``row-by-row``
+#: labels one row per action.
+METHODS = {"qtui": (None, False, True), "qtui-no-labels": (None, False, False),
+           "qtui-hdbscan": ("hdbscan", False, True), "auto-names": (None, True, False),
+           "kmeans-names": ("kmeans", True, False), "row-by-row": None}
 #: Re-clustering in the app: ``c``, pick the algorithm, apply (its defaults kept).
 RECLUSTER_ACTIONS = 2
 CHECKPOINTS = (0, 25, 50, 75, 100, 150, 200, 250, 300, 400, 500)
@@ -82,16 +88,18 @@ CHECKPOINTS = (0, 25, 50, 75, 100, 150, 200, 250, 300, 400, 500)
 
 @dataclass
 class Move:
-    """One thing the reviewer can do now: its kind, what it gains (net correct rows) and costs (actions)."""
+    """One thing the reviewer can do now: its kind, what it gains (net correct rows) and costs (actions), and
+    what it is worth when that differs from its gain (proposals taken from clusters naming would label)."""
 
     kind: str
     gain: int
     cost: int
     args: dict = field(default_factory=dict)
+    worth: float | None = None
 
     @property
     def ratio(self) -> float:
-        return self.gain / self.cost
+        return (self.gain if self.worth is None else self.worth) / self.cost
 
 
 @dataclass
@@ -133,12 +141,15 @@ class _WithAccepted:
         return self._ids
 
 
-class Reviewer:
-    """The greedy reviewer of one :class:`ReviewSession`, with the gold labels as its oracle."""
+class Reviewer(LabelMoves):
+    """The greedy reviewer of one :class:`ReviewSession`, with the gold labels as its oracle (its moves through
+    the proposals by label and the suspects queue: :class:`~benchmarks.review_sim_labels.LabelMoves`)."""
 
     def __init__(self, review, gold: list[str], max_actions: int, *, names_only: bool = False,
-                 classify_every: int = CLASSIFY_EVERY, log: Callable[[str], None] | None = None) -> None:
+                 classify_every: int = CLASSIFY_EVERY, log: Callable[[str], None] | None = None,
+                 label_moves: bool = True) -> None:
         self.review = review
+        self.label_moves_on = label_moves
         self.session = review.session
         vocab, codes = np.unique(np.asarray(gold, dtype=object).astype(str), return_inverse=True)
         self.vocab = vocab.tolist()
@@ -202,6 +213,10 @@ class Reviewer:
     def do(self, move: Move) -> None:
         review, a = self.review, move.args
         self.log(f"{self.actions:4d} {move.kind:9} gain {move.gain:5d} cost {move.cost:3d} {a.get('what', '')}")
+        if move.kind in ("proposal label", "proposals", "suspect label", "suspects"):
+            self.do_label_move(move)
+            return
+        self._open = None  # any other command leaves the proposals or suspects screen
         if move.kind == "name":
             review.rename(a["cluster"], a["label"])
             self.count("name")
@@ -261,7 +276,11 @@ class Reviewer:
             best, floor = split, split.ratio
         classify = self.classify_move(counts, names, sizes, floor, budget)
         if classify is not None and (best is None or (classify.ratio, classify.gain) > (best.ratio, best.gain)):
-            best = classify
+            best, floor = classify, classify.ratio
+        if self.label_moves_on:
+            for move in self.label_moves(budget, floor):
+                if best is None or (move.ratio, move.gain) > (best.ratio, best.gain):
+                    best = move
         return best
 
     def name_moves(self, counts, names, sizes) -> list[Move]:
@@ -460,7 +479,7 @@ def run_method(session, method: str, gold: list[str], max_actions: int, out: Pat
         labeled = sum(1 for g in gold if g)
         points = [(a, min(a, labeled) / n) for a in range(max_actions + 1)]
         return Curve(method, points, {"label a row": max_actions}), 0
-    algo, names_only = METHODS[method]
+    algo, names_only, label_moves = METHODS[method]
     k = len({g for g in gold if g})
     if algo == "kmeans":  # the baseline's clustering, as a notebook makes it: not a step of the review
         review = ReviewSession.start(session, ClusterSettings("kmeans", k=k))
@@ -470,7 +489,7 @@ def run_method(session, method: str, gold: list[str], max_actions: int, out: Pat
         if algo == "hdbscan":  # the reviewer re-clusters in the app, with that algorithm's defaults
             review.adopt(review.cluster_again(ClusterSettings(algo)))
         clusters = len(review.state.cluster_ids())
-        reviewer = Reviewer(review, gold, max_actions, names_only=names_only, log=log)
+        reviewer = Reviewer(review, gold, max_actions, names_only=names_only, log=log, label_moves=label_moves)
         if algo == "hdbscan":
             reviewer.count("re-cluster", RECLUSTER_ACTIONS)
         curve = reviewer.run()

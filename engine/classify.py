@@ -174,9 +174,9 @@ def _stratified_split(labeled: np.ndarray, y: np.ndarray, holdout: float, max_pe
 def propose_for_review(state, vectors: np.ndarray, rows: np.ndarray, seed: int = 0, **kwargs) -> Proposals:
     """:func:`propose_labels` for a :class:`engine.review.ReviewState`: the person's accepted clusters
     train (rows labeled by an earlier proposal neither train nor get a new proposal); rows the person
-    placed by hand (moved, manual) get no proposals.  ``vectors``/``rows`` as in ``Session``."""
-    from engine.review import CLASSIFIER, MANUAL, MOVED
+    placed by hand (moved, manual, kept) get no proposals.  ``vectors``/``rows`` as in ``Session``."""
+    from engine.review import CLASSIFIER, KEPT, MANUAL, MOVED
 
-    skip = (state.source == MOVED) | (state.source == MANUAL)
+    skip = np.isin(state.source, (MOVED, MANUAL, KEPT))
     return propose_labels(vectors, state.labels, state.accepted_ids(), seed, rows=rows, skip=skip,
                           ignore=state.source == CLASSIFIER, **kwargs)

@@ -2,7 +2,8 @@
 
 Columns: ``id, text, cluster_id, cluster_label, score, keywords`` (with
 ``parent_id, parent_label`` after ``cluster_label`` when the clusters one tree
-level coarser are given), then every
+level coarser are given, and ``proposed_label, proposed_confidence`` after
+them when labels are proposed per cluster), then every
 original column (renamed ``input_<name>`` if it clashes); a review export
 (:func:`export_review`) has ``id, text, cluster_id, cluster_label, status,
 score, label_source, confidence`` instead (with ``parent_label, label_path``
@@ -27,8 +28,11 @@ EXPORT_FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "j
 KEYWORDS_IN_EXPORT = 10
 
 
-def export_frame(analysis: Analysis, names: dict[int, str] | None = None, parents=None) -> pl.DataFrame:
-    """The export table of ``analysis``; ``names`` overrides cluster labels by id.
+def export_frame(analysis: Analysis, names: dict[int, str] | None = None, parents=None,
+                 proposed: dict | None = None) -> pl.DataFrame:
+    """The export table of ``analysis``; ``names`` overrides cluster labels by id; ``proposed`` (cluster id to
+    :class:`engine.label_seeds.ClusterLabel`) adds each row's cluster's ``proposed_label`` and its
+    ``proposed_confidence`` (empty for noise, empty texts and clusters without one).
 
     ``parents`` (:func:`engine.analysis.parent_level`: the parent id of every cluster id and the parents'
     :class:`~engine.analysis.ClusterInfo`) adds ``parent_id`` and ``parent_label``; noise and empty
@@ -55,6 +59,12 @@ def export_frame(analysis: Analysis, names: dict[int, str] | None = None, parent
         up_label = {cid: (infos[p].name if cid >= 0 else label_of[cid]) for cid, p in up.items()}
         columns[4:4] = [pl.Series("parent_id", [None if c == EMPTY else up[c] for c in labels], dtype=pl.Int64),
                         pl.Series("parent_label", [up_label.get(c, "") for c in labels], dtype=pl.String)]
+    if proposed is not None:
+        at = next(i for i, col in enumerate(columns) if col.name == "score")
+        seeds = [proposed.get(c) for c in labels]
+        columns[at:at] = [pl.Series("proposed_label", [s.label if s else None for s in seeds], dtype=pl.String),
+                          pl.Series("proposed_confidence", [round(s.confidence, 4) if s else None for s in seeds],
+                                    dtype=pl.Float64)]
     return pl.DataFrame(columns).hstack(original_columns(analysis, {c.name for c in columns}))
 
 
@@ -169,10 +179,10 @@ def _flatten_nested(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def export_analysis(analysis: Analysis, path: str | Path, names: dict[int, str] | None = None,
-                    rows: np.ndarray | None = None, parents=None) -> Path:
+                    rows: np.ndarray | None = None, parents=None, proposed: dict | None = None) -> Path:
     """Build the export table of ``analysis`` (see :func:`export_frame`) and write it to ``path`` (only the
     ``rows`` of a bool mask, if given)."""
-    frame = export_frame(analysis, names, parents)
+    frame = export_frame(analysis, names, parents, proposed)
     if rows is not None:
         frame = frame.filter(pl.Series(np.asarray(rows, dtype=bool)))
     return write_table(frame, path)

@@ -49,6 +49,10 @@ class ModelOptions:
 class SessionOptions:
     """Everything needed to open a file; defaults work for a plain ``qtui open FILE``.
 
+    ``labels`` / ``labels_from``: a labels file (one label a line, optionally ``name: description``) or an
+    earlier labeled export to propose a label per cluster from (:mod:`engine.label_seeds`); opening only
+    carries them.
+
     ``first_view``: which vectors :meth:`engine.session.Session.open` embeds with: "full" (the
     model itself), "static" (a static model distilled from it, see :mod:`engine.static_embedder`)
     or "auto" (static when many texts lack cached full vectors, see :mod:`engine.first_view`).
@@ -62,3 +66,5 @@ class SessionOptions:
     use_cache: bool = True
     first_view: str = "full"
     clusters: int | None = None
+    labels: Path | None = None
+    labels_from: Path | None = None

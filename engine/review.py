@@ -15,7 +15,8 @@ Rules:
 - ``label_source`` of a row: ``cluster`` (where the clustering or a split put
   it), ``moved`` (the person moved it to another cluster or to noise),
   ``manual`` (the person made a new cluster of selected rows), ``classifier``
-  (an accepted classifier proposal).  Person decisions get confidence 1.
+  (an accepted classifier proposal), ``kept`` (the person kept it where it is,
+  e.g. a suspect it read).  Person decisions get confidence 1.
 - Rows with empty text (``EMPTY``) are never moved; they stay in their group.
 - ``seen`` of a row: a person's decision covers it (it was a member when its
   cluster was accepted or rejected, or the person moved, labeled or kept it).
@@ -44,10 +45,10 @@ from engine.fuzzy import fuzzy_find
 
 UNREVIEWED, ACCEPTED, REJECTED = "unreviewed", "accepted", "rejected"
 STATUSES = (UNREVIEWED, ACCEPTED, REJECTED)
-SOURCES = ("cluster", "moved", "classifier", "manual")
-CLUSTER, MOVED, CLASSIFIER, MANUAL = range(4)
+SOURCES = ("cluster", "moved", "classifier", "manual", "kept")
+CLUSTER, MOVED, CLASSIFIER, MANUAL, KEPT = range(5)
 OPS = ("rename", "set_status", "merge", "split", "move", "to_noise", "new_cluster", "apply_proposals", "assign",
-       "rename_node", "set_node_status")
+       "rename_node", "set_node_status", "keep")
 
 
 class ReviewError(QtuiError):
@@ -115,6 +116,8 @@ class Action:
             count = len(a["nodes"]) + len(a.get("clusters", []))
             what = a.get("label") or f"{count} group{'s' * (count != 1)}"
             return f"mark {what} {a['status']}"
+        if self.op == "keep":
+            return f"keep {n_rows} row{'s' * (n_rows != 1)} where {'they are' if n_rows != 1 else 'it is'}"
         return self.op
 
 
@@ -369,6 +372,11 @@ class ReviewState:
             self._need_cluster(c)
         return self._do(Action("apply_proposals", {"rows": rows, "targets": targets, "confidence": conf}))
 
+    def keep(self, rows: Iterable[int]) -> Action:
+        """Keep ``rows`` where they are (source ``kept``): a person read them, so they leave the suspects queue
+        and get no classifier proposal."""
+        return self._do(Action("keep", {"rows": self._need_rows(rows)}))
+
     def assign(self, rows: np.ndarray, labels: np.ndarray, sources: np.ndarray, confidences: np.ndarray,
                note: str | None = None, seen: np.ndarray | None = None) -> Action:
         """Set rows to given labels, sources and confidences in one step (carry-over, near-duplicates);
@@ -552,6 +560,10 @@ class ReviewState:
                 target, code = self._new_ids(action, 1)[0], MANUAL
                 meta[target] = (a.get("name"), UNREVIEWED)
             labels, src, conf = np.full(len(rows), target), np.full(len(rows), code), np.ones(len(rows))
+            seen = np.ones(len(rows), bool)
+        elif op == "keep":
+            rows = a["rows"]
+            labels, src, conf = self.labels[rows], np.full(len(rows), KEPT), np.ones(len(rows))
             seen = np.ones(len(rows), bool)
         elif op == "apply_proposals":
             rows = a["rows"]

@@ -33,6 +33,7 @@ from engine.review import MOVED, UNREVIEWED, ReviewError, ReviewState
 from engine.review_files import FoundReview, latest_review, list_reviews, review_by_id
 from engine.review_record import Epoch, ReviewRecord, RowKeys, RowMatch, match_rows
 from engine.review_info import ReviewContext
+from engine.review_labels import LabelSteps
 from engine.review_store import ReviewCorrupt, ReviewSaveError, ReviewStore
 from engine.review_tree import TreeSteps
 from engine.review_view import ReviewView, base_view, restore_analysis, review_view
@@ -104,9 +105,10 @@ class ReclusterPlan:
         return self.preview.describe() if self.preview is not None else ["no decisions to carry over"]
 
 
-class ReviewSession(TreeSteps):
+class ReviewSession(TreeSteps, LabelSteps):
     """One review of a :class:`~engine.session.Session`'s file: its epochs, its store and its save state; the
-    steps on the clustering's tree (zoom levels) are :class:`~engine.review_tree.TreeSteps`'."""
+    steps on the clustering's tree (zoom levels) are :class:`~engine.review_tree.TreeSteps`', the label steps
+    (labels, suspects, proposals by label) :class:`~engine.review_labels.LabelSteps`'."""
 
     def __init__(self, session: "Session", store: ReviewStore, record: ReviewRecord, analysis: "Analysis",
                  context: ReviewContext, notices: list[str] | None = None) -> None:
@@ -389,11 +391,18 @@ class ReviewSession(TreeSteps):
         return Outcome(message + note, recompute, cluster)
 
     def rename(self, cluster_id: int, name: str | None) -> Outcome:
-        """Name a cluster; an empty name clears it (the keyword suggestion shows again)."""
-        name = (name or "").strip()
+        """Name a cluster; an empty name clears it (the keyword suggestion shows again).  A name in use by other
+        clusters (case and spaces aside) joins that label, spelled as it is."""
+        from engine.label_names import spelling_in_use
+
+        others = [lab for lab in self.labels() if lab.cluster_ids != [cluster_id]]
+        name = spelling_in_use((name or "").strip(), others) if (name or "").strip() else ""
+        joined = next((lab for lab in others if lab.name == name and cluster_id not in lab.cluster_ids), None)
         self._act(lambda s: s.rename(cluster_id, name or None))
         message = f"Cluster {cluster_id} named “{name}”" if name else \
             f"Cleared the name of cluster {cluster_id}: it shows its keyword suggestion again"
+        if joined is not None:
+            message += f": it joins that label ({len(joined.cluster_ids) + 1} clusters)"
         return self._outcome(message, recompute=False, cluster=cluster_id)
 
     def set_status(self, cluster_ids: list[int], status: str) -> Outcome:

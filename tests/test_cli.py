@@ -130,3 +130,49 @@ def test_cluster_where_errors_are_one_line_with_exit_code_2():
     assert "unknown column 'ratin'" in result.stderr and "did you mean 'rating'" in result.stderr
     none = run_qtui("cluster", str(SAMPLE), "--where", "rating > 5")
     assert none.returncode == 2 and "no row" in none.stderr
+
+
+def test_cluster_proposes_a_label_per_cluster_from_a_labels_file(tmp_path):
+    labels = tmp_path / "labels.txt"
+    themes = {"battery": "the battery drains fast or charging is slow", "screen": "the display or screen",
+              "delivery": "shipping and delivery of the parcel", "price": "the price is too high or a good deal",
+              "audio": "sound, speakers and headphones"}
+    labels.write_text("".join(f"{k}: {v}\n" for k, v in themes.items()), encoding="utf-8")
+    out = tmp_path / "out.csv"
+    result = run_qtui("cluster", str(SAMPLE), "--labels", str(labels), "--json", "--export", str(out))
+    assert result.returncode == 0, result.stderr
+    clusters = [c for c in json.loads(result.stdout)["clusters"] if c["id"] >= 0]
+    assert all(c["proposed_label"] in themes and 0 < c["proposed_confidence"] <= 1 for c in clusters)
+    assert len({c["proposed_label"] for c in clusters}) >= 3
+    frame = pl.read_csv(out, infer_schema=False)
+    at = frame.columns.index("proposed_label")
+    assert frame.columns[at + 1: at + 3] == ["proposed_confidence", "score"]  # after the labels, before the score
+    by_cluster = {c["id"]: c["proposed_label"] for c in clusters}
+    ids, proposed = frame["cluster_id"].to_list(), frame["proposed_label"].to_list()
+    assert all(p == by_cluster[int(i)] for i, p in zip(ids, proposed) if i not in (None, "-1"))
+    table = run_qtui("cluster", str(SAMPLE), "--labels", str(labels))
+    assert table.returncode == 0 and "proposed label" in table.stdout
+
+
+def test_cluster_learns_labels_from_an_earlier_export(tmp_path):
+    first = tmp_path / "first.csv"
+    assert run_qtui("cluster", str(SAMPLE), "--export", str(first), "-q").returncode == 0
+    result = run_qtui("cluster", str(SAMPLE), "--labels-from", str(first), "--json")
+    assert result.returncode == 0, result.stderr
+    clusters = [c for c in json.loads(result.stdout)["clusters"] if c["id"] >= 0]
+    # the same file clustered the same way: most clusters get their own name back from the earlier export
+    assert sum(c["proposed_label"] == c["name"] for c in clusters) >= 0.8 * len(clusters)
+
+
+def test_bad_label_sources_are_one_line_errors_before_embedding(tmp_path):
+    labels = tmp_path / "labels.txt"
+    labels.write_text("battery\nscreen\nprice:\n", encoding="utf-8")
+    result = run_qtui("cluster", str(SAMPLE), "--labels", str(labels))
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1 and "labels.txt:3" in lines[0] and "price" in lines[0]
+    result = run_qtui("cluster", str(SAMPLE), "--labels-from", str(SAMPLE))
+    assert result.returncode == 2 and "no 'cluster_label' column" in result.stderr
+    result = run_qtui("open", str(SAMPLE), "--labels", str(labels))  # refused before the app starts
+    assert result.returncode == 2 and "labels.txt:3" in result.stderr
+    both = run_qtui("cluster", str(SAMPLE), "--labels", str(labels), "--labels-from", str(SAMPLE))
+    assert both.returncode == 2 and "not allowed with" in both.stderr

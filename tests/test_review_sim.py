@@ -45,8 +45,11 @@ def test_the_reviewer_counts_what_the_export_holds_and_the_baselines_come_out(sa
         assert named["cluster_id"].n_unique() <= curve.tally.get("name", 0)
         sources = frame["label_source"].value_counts()
         counted = dict(zip(sources["label_source"].to_list(), sources["count"].to_list()))
-        assert (counted.get("classifier", 0) > 0) == ("accept proposals" in curve.tally)
-        assert (counted.get("moved", 0) + counted.get("manual", 0) > 0) == ("move" in curve.tally)
+        tally = curve.tally
+        assert (counted.get("classifier", 0) > 0) == bool({"accept proposals", "accept a label's proposals"} & set(tally))
+        assert (counted.get("moved", 0) + counted.get("manual", 0) > 0) == bool(
+            {"move", "move a label's suspects", "suspect moved"} & set(tally))
+        assert (counted.get("kept", 0) > 0) == ("suspect kept" in tally)
         accepted = frame.filter(pl.col("status") == "accepted")["cluster_id"].n_unique()
         assert accepted <= curve.tally.get("accept", 0)
         if method.endswith("-names"):
@@ -69,3 +72,37 @@ def test_the_command_line_prints_the_points_as_json(sample, capsys):
     kmeans = [p for p in points if p["method"] == "kmeans-names"]
     assert kmeans[-1]["actions"] == 15 and kmeans[-1]["correct_share"] > 15 / SAMPLE_ROWS
     assert "kmeans-names" in captured.err and "ceiling" in captured.err  # the table, beside the JSON
+
+
+def test_label_moves_gain_and_cost_what_the_reviewer_foresaw(embedder, tmp_path):
+    """Proposals by label and the suspects queue: each move the reviewer takes makes exactly the net correct rows
+    it counted on, for exactly the actions it counted."""
+    from benchmarks.review_sim import Reviewer
+    from engine.clustering import ClusterSettings
+    from engine.review_session import ReviewSession
+    from engine.session import Session
+    from tests.test_suspects import labeled_sample
+
+    sample = tmp_path / "eight-intents.jsonl"
+    labeled_sample(sample)
+    session = Session.open(sample, SessionOptions(load=LoadOptions(label_col="label")), embedder=embedder)
+    gold = session.corpus.gold
+    review = ReviewSession.start(session, ClusterSettings("hdbscan"))
+    assert review.state.size(-1) > 0  # noise: rows for proposals that naming cannot label
+    reviewer = Reviewer(review, gold, 200, classify_every=0)
+    counts, _ = reviewer.table()
+    for c in review.state.cluster_ids():  # every cluster named after its majority: suspects are left
+        review.rename(c, reviewer.vocab[int(counts[c].argmax())])
+    kinds = set()
+    for _ in range(8):
+        moves = reviewer.label_moves(budget=200, floor=0.0)
+        if not moves:
+            break
+        move = max(moves, key=lambda m: (m.ratio, m.gain))
+        before, actions = int(reviewer.correct().sum()), reviewer.actions
+        reviewer.do(move)
+        assert int(reviewer.correct().sum()) - before == move.gain, move.kind
+        assert reviewer.actions - actions == move.cost, move.kind
+        kinds.add(move.kind)
+    assert kinds & {"proposal label", "proposals"} and kinds & {"suspect label", "suspects"}
+    review.close()

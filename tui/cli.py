@@ -89,6 +89,15 @@ def build_parser() -> argparse.ArgumentParser:
     clu.add_argument("--min-cluster-size", type=int, metavar="N", help="hdbscan: smallest cluster (default: from n)")
     clu.add_argument("--min-samples", type=int, metavar="N", help="hdbscan: density smoothing (default: = min size)")
     clu.add_argument("--seed", type=int, default=0, help="random seed (same input + settings + seed = same clusters)")
+    lab = common.add_argument_group("labels").add_mutually_exclusive_group()
+    lab.add_argument("--labels", metavar="TXT", type=Path, help="propose a label for each cluster from a labels file: "
+                     "one label a line, optionally 'name: description' (the description, else the name, is "
+                     "embedded as a query; --instruction shapes it), with the share of the cluster's texts nearest "
+                     "to it as its confidence")
+    lab.add_argument("--labels-from", metavar="EXPORT", type=Path, help="propose a label for each cluster from an "
+                     "earlier labeled export (its 'text' and 'cluster_label' columns, e.g. last month's 'qtui export'; "
+                     "noise, empty and rejected rows left out): a classifier learns them with this model, and a "
+                     "cluster's confidence is the share of its texts it gives the label")
 
     p_open = sub.add_parser("open", parents=[common], help="open FILE in the terminal app",
                             description="Open FILE in the qtui app: clusters, members, keywords, metrics, search.")
@@ -178,7 +187,19 @@ def session_options(args: argparse.Namespace) -> SessionOptions:
         use_cache=not args.no_cache,
         first_view=getattr(args, "first_view", None) or "full",
         clusters=args.clusters if getattr(args, "command", None) == "open" else None,
+        labels=getattr(args, "labels", None),
+        labels_from=getattr(args, "labels_from", None),
     )
+
+
+def read_label_sources(options: SessionOptions):
+    """(labels file's seeds, earlier export's examples) that ``options`` names, read now (before any embedding),
+    each None when not asked for; a bad file is a one-line error."""
+    from engine.label_seeds import read_labeled_export, read_labels_file
+
+    seeds = read_labels_file(options.labels) if options.labels is not None else None
+    examples = read_labeled_export(options.labels_from) if options.labels_from is not None else None
+    return seeds, examples
 
 
 def cluster_settings(args: argparse.Namespace) -> ClusterSettings:
@@ -207,6 +228,7 @@ def _cmd_cluster(args: argparse.Namespace) -> int:
         from engine.review_session import ReviewSession
 
         ReviewSession.check_export(args.export, [args.file], overwrite=args.force)  # before minutes of embedding
+    seeds, examples = read_label_sources(options)
     printer = ProgressPrinter(enabled=not args.quiet and not args.json)
     with printer:
         corpus = load_corpus(args.file, options, progress=printer.update)
@@ -216,6 +238,12 @@ def _cmd_cluster(args: argparse.Namespace) -> int:
             where = (args.where, where_mask(corpus, args.where))
         session = Session.open(args.file, options, progress=printer.update, corpus=corpus)
         analysis = session.cluster(settings, progress=printer.update)
+        proposed = None
+        if seeds is not None or examples is not None:
+            from engine.label_seeds import propose_cluster_labels
+
+            proposed = {p.cluster_id: p for p in propose_cluster_labels(session, analysis.labels, seeds, examples,
+                                                                         progress=printer.update)}
         exported = None
         if args.export:
             from engine.analysis import parent_level
@@ -224,11 +252,12 @@ def _cmd_cluster(args: argparse.Namespace) -> int:
 
             exported = export_analysis(analysis, ReviewSession.check_export(args.export, [args.file], args.force),
                                        rows=where[1] if where else None,
-                                       parents=parent_level(analysis, *session.document_terms()))
+                                       parents=parent_level(analysis, *session.document_terms()),
+                                       proposed=proposed)
     if args.json:
-        print_json(session, analysis, exported, where=where)
+        print_json(session, analysis, exported, where=where, proposed=proposed)
     else:
-        print_summary(session, analysis, exported, top=args.top, where=where)
+        print_summary(session, analysis, exported, top=args.top, where=where, proposed=proposed)
     return EXIT_OK
 
 
@@ -326,7 +355,9 @@ def _cmd_reviews(args: argparse.Namespace) -> int:
 def _cmd_open(args: argparse.Namespace) -> int:
     from tui.app import QtuiApp
 
-    app = QtuiApp(Path(args.file), session_options(args), cluster_settings(args), review_id=args.review,
+    options = session_options(args)
+    read_label_sources(options)  # a bad labels file stops here, before the app starts
+    app = QtuiApp(Path(args.file), options, cluster_settings(args), review_id=args.review,
                   settings_given=settings_given(args))
     app.run()
     if app.open_error is not None:

@@ -94,10 +94,12 @@ def skipped_lines(session: Session) -> list[str]:
 
 
 def print_summary(session: Session, analysis: Analysis, exported: Path | None, top: int = 30,
-                  console: Console | None = None, where: tuple[str, np.ndarray] | None = None) -> None:
+                  console: Console | None = None, where: tuple[str, np.ndarray] | None = None,
+                  proposed: dict | None = None) -> None:
     """Readable summary: input, embedding, clusters by size with keywords and examples, metrics.
 
     ``where``: (expression, bool mask per row): the clusters count and show only the matching rows.
+    ``proposed``: cluster id to :class:`engine.label_seeds.ClusterLabel` (``--labels``/``--labels-from``).
     """
     console = console or Console()
     corpus, stats, m = session.corpus, session.embed_stats, analysis.metrics
@@ -153,6 +155,8 @@ def print_summary(session: Session, analysis: Analysis, exported: Path | None, t
     table.add_column("id", justify="right", no_wrap=True)
     table.add_column("size", justify="right", no_wrap=True)
     table.add_column("coh.", justify="right", no_wrap=True)
+    if proposed is not None:
+        table.add_column("proposed label", no_wrap=True, overflow="ellipsis", max_width=32)
     table.add_column("keywords, then the two texts closest to the centre", no_wrap=True, overflow="ellipsis",
                      ratio=1)
     shown = [c for c in clusters if c.id >= 0][:top] + [c for c in clusters if c.id < 0]
@@ -161,7 +165,11 @@ def print_summary(session: Session, analysis: Analysis, exported: Path | None, t
         for row in info.examples[:2]:
             cell.append("\n  " + safe_text(corpus.texts[row]), style="default")
         ident = str(info.id) if info.id >= 0 else info.name
-        table.add_row(ident, f"{info.size:,}", _fmt(info.cohesion, 2), cell)
+        cells = [ident, f"{info.size:,}", _fmt(info.cohesion, 2)]
+        if proposed is not None:
+            seed = proposed.get(info.id)
+            cells.append(Text(f"{safe_text(seed.label)} {seed.confidence:.0%}") if seed else Text(""))
+        table.add_row(*cells, cell)
     console.print(table)
     hidden = n_clusters - min(top, n_clusters)
     if hidden > 0:
@@ -207,8 +215,9 @@ def _metrics_text(analysis: Analysis) -> Text:
 
 
 def summary_dict(session: Session, analysis: Analysis, exported: Path | None,
-                 where: tuple[str, np.ndarray] | None = None) -> dict:
-    """The summary as plain JSON-serialisable data (``where``: as in :func:`print_summary`)."""
+                 where: tuple[str, np.ndarray] | None = None, proposed: dict | None = None) -> dict:
+    """The summary as plain JSON-serialisable data (``where``, ``proposed``: as in :func:`print_summary`; each
+    cluster gets ``proposed_label`` and ``proposed_confidence`` with ``proposed``)."""
     corpus, stats = session.corpus, session.embed_stats
     clusters = clusters_within(analysis, where[1]) if where else analysis.clusters
     return {
@@ -233,7 +242,8 @@ def summary_dict(session: Session, analysis: Analysis, exported: Path | None,
                        "info": analysis.clustering.info},
         "clusters": [{"id": c.id, "size": c.size, "name": c.name, "cohesion": c.cohesion,
                       "keywords": [[t, round(w, 5)] for t, w in c.keywords],
-                      "examples": [corpus.texts[r] for r in c.examples[:2]]} for c in clusters],
+                      "examples": [corpus.texts[r] for r in c.examples[:2]],
+                      **(_proposed_fields(proposed, c.id) if proposed is not None else {})} for c in clusters],
         "where": {"expression": where[0], "rows": int(where[1].sum())} if where else None,
         "metrics": analysis.metrics.to_dict(),
         "timings": {k: round(v, 3) for k, v in analysis.timings.items()},
@@ -241,9 +251,15 @@ def summary_dict(session: Session, analysis: Analysis, exported: Path | None,
     }
 
 
+def _proposed_fields(proposed: dict, cluster_id: int) -> dict:
+    seed = proposed.get(cluster_id)
+    return {"proposed_label": seed.label if seed else None,
+            "proposed_confidence": round(seed.confidence, 4) if seed else None}
+
+
 def print_json(session: Session, analysis: Analysis, exported: Path | None,
-               where: tuple[str, np.ndarray] | None = None) -> None:
+               where: tuple[str, np.ndarray] | None = None, proposed: dict | None = None) -> None:
     """Print :func:`summary_dict` as JSON on stdout."""
-    json.dump(summary_dict(session, analysis, exported, where), sys.stdout, ensure_ascii=False, indent=1,
+    json.dump(summary_dict(session, analysis, exported, where, proposed), sys.stdout, ensure_ascii=False, indent=1,
               default=float)
     sys.stdout.write("\n")
