@@ -1,5 +1,6 @@
-"""The commands that act on the whole review: undo/redo, re-cluster, classify the rest, near duplicates,
-export and earlier reviews, and running every review step the panes post.
+"""The commands that act on the whole review: undo/redo, re-cluster (the whole file, or the rows of the
+filter), classify the rest, near duplicates, export and earlier reviews, and running every review step the
+panes post.
 
 :class:`ReviewCommands` is the container around the panes and the search bar, so its keys work wherever
 the focus is on the board; every :class:`ReviewStep` a pane or worker posts bubbles up to it.
@@ -180,6 +181,50 @@ class ReviewCommands(Vertical):
             return
         self._duplicates = None
         review.view()  # computed here, off the UI thread
+        self.post_message(ReviewStep(lambda: outcome))
+
+    # ------------------------------------------------------------------ re-clustering the filter's rows
+
+    def action_recluster_filter(self) -> None:
+        """Cluster only the rows of the filter again: their sub-clusters become new clusters (one undoable step)."""
+        flt = self.board_screen.filter
+        if not self._ready():
+            return
+        if flt is None or not flt.active:
+            self.notify("Filter the rows first (f): this re-clusters only the rows it matches.", timeout=4)
+            return
+        n = int(flt.within.sum())
+
+        def chosen(value: str | None) -> None:
+            if value is None:
+                return
+            value = value.strip().lower()
+            if value in ("", "auto"):
+                self.recluster_filter(flt.within, ClusterSettings("auto", seed=self.review.settings.seed))
+            elif value.isdigit() and int(value) >= 2:
+                self.recluster_filter(flt.within, ClusterSettings("kmeans", k=int(value),
+                                                                  seed=self.review.settings.seed))
+            else:
+                self.notify("Give a number of clusters (2 or more), or leave it empty for auto.", severity="error")
+
+        self.app.push_screen(PromptScreen(f"Re-cluster the {n:,} rows where {flt.where} into how many clusters?", "",
+                                          hint="a number, or empty for auto · their new clusters replace theirs in "
+                                               "the whole review, unnamed and unreviewed · ctrl+z undoes it · Esc "
+                                               "cancels"), chosen)
+
+    @work(thread=True, exclusive=True, group="split", exit_on_error=False)
+    def recluster_filter(self, within: np.ndarray, settings: ClusterSettings) -> None:
+        review = self.review
+        self.post_message(Busy(f"re-clustering {int(within.sum()):,} rows…"))
+        try:
+            outcome = review.recluster_rows(within, settings, cancel=self.app.cancel_token)
+        except Cancelled:
+            return
+        except QtuiError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        finally:
+            self.post_message(Busy())
         self.post_message(ReviewStep(lambda: outcome))
 
     # ------------------------------------------------------------------ classify the rest
