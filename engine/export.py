@@ -113,9 +113,13 @@ def review_frame(corpus, state, view) -> pl.DataFrame:
     return pl.DataFrame(columns).hstack(corpus_columns(corpus, set(REVIEW_COLUMNS)))
 
 
-def export_review(corpus, state, view, path: str | Path) -> Path:
-    """Write the reviewed result of ``state`` (see :func:`review_frame`) to ``path``, atomically."""
-    return write_table(review_frame(corpus, state, view), path)
+def export_review(corpus, state, view, path: str | Path, rows: np.ndarray | None = None) -> Path:
+    """Write the reviewed result of ``state`` (see :func:`review_frame`) to ``path``, atomically (only the
+    ``rows`` of a bool mask, if given)."""
+    frame = review_frame(corpus, state, view)
+    if rows is not None:
+        frame = frame.filter(pl.Series(np.asarray(rows, dtype=bool)))
+    return write_table(frame, path)
 
 
 def write_table(frame: pl.DataFrame, path: str | Path) -> Path:

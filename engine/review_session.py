@@ -577,13 +577,13 @@ class ReviewSession:
 
     # ------------------------------------------------------------------ export
 
-    def export(self, path: str | Path, overwrite: bool = False) -> Path:
+    def export(self, path: str | Path, overwrite: bool = False, rows: np.ndarray | None = None) -> Path:
         """Write the reviewed result to ``path`` (never over the input or a reviewed file; over another
-        existing file only with ``overwrite``)."""
+        existing file only with ``overwrite``); only the ``rows`` of a bool mask, when given."""
         from engine.export import export_review
 
         target = self.check_export(path, [self.session.corpus.path], overwrite)
-        return export_review(self.session.corpus, self.state, self.view(), target)
+        return export_review(self.session.corpus, self.state, self.view(), target, rows=rows)
 
 
 def _cluster_of(action, old: bool) -> int | None:

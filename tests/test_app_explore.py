@@ -154,3 +154,20 @@ async def test_compare_goes_to_a_cluster_and_recluster_the_filter_is_one_undoabl
         await pilot.press("ctrl+z")
         await settle(pilot, app)
         assert np.array_equal(app.board.state.labels, before)
+
+
+async def test_open_where_starts_filtered_and_a_bad_one_says_why(embedder):
+    from tui.screens.message_screen import MessageScreen
+
+    app = make_app(embedder, where="product = 'X5 Pro' AND rating <= 2")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_opened(pilot)
+        await wait_until(pilot, lambda: app.board.within is not None, 30, "the filter")
+        mask = RowFilter(app.session.corpus).mask("product = 'X5 Pro' AND rating <= 2")
+        assert np.array_equal(app.board.within, mask)
+        assert sum(line.size for line in app.board.lines()) == int(mask.sum())
+    app = make_app(embedder, where="rating <=")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_opened(pilot)
+        await wait_until(pilot, lambda: isinstance(app.screen, MessageScreen), 30, "the message")
+        assert app.board.within is None

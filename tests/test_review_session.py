@@ -252,6 +252,23 @@ def test_reclustering_the_rows_of_a_filter_is_one_step_kept_on_resume_and_undone
     review.close()
 
 
+def test_qtui_export_where_writes_only_the_matching_rows_and_every_row_without_it(sample, tmp_path):
+    review = ReviewSession.start(sample, KMEANS6)
+    review.rename(review.state.cluster_ids()[0], "first")
+    review.close()
+    path = str(sample.corpus.path)
+    every, low = tmp_path / "all.csv", tmp_path / "low.csv"
+    assert run_qtui("export", path, "--out", str(every), "--quiet").returncode == 0
+    result = run_qtui("export", path, "--out", str(low), "--where", "rating <= 2", "--quiet")
+    assert result.returncode == 0, result.stderr
+    frame, whole = pl.read_csv(low), pl.read_csv(every)
+    assert len(whole) == len(sample.corpus) and len(frame) == int((whole["rating"] <= 2).sum()) > 0
+    assert f"wrote {len(frame)} rows" in result.stdout
+    assert frame["id"].to_list() == whole.filter(pl.col("rating") <= 2)["id"].to_list()
+    bad = run_qtui("export", path, "--out", str(tmp_path / "bad.csv"), "--where", "ratin <= 2", "--quiet")
+    assert bad.returncode == 2 and "unknown column 'ratin'" in bad.stderr and not (tmp_path / "bad.csv").exists()
+
+
 def test_carry_over_never_marks_rows_nobody_reviewed(sample):
     review = ReviewSession.start(sample, KMEANS6)
     state = review.state

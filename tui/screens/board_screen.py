@@ -388,6 +388,18 @@ class BoardScreen(Screen):
 
         self.app.push_screen(CompareScreen(table, board.name, flt.where), chosen)
 
+    def filter_by(self, where: str) -> None:
+        """Show only the rows ``where`` selects (``--where``); a message says why when it cannot be used."""
+        mask, problem = self.filter.check(where)
+        if problem:
+            from tui.screens.message_screen import MessageScreen
+
+            self.filter.last_where = where
+            self.app.push_screen(MessageScreen("The filter cannot be used", f"where {where!r}: {problem}. Every "
+                                               f"row is shown; f asks for another."))
+            return
+        self.set_filter(where, mask)
+
     def set_filter(self, where: str | None, mask) -> None:
         """Show only the rows of ``mask`` (None: every row again); sizes, members and search follow."""
         self.filter.set(where, mask)
