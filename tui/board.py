@@ -69,7 +69,8 @@ class Board:
 
     @property
     def n_clusters(self) -> int:
-        return len(self.view.ids)
+        """Clusters shown (those holding a matching row, under a filter)."""
+        return len(self._sizes)
 
     def name(self, cluster_id: int) -> str:
         """The person's name, else the suggested name from keywords."""

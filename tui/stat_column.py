@@ -12,7 +12,7 @@ from tui.formatting import fit, sparkline
 from tui.widgets.cluster_table import STAT_SORTS, TREND_SORTS
 
 #: Cells of a trend's sparkline in the clusters pane (periods beyond it are summed).
-TREND_CELLS = 12
+TREND_CELLS = 8
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,9 @@ class StatColumn:
         if self.trend:  # each period's share of its rows (what the trend measures), periods grouped to fit the cells
             groups = np.array_split(np.arange(stat.counts.shape[1]), min(TREND_CELLS, stat.counts.shape[1]))
             counts = np.stack([stat.counts[:, g].sum(axis=1) for g in groups], axis=1)
-            shares = counts / np.maximum(counts.sum(axis=0), 1)
+            totals = counts.sum(axis=0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                shares = np.where(totals > 0, counts / np.maximum(totals, 1), np.nan)  # no row then: a blank
         out = {}
         for i, cid in enumerate(stat.ids.tolist()):
             value = float(stat.values[i])

@@ -134,7 +134,7 @@ class DetailPane(Vertical):
     @on(TabbedContent.TabActivated)
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.pane.id == "columns":
-            self.show_columns()
+            self.call_after_refresh(self.show_columns)  # once the tab is laid out: its width is known
 
     def _columns_key(self, cluster_id: int) -> tuple:
         board = self.board

@@ -23,7 +23,7 @@ class PickScreen(Modal[str | None]):
     PickScreen > Vertical { width: 100; max-width: 98%; height: auto; max-height: 90%;
                             border: round $primary; background: $panel; padding: 0 1; }
     PickScreen OptionList { height: auto; max-height: 24; border: none; padding: 0; }
-    PickScreen #pick-heading { color: $text-muted; text-style: bold; padding: 0 1; }
+    PickScreen #pick-heading { color: $text-muted; text-style: bold; }
     PickScreen #pick-hint { color: $text-muted; margin-top: 1; }
     """
 

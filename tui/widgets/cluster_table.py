@@ -66,14 +66,14 @@ def layout(rows: list[ClusterLine], width: int, cohesion: bool = False, stat: in
 
     Nothing overflows the width (a name is cut with "…"); cohesion is shown when there is room, and
     always when the clusters are sorted by it (``cohesion``); a statistic column of ``stat`` cells comes
-    before the name when there is room for a name of 8 beside it."""
+    before the name when there is room for a name of 6 beside it."""
     id_w = max(2, len(str(max((r.id for r in rows), default=0))))
     size_w = max(4, len(f"{max((r.size for r in rows), default=0):,}"))
     room = max(0, width - (1 + id_w + 1 + size_w + 1 + 2 + 1))  # gaps, id, size, marks
     cohesion_w = 4 if room >= 24 + 5 or (cohesion and room >= 5 + 6) else 0
     if cohesion_w:
         room -= cohesion_w + 1
-    stat_w = stat if stat and room - stat - 1 >= 8 else 0
+    stat_w = stat if stat and room - stat - 1 >= 6 else 0
     if stat_w:
         room -= stat_w + 1
     name_w = min(36, room)  # names come first: they are made from the top keywords anyway

@@ -74,19 +74,22 @@ def _category(p, against: str) -> Group:
 
 
 def _number(p, against: str) -> Group:
-    line = Text.assemble(("mean ", "dim"), _figure(p.mean), (f" ({against} {_figure(p.base_mean)})", "dim"),
-                         ("  median ", "dim"), _figure(p.median), (f" ({against} {_figure(p.base_median)})", "dim"))
     lo, hi = p.edges[0], p.edges[-1]
     ends = (f"{lo + 0.5:g}", f"{hi - 0.5:g}") if p.integer else (f"{lo:.3g}", f"{hi:.3g}")
-    hist = Table.grid(padding=(0, 1))
-    hist.add_column(style="dim", no_wrap=True)
-    hist.add_column(no_wrap=True)
-    hist.add_column(style="dim", no_wrap=True)
+    table = Table.grid(padding=(0, 1))
+    table.add_column(style="dim", no_wrap=True)
+    table.add_column(justify="right", no_wrap=True)
+    table.add_column(justify="right", no_wrap=True)
+    table.add_column(no_wrap=True)
+    table.add_column(style="dim", no_wrap=True)
     total, base_total = max(int(p.counts.sum()), 1), max(int(p.base_counts.sum()), 1)
-    hist.add_row("here", Text(sparkline(p.counts / total), style="green"), f"{ends[0]} … {ends[1]}")
-    hist.add_row(against, Text(sparkline(p.base_counts / base_total), style="dim"), "")
+    table.add_row("", Text("mean", style="dim"), Text("median", style="dim"), "", "")
+    table.add_row("here", _figure(p.mean), _figure(p.median), Text(sparkline(p.counts / total), style="green"),
+                  f"{ends[0]} … {ends[1]}")
+    table.add_row(against, _figure(p.base_mean), _figure(p.base_median),
+                  Text(sparkline(p.base_counts / base_total), style="dim"), "")
     missing = [Text(f"{p.missing:,} missing", style="dim")] if p.missing else []
-    return Group(_heading(p.column, "number"), line, hist, *missing)
+    return Group(_heading(p.column, "number"), table, *missing)
 
 
 def _date(p, against: str) -> Group:
@@ -97,12 +100,12 @@ def _date(p, against: str) -> Group:
     spark.add_column(no_wrap=True)
     spark.add_row("here", Text(sparkline(p.share, cells), style="green"))
     spark.add_row(against, Text(sparkline(p.base_share, cells), style="dim"))
-    span = f"{p.starts[0]} … {p.starts[-1]}" if p.starts else ""
+    span = f"rows per {p.period}, {p.starts[0]} … {p.starts[-1]}" if p.starts else ""
     style = "bold green" if not math.isnan(p.trend) and p.trend > 0.05 else \
         "bold red" if not math.isnan(p.trend) and p.trend < -0.05 else ""
-    line = Text.assemble(("trend ", "dim"), (trend, style), (f"  rows per {p.period}, {span}", "dim"))
+    line = Text.assemble(("trend ", "dim"), (trend, style))
     missing = [Text(f"{p.missing:,} without a date", style="dim")] if p.missing else []
-    return Group(_heading(p.column, "date"), line, spark, *missing)
+    return Group(_heading(p.column, "date"), line, spark, Text(span, style="dim"), *missing)
 
 
 def _figure(value: float) -> str:
