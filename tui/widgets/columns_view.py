@@ -55,15 +55,16 @@ def _heading(column: str, text: str) -> Text:
 
 def _category(p, against: str) -> Group:
     table = Table.grid(padding=(0, 1))
-    for justify in ("left", "right", "right", "right", "right"):
-        table.add_column(justify=justify, no_wrap=True)
+    table.add_column(no_wrap=False)  # the values give way first when the pane is narrow (cut with "…")
+    for _ in range(4):
+        table.add_column(justify="right", no_wrap=True)
     table.add_row(*(Text(h, style="dim") for h in ("value", "count", "here", against, "lift")))
     for i, value in enumerate(p.values):
         lift = p.lift[i]
         lift_text = "–" if math.isnan(lift) else f"{lift:.1f}×"
         style = "bold green" if not math.isnan(lift) and lift >= 1.5 else "red" if not math.isnan(lift) and lift <= 0.67 \
             else ""
-        table.add_row(fit(value, VALUE_CELLS), f"{int(p.counts[i]):,}", f"{p.share[i]:.0%}", f"{p.base_share[i]:.0%}",
+        table.add_row(Text(fit(value, VALUE_CELLS), no_wrap=True, overflow="ellipsis"), f"{int(p.counts[i]):,}", f"{p.share[i]:.0%}", f"{p.base_share[i]:.0%}",
                       Text(lift_text, style=style))
     rest = []
     if p.other:
