@@ -22,7 +22,7 @@ from engine.errors import QtuiError, show_path
 from engine.progress import Cancelled, Progress
 from tui.actions import bindings
 from tui.messages import Busy, ProgressReport, ReviewStep
-from tui.panes import may_change
+from tui.panes import check_parts, may_change, parts_wanted, run_step
 from tui.screens.choice_screen import ChoiceScreen
 from tui.screens.duplicates_screen import DuplicatesScreen
 from tui.screens.message_screen import MessageScreen
@@ -198,34 +198,20 @@ class ReviewCommands(Vertical):
         def chosen(value: str | None) -> None:
             if value is None:
                 return
-            value = value.strip().lower()
-            if value in ("", "auto"):
-                self.recluster_filter(flt.within, ClusterSettings("auto", seed=self.review.settings.seed))
-            elif value.isdigit() and int(value) >= 2:
-                self.recluster_filter(flt.within, ClusterSettings("kmeans", k=int(value),
-                                                                  seed=self.review.settings.seed))
-            else:
-                self.notify("Give a number of clusters (2 or more), or leave it empty for auto.", severity="error")
+            k, seed = parts_wanted(value), self.review.settings.seed
+            self.recluster_filter(flt.within, ClusterSettings("auto", seed=seed) if k is None else
+                                  ClusterSettings("kmeans", k=k, seed=seed))
 
         self.app.push_screen(PromptScreen(f"Re-cluster the {n:,} rows where {flt.where} into how many clusters?", "",
                                           hint="a number, or empty for auto · their new clusters replace theirs in "
                                                "the whole review, unnamed and unreviewed · ctrl+z undoes it · Esc "
-                                               "cancels"), chosen)
+                                               "cancels", check=check_parts), chosen)
 
     @work(thread=True, exclusive=True, group="split", exit_on_error=False)
     def recluster_filter(self, within: np.ndarray, settings: ClusterSettings) -> None:
         review = self.review
-        self.post_message(Busy(f"re-clustering {int(within.sum()):,} rows…"))
-        try:
-            outcome = review.recluster_rows(within, settings, cancel=self.app.cancel_token)
-        except Cancelled:
-            return
-        except QtuiError as exc:
-            self.notify(str(exc), severity="error")
-            return
-        finally:
-            self.post_message(Busy())
-        self.post_message(ReviewStep(lambda: outcome))
+        run_step(self, f"re-clustering {int(within.sum()):,} rows…",
+                 lambda: review.recluster_rows(within, settings, cancel=self.app.cancel_token))
 
     # ------------------------------------------------------------------ classify the rest
 

@@ -10,10 +10,9 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 
-from engine.errors import QtuiError
 from tui.actions import bindings
-from tui.messages import Busy, ReviewStep
-from tui.panes import may_change
+from tui.messages import ReviewStep
+from tui.panes import check_parts, may_change, parts_wanted, run_step
 from tui.screens.pick_screen import PickScreen
 from tui.screens.prompt_screen import PromptScreen
 from tui.stat_column import StatColumn
@@ -192,32 +191,17 @@ class ClustersPane(Vertical):
             return
 
         def chosen(value: str | None) -> None:
-            if value is None:
-                return
-            value = value.strip().lower()
-            if value in ("", "auto"):
-                self.split(cid, None)
-            elif value.isdigit() and int(value) >= 2:
-                self.split(cid, int(value))
-            else:
-                self.notify("Give a number of parts (2 or more), or leave it empty for auto.", severity="error")
+            if value is not None:
+                self.split(cid, parts_wanted(value))
 
         self.app.push_screen(PromptScreen(f"Split cluster #{cid} ({self.board.size(cid):,} texts) into how many "
                                           f"parts?", "", hint="a number, or empty for auto · Enter splits · Esc "
-                                                              "cancels"), chosen)
+                                                              "cancels", check=check_parts), chosen)
 
     @work(thread=True, exclusive=True, group="split", exit_on_error=False)
     def split(self, cid: int, k: int | None) -> None:
         review = self.review
-        self.post_message(Busy(f"splitting #{cid}…"))
-        try:
-            outcome = review.split(cid, k)
-        except QtuiError as exc:
-            self.notify(str(exc), severity="error")
-            return
-        finally:
-            self.post_message(Busy())
-        self.post_message(ReviewStep(lambda: outcome))
+        run_step(self, f"splitting #{cid}…", lambda: review.split(cid, k))
 
     # ------------------------------------------------------------------ finding a cluster
 

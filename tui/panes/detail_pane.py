@@ -82,6 +82,7 @@ class DetailPane(Vertical):
         self.columns: BoardFilter | None = None
         self._profiles: dict[tuple, list] = {}
         self._columns_cluster: int | None = None
+        self.columns_shown_for: tuple | None = None  # the key of the profiles on screen (benchmarks wait on it)
         self.tabs = TabbedContent(id="tabs", initial="detail")
 
     def compose(self) -> ComposeResult:
@@ -152,6 +153,7 @@ class DetailPane(Vertical):
         profiles = self._profiles.get(key)
         if profiles is not None:
             self.columns_view.show(title, profiles, against)
+            self.columns_shown_for = key
             return
         self.columns_view.show(title, None, against, "Counting…")
         self.profile_columns(key, board, cid)
