@@ -15,14 +15,14 @@ PLACES = {
     "members": "Members / results pane",
     "search": "Search bar",
     "choice": "A question (resume? replace? …)",
-    "prompt": "A prompt (name, split, filter, export path)",
+    "prompt": "A prompt (name, split, export path)",
     "message": "A message",
     "move": "Move texts to…",
     "proposals": "Classify the rest",
     "duplicates": "Near duplicates",
     "recluster": "Re-cluster",
     "reviews": "Saved reviews",
-    "pick": "A list to pick from (statistic, compare)",
+    "pick": "Pick a statistic, compare",
     "help": "This help",
 }
 
