@@ -22,7 +22,8 @@ class BoardFilter:
         self.last_where = ""  # the last expression applied, offered again by the prompt
         self._rows = None  # the RowFilter, built on first use
         self._profiler: ColumnProfiler | None = None
-        self._baselines: dict[str | None, Baseline] = {}
+        #: The profiler's baseline per filter expression (None: the whole file), counted once each.
+        self.baselines: dict[str | None, Baseline] = {}
 
     @property
     def active(self) -> bool:
@@ -71,7 +72,7 @@ class BoardFilter:
 
     def baseline(self, where: str | None, within: np.ndarray | None) -> "Baseline":
         """The profiler's baseline for the filter ``where`` (the whole file without one), computed once."""
-        base = self._baselines.get(where)
+        base = self.baselines.get(where)
         if base is None:
-            base = self._baselines[where] = self.build_profiler().baseline(within)
+            base = self.baselines[where] = self.build_profiler().baseline(within)
         return base

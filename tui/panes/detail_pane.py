@@ -5,7 +5,8 @@ The pane owns its timers and workers.  The nearest texts are searched in a threa
 up to :data:`NEIGHBOURS_WAIT` for them so that it paints once per move, and while the members list is
 refilled from another pane (a search typed, a move in the clusters) it follows once the keys rest.  Map
 positions are laid out in a worker, once per clustering, after the first paint.  The columns of a cluster
-are profiled in a worker while their tab is open, once per (clustering, review version, filter, cluster).
+are profiled while their tab is open, once per (clustering, review version, filter, cluster): on the spot
+once the file's columns are encoded and the filter's baseline counted (in a worker, once each).
 """
 
 from __future__ import annotations
@@ -148,9 +149,13 @@ class DetailPane(Vertical):
             return
         key = self._columns_key(cid)
         against = "filter" if board.where else "file"
-        title = f"Columns of {'#' + str(cid) if cid >= 0 else ''} {fit(board.name(cid), 40)}".replace("  ", " ")
-        title += f" ({board.size(cid):,} rows{' matching' if board.where else ''})"
+        title = f"{'#' + str(cid) if cid >= 0 else ''} {fit(board.name(cid), 40)}".strip() + \
+            f": {board.size(cid):,} rows{' matching' if board.where else ''}"
         profiles = self._profiles.get(key)
+        if profiles is None and self.columns.profiler is not None and board.where in self.columns.baselines:
+            # a few bincounts over the cluster's rows: cheaper here than a worker's round trip and a second paint
+            profiles = self._profiles[key] = self.columns.profiler.profile(board.members(cid),
+                                                                           self.columns.baselines[board.where])
         if profiles is not None:
             self.columns_view.show(title, profiles, against)
             self.columns_shown_for = key
@@ -160,6 +165,7 @@ class DetailPane(Vertical):
 
     @work(thread=True, exclusive=True, group="columns", exit_on_error=False)
     def profile_columns(self, key: tuple, board: "Board", cluster_id: int) -> None:
+        """The profiles when the columns are not encoded yet, or the filter's baseline not counted."""
         columns = self.columns
         profiler = columns.build_profiler()
         base = columns.baseline(board.where, board.within)

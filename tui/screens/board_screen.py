@@ -359,6 +359,7 @@ class BoardScreen(Screen):
         """Encode the file's columns for their statistics (once per file), then show the statistic chosen."""
         try:
             self.filter.build_profiler()
+            self.filter.baseline(None, None)
         except Exception as exc:  # the columns are an extra: say so, keep the review going
             self.notify(f"The file's columns could not be read for statistics: {exc}", severity="warning")
             return
@@ -403,6 +404,8 @@ class BoardScreen(Screen):
     def set_filter(self, where: str | None, mask) -> None:
         """Show only the rows of ``mask`` (None: every row again); sizes, members and search follow."""
         self.filter.set(where, mask)
+        if mask is not None and self.filter.profiler is not None:
+            self.filter.baseline(where, mask)  # once per filter: the columns tab then profiles a cluster on the spot
         self.install(self.board.filtered(mask, where))
         self.members.filter_changed(mask)
         self.notify(f"Showing {self.filter.describe()}; f clears it" if mask is not None else
