@@ -123,9 +123,14 @@ def typed(query: str) -> list[str]:
     return [query[:i] for i in range(1, len(query) + 1) if query[:i].strip()]
 
 
-def search_times(session, k: int = 50) -> dict:
-    """Seconds per keystroke: hybrid search (``ours``), ``Session.search_text`` (``base``), the word part alone
-    (``words``), hybrid search within a filter (``filtered``), the query embedding alone (``encode``); the same
+#: Results per search: what the app's members pane asks for (``tui.panes.members_pane.SEARCH_RESULTS``).
+APP_RESULTS = 200
+
+
+def search_times(session, k: int = APP_RESULTS) -> dict:
+    """Seconds per keystroke, ``k`` results each (default: as many as the app asks for): hybrid search
+    (``ours``), ``Session.search_text`` (``base``), the word part alone (``words``), hybrid search within a
+    filter (``filtered``), the query embedding alone (``encode``); the same
     two without the query embedding (``engine_ours``, ``engine_base``: each prefix's vector computed before);
     ``build``: the keyword index."""
     from engine.hybrid_search import HybridSearch, KeywordIndex, parse_query

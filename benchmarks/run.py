@@ -190,7 +190,14 @@ def pilot_rows(path, size: int, backend: str, algo: str, io_floor: float) -> lis
          f["switch_p95"] < 0.05, "tab between 2 stock OptionLists"),
         (f"live query p95 {tag}, keystroke (ms)", f["bare_p95"] * 1e3, f["query_p95"] * 1e3, "< 50 ms",
          f["query_p95"] < 0.05, "encode_query + search, no UI"),
-    ]
+    ] + ([
+        (f"cluster move + columns tab p95 {tag} (ms)", f["cluster_p95"] * 1e3, f["columns_p95"] * 1e3, "< 50 ms",
+         f["columns_p95"] < 0.05, "cluster move, another tab open"),
+        (f"filter apply, board repainted p95 {tag} (ms)", f["mask_p95"] * 1e3, f["filter_p95"] * 1e3, "< 150 ms",
+         f["filter_p95"] < 0.15, "RowFilter.mask alone"),
+        (f"filter clear, board repainted p95 {tag} (ms)", f["mask_p95"] * 1e3, f["unfilter_p95"] * 1e3, "< 150 ms",
+         f["unfilter_p95"] < 0.15, "RowFilter.mask alone"),
+    ] if "unfilter_p95" in f else [])  # measured last: absent when the app failed on the way out
 
 
 def print_table(rows: list[Row]) -> None:

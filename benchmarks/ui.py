@@ -16,7 +16,11 @@ Figures (per corpus size, corpus from :mod:`benchmarks.corpus`):
 - pane switch: p50/p95 of one ``tab`` press (focus to the next pane), vs. ``tab`` between two stock
   OptionLists;
 - live query: p50/p95 from a keystroke in the search bar to results on screen (query embedding
-  included), vs. the bare work: ``encode_query`` plus the exact top-k search.
+  included), vs. the bare work: ``encode_query`` plus the exact top-k search;
+- cluster move with the Columns tab open: ``j`` in the clusters pane until the next cluster's column
+  profiles are on screen (computed in a worker, once per cluster and filter), vs. the cluster move above;
+- filter: Enter on the ``f`` prompt (``rating <= 2``) until the board is repainted with the matching rows,
+  and ``f`` clearing it, vs. the bare ``RowFilter.mask`` of the same expression.
 
 Nothing is asserted: the table is for reading (ratios, since shared machines drift).
 """
@@ -201,7 +205,9 @@ async def _pilot_figures(path: Path, options=None, settings=None, figures=None) 
         app.board_screen.action_focus_clusters()
         await pilot.pause(0.3)
         cluster_moves = []
-        for _ in range(60):  # until the members pane holds the next cluster: the table's cursor is painted first
+        await pilot.press("g")  # from the first cluster down: each move reaches a cluster (none waits at the end)
+        for _ in range(min(60, app.board_screen.clusters.table.row_count - 1)):  # until the members pane holds
+            # the next cluster: the table's cursor is painted first
             before = app.board_screen.selected_cluster
             cluster_moves.append(await timer.press("j", until=lambda: app.board_screen.selected_cluster != before))
         figures["cluster_p50"], figures["cluster_p95"] = p(cluster_moves, 0.5), p(cluster_moves, 0.95)
@@ -222,7 +228,42 @@ async def _pilot_figures(path: Path, options=None, settings=None, figures=None) 
                                                      until=lambda: app.board_screen.members.last_query_shown != before))
         figures["query_p50"], figures["query_p95"] = p(query_times, 0.5), p(query_times, 0.95)
         figures["bare_p50"], figures["bare_p95"] = p(bare, 0.5), p(bare, 0.95)
+        app.query_one("#query").value = ""  # back to the members of a cluster
+        await _explore_figures(app, pilot, timer, figures)
     return figures
+
+
+async def _explore_figures(app, pilot, timer: KeyTimer, figures: dict, where: str = "rating <= 2") -> None:
+    """Cluster moves with the Columns tab open, and a row filter applied and cleared (see the module)."""
+    from tests.app_helpers import wait_until
+    from tui.screens.prompt_screen import PromptScreen
+
+    screen = app.board_screen
+    await wait_until(pilot, lambda: screen.filter.profiler is not None, 600, "the columns read")
+    screen.detail.active = "columns"  # beside the clusters at 160 columns; the focus stays on the clusters
+    screen.action_focus_clusters()
+    await pilot.press("g")  # from the first cluster down: each move reaches a cluster
+    await pilot.pause(0.3)
+    moves = []
+    for _ in range(min(60, screen.clusters.table.row_count - 1)):
+        before = screen.selected_cluster
+        moves.append(await timer.press("j", until=lambda: screen.selected_cluster != before and
+                                       screen.detail.columns_shown_for is not None and
+                                       screen.detail.columns_shown_for[-1] == screen.selected_cluster))
+    figures["columns_p50"], figures["columns_p95"] = p(moves, 0.5), p(moves, 0.95)
+    applied, cleared, bare = [], [], []
+    for _ in range(20):
+        await pilot.press("f")
+        await wait_until(pilot, lambda: isinstance(app.screen, PromptScreen), 30, "the filter prompt")
+        app.screen.query_one("#prompt-input").value = where
+        applied.append(await timer.press("enter", until=lambda: app.board is not None and app.board.where == where))
+        cleared.append(await timer.press("f", until=lambda: app.board.within is None))
+        t = time.perf_counter()
+        screen.filter._rows.mask(where)
+        bare.append(time.perf_counter() - t)
+    figures["filter_p50"], figures["filter_p95"] = p(applied, 0.5), p(applied, 0.95)
+    figures["unfilter_p95"] = p(cleared, 0.95)
+    figures["mask_p95"] = p(bare, 0.95)
 
 
 def main() -> None:
@@ -244,6 +285,10 @@ def main() -> None:
         rows.append((size, "cursor move p95 (ms)", f["stock_p95"] * 1e3, f["move_p95"] * 1e3, "OptionList, 1k rows"))
         rows.append((size, "query p50 (ms)", f["bare_p50"] * 1e3, f["query_p50"] * 1e3, "encode_query + search"))
         rows.append((size, "query p95 (ms)", f["bare_p95"] * 1e3, f["query_p95"] * 1e3, "encode_query + search"))
+        rows.append((size, "cluster move, columns tab p95 (ms)", f["cluster_p95"] * 1e3, f["columns_p95"] * 1e3,
+                     "cluster move, other tab"))
+        rows.append((size, "filter apply p95 (ms)", f["mask_p95"] * 1e3, f["filter_p95"] * 1e3, "RowFilter.mask"))
+        rows.append((size, "filter clear p95 (ms)", f["mask_p95"] * 1e3, f["unfilter_p95"] * 1e3, "RowFilter.mask"))
     print(f"\n{'rows':>8}  {'figure':<32} {'baseline':>10} {'qtui':>10} {'ratio':>7}  baseline is")
     for size, name, base, ours, what in rows:
         print(f"{size:>8,}  {name:<32} {base:>10.3f} {ours:>10.3f} {ours / base if base else float('nan'):>7.2f}  {what}")

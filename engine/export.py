@@ -131,9 +131,14 @@ def review_frame(corpus, state, view, tree: dict | None = None) -> pl.DataFrame:
     return pl.DataFrame(columns).hstack(corpus_columns(corpus, {c.name for c in columns}))
 
 
-def export_review(corpus, state, view, path: str | Path, tree: dict | None = None) -> Path:
-    """Write the reviewed result of ``state`` (see :func:`review_frame`) to ``path``, atomically."""
-    return write_table(review_frame(corpus, state, view, tree), path)
+def export_review(corpus, state, view, path: str | Path, tree: dict | None = None,
+                  rows: np.ndarray | None = None) -> Path:
+    """Write the reviewed result of ``state`` (see :func:`review_frame`) to ``path``, atomically (only the
+    ``rows`` of a bool mask, if given)."""
+    frame = review_frame(corpus, state, view, tree)
+    if rows is not None:
+        frame = frame.filter(pl.Series(np.asarray(rows, dtype=bool)))
+    return write_table(frame, path)
 
 
 def write_table(frame: pl.DataFrame, path: str | Path) -> Path:

@@ -48,7 +48,7 @@ STATUSES = (UNREVIEWED, ACCEPTED, REJECTED)
 SOURCES = ("cluster", "moved", "classifier", "manual", "kept")
 CLUSTER, MOVED, CLASSIFIER, MANUAL, KEPT = range(5)
 OPS = ("rename", "set_status", "merge", "split", "move", "to_noise", "new_cluster", "apply_proposals", "assign",
-       "rename_node", "set_node_status", "keep")
+       "rename_node", "set_node_status", "keep", "regroup")
 
 
 class ReviewError(QtuiError):
@@ -99,6 +99,8 @@ class Action:
             return f"merge {len(a['clusters'])} clusters into {a['into']}"
         if self.op == "split":
             return f"split cluster {a['cluster']} into {len(a['created'])}"
+        if self.op == "regroup":
+            return a.get("note") or f"re-cluster {n_rows} rows into {len(a['created'])}"
         if self.op == "move":
             return f"move {n_rows} row{'s' * (n_rows != 1)} to cluster {a['target']}"
         if self.op == "to_noise":
@@ -341,6 +343,22 @@ class ReviewState:
         action = self._do(Action("split", args))
         return list(action.args["created"])
 
+    def regroup(self, rows: np.ndarray, parts: np.ndarray, confidence: np.ndarray | None = None,
+                note: str | None = None) -> list[int]:
+        """Give ``rows`` (from any clusters) new clusters: ``parts[i]`` is the part of ``rows[i]``, each distinct
+        part >= 0 a new unnamed, unreviewed cluster (ids in order of part size), -1 noise.  Returns the new ids."""
+        rows = np.asarray(rows, dtype=np.int64)
+        parts = np.asarray(parts, dtype=np.int64)
+        if len(parts) != len(rows) or len(np.unique(rows)) != len(rows):
+            raise ReviewError("regroup: give one part per row, each row once")
+        self._need_rows(rows)
+        if (parts < NOISE).any() or len(np.unique(parts[parts >= 0])) < 1:
+            raise ReviewError("regroup: parts must be >= 0, or -1 for noise, and at least one part")
+        args = {"rows": rows, "parts": parts, "note": note}
+        if confidence is not None:
+            args["confidence"] = np.asarray(confidence, dtype=np.float32)
+        return list(self._do(Action("regroup", args)).args["created"])
+
     def move(self, rows: Iterable[int], target: int) -> Action:
         """Move ``rows`` to cluster ``target`` (an existing cluster, or NOISE); source ``moved``."""
         rows = self._need_rows(rows)
@@ -536,7 +554,7 @@ class ReviewState:
             name = self.name(target) or next((self.name(c) for c in ids if self.name(c)), None)
             statuses = {self.status(c) for c in ids}
             meta[target] = (name, statuses.pop() if len(statuses) == 1 else UNREVIEWED)
-        elif op == "split":
+        elif op in ("split", "regroup"):
             rows, parts = a["rows"], a["parts"]
             distinct, first, counts = np.unique(parts[parts >= 0], return_index=True, return_counts=True)
             order = np.lexsort((first, -counts))
@@ -546,7 +564,7 @@ class ReviewState:
             src = self.source[rows]
             conf = a["confidence"] if "confidence" in a else self.confidence[rows]
             conf = np.where(labels >= 0, conf, 0.0)
-            name = self.name(a["cluster"])
+            name = self.name(a["cluster"]) if op == "split" else None
             if name:  # the parts keep the name, numbered; each is unreviewed until looked at
                 for i, c in enumerate(created, 1):
                     meta[c] = (f"{name} ({i}/{len(created)})", UNREVIEWED)

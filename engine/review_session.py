@@ -505,6 +505,18 @@ class ReviewSession(TreeSteps, LabelSteps):
         n, k = len(groups), len(rows_all)
         return self._outcome(f"Collapsed {n} group{'s' * (n != 1)} ({k} text{'s' * (k != 1)} moved)")
 
+    def recluster_rows(self, rows: np.ndarray, settings: ClusterSettings, cancel: CancelToken | None = None) -> Outcome:
+        """Cluster only ``rows`` (a filter's bool mask, or corpus rows) again: their sub-clusters become new
+        clusters (unnamed, unreviewed) in one step that undo takes back whole; the other clusters keep theirs."""
+        from engine.regroup import regroup_rows
+
+        plan = regroup_rows(self.state, self.session, rows, settings)
+        check(cancel)
+        created = self._act(lambda s: s.regroup(plan.rows, plan.parts, plan.confidence,
+                                                 note=f"re-cluster {len(plan.rows):,} rows into {plan.n_parts}"))
+        return self._outcome(f"Re-clustered {len(plan.rows):,} texts into {len(created)} new clusters "
+                             f"({settings.describe()}); ctrl+z undoes it", cluster=created[0] if created else None)
+
     def undo(self) -> Outcome | None:
         """Undo the last step, a re-clustering included (back to the clustering before, with its history)."""
         self._need_writable()
@@ -632,13 +644,13 @@ class ReviewSession(TreeSteps, LabelSteps):
 
     # ------------------------------------------------------------------ export
 
-    def export(self, path: str | Path, overwrite: bool = False) -> Path:
+    def export(self, path: str | Path, overwrite: bool = False, rows: np.ndarray | None = None) -> Path:
         """Write the reviewed result to ``path`` (never over the input or a reviewed file; over another
-        existing file only with ``overwrite``)."""
+        existing file only with ``overwrite``); only the ``rows`` of a bool mask, when given."""
         from engine.export import export_review
 
         target = self.check_export(path, [self.session.corpus.path], overwrite)
-        return export_review(self.session.corpus, self.state, self.view(), target, self.tree_columns())
+        return export_review(self.session.corpus, self.state, self.view(), target, self.tree_columns(), rows=rows)
 
 
 def _cluster_of(action, old: bool) -> int | None:

@@ -14,8 +14,7 @@ def split_parts(vectors: np.ndarray, k: int | None = None, seed: int = 0) -> tup
     split leaves as noise join their nearest part, so a split never drops rows.
     A ``k`` of at least the number of members is refused (each part would be one row).
     """
-    from engine.clustering import ClusterSettings, cluster
-    from engine.metrics import centroids
+    from engine.clustering import ClusterSettings
 
     vectors = np.asarray(vectors, dtype=np.float32)
     if len(vectors) < 2:
@@ -30,6 +29,16 @@ def split_parts(vectors: np.ndarray, k: int | None = None, seed: int = 0) -> tup
         settings = ClusterSettings("kmeans", k=k, seed=seed)
     else:
         settings = ClusterSettings("auto", seed=seed)
+    return cluster_parts(vectors, settings)
+
+
+def cluster_parts(vectors: np.ndarray, settings) -> tuple[np.ndarray, np.ndarray]:
+    """Parts and confidence of ``vectors`` (unit vectors) clustered with ``settings``; rows the clustering
+    leaves as noise join their nearest part, so no row is dropped."""
+    from engine.clustering import cluster
+    from engine.metrics import centroids
+
+    vectors = np.asarray(vectors, dtype=np.float32)
     result = cluster(vectors, settings)
     parts, conf = result.labels.copy(), result.confidence.copy()
     noise = parts < 0

@@ -71,3 +71,12 @@ def test_nothing_shown_can_start_a_terminal_sequence():
             assert all(ch.isprintable() or unicodedata.category(ch) == "Zs" or ch in "\u200d\ufe0f\ufe0e"
                        for ch in shown), repr(shown)
     assert safe_text("\x1b[31mRED\x9b2J\u202eevil") == "\\x1b[31mRED\\x9b2J\\u202eevil"
+
+
+def test_sparkline_scales_to_the_largest_groups_to_the_width_and_leaves_gaps_blank():
+    from tui.formatting import sparkline
+
+    assert sparkline([0, 1, 2, 4]) == "▁▃▅█"
+    assert sparkline([1, 1, 2, 2], width=2) == "▅█"  # summed in pairs: 2, 4
+    assert sparkline([0, float("nan"), 3]) == "▁ █"
+    assert sparkline([0, 0]) == "▁▁" and sparkline([]) == ""

@@ -223,6 +223,52 @@ def test_merge_and_split_say_what_became_of_names_and_decisions(sample):
     review.close()
 
 
+def test_reclustering_the_rows_of_a_filter_is_one_step_kept_on_resume_and_undone_whole(sample):
+    from engine.row_filter import RowFilter
+
+    review = ReviewSession.start(sample, KMEANS6)
+    first = review.state.cluster_ids()[0]
+    review.rename(first, "kept")
+    review.set_status([first], ACCEPTED)
+    mask = RowFilter(sample.corpus).mask("rating <= 2")
+    before = review.state.snapshot()
+    outside = review.state.labels[~mask].copy()
+    with pytest.raises(ReviewError, match="at most"):
+        review.recluster_rows(mask, ClusterSettings("kmeans", k=int(mask.sum())))
+    outcome = review.recluster_rows(mask, ClusterSettings("kmeans", k=4))
+    state = review.state
+    new = sorted(set(state.labels[mask].tolist()))
+    assert len(new) == 4 and min(new) >= state.next_id - 4  # four new clusters hold every matching row
+    assert all(state.name(c) is None and state.status(c) == UNREVIEWED for c in new)
+    assert np.array_equal(state.labels[~mask], outside)  # the other rows stay where they were
+    assert "into 4 new clusters" in outcome.message
+    again = ReviewSession.resume(sample, ReviewSession.find(sample))  # saved as one step of the review
+    assert np.array_equal(again.state.labels, state.labels)
+    again.close()
+    review.undo()
+    assert same_snapshot(review.state.snapshot(), before)
+    review.redo()
+    assert sorted(set(review.state.labels[mask].tolist())) == new
+    review.close()
+
+
+def test_qtui_export_where_writes_only_the_matching_rows_and_every_row_without_it(sample, tmp_path):
+    review = ReviewSession.start(sample, KMEANS6)
+    review.rename(review.state.cluster_ids()[0], "first")
+    review.close()
+    path = str(sample.corpus.path)
+    every, low = tmp_path / "all.csv", tmp_path / "low.csv"
+    assert run_qtui("export", path, "--out", str(every), "--quiet").returncode == 0
+    result = run_qtui("export", path, "--out", str(low), "--where", "rating <= 2", "--quiet")
+    assert result.returncode == 0, result.stderr
+    frame, whole = pl.read_csv(low), pl.read_csv(every)
+    assert len(whole) == len(sample.corpus) and len(frame) == int((whole["rating"] <= 2).sum()) > 0
+    assert f"wrote {len(frame)} rows" in result.stdout
+    assert frame["id"].to_list() == whole.filter(pl.col("rating") <= 2)["id"].to_list()
+    bad = run_qtui("export", path, "--out", str(tmp_path / "bad.csv"), "--where", "ratin <= 2", "--quiet")
+    assert bad.returncode == 2 and "unknown column 'ratin'" in bad.stderr and not (tmp_path / "bad.csv").exists()
+
+
 def test_carry_over_never_marks_rows_nobody_reviewed(sample):
     review = ReviewSession.start(sample, KMEANS6)
     state = review.state

@@ -58,9 +58,10 @@ class QtuiApp(App):
 
     def __init__(self, path: Path, options: "SessionOptions | None" = None,
                  settings: ClusterSettings | None = None, embedder=None, review_id: str | None = None,
-                 settings_given: bool = False) -> None:
+                 settings_given: bool = False, where: str | None = None) -> None:
         """``embedder`` reuses an already loaded model (tests, or a second file in one process);
-        ``review_id`` opens that saved review; ``settings_given``: the person asked for ``settings``."""
+        ``review_id`` opens that saved review; ``settings_given``: the person asked for ``settings``;
+        ``where``: show only the rows this SQL condition over the columns selects."""
         super().__init__()
         self.path = Path(path)
         self.embedder = embedder
@@ -68,6 +69,7 @@ class QtuiApp(App):
         self.settings = settings or ClusterSettings()
         self.settings_given = settings_given
         self.review_id = review_id
+        self.where = where
         #: Why the file could not be opened (the app then exits with status 2), else None.
         self.open_error: str | None = None
         self._session: Session | None = None  # the file's, until a review is open (then the review's)
@@ -198,6 +200,9 @@ class QtuiApp(App):
     def _opened(self, event: ReviewOpened) -> None:
         review, session = event.review, event.review.session
         self.board_screen.show_review(event.board, review)
+        if self.where:  # asked for on the command line: applied once, when the first review opens
+            where, self.where = self.where, None
+            self.board_screen.filter_by(where)
         if review.read_only_reason:
             self.notify(review.read_only_reason, severity="warning", timeout=12)
         if review.notices:

@@ -20,20 +20,42 @@ from engine.review_view import ReviewView
 from tui.widgets.cluster_table import ClusterLine
 
 class Board:
-    """The current clusters: base analysis + review decisions + their recomputed view."""
+    """The current clusters: base analysis + review decisions + their recomputed view.
 
-    def __init__(self, analysis: Analysis, state: ReviewState, view: ReviewView) -> None:
+    With a row filter (``within``, a bool mask per corpus row, from the ``WHERE`` expression ``where``) the
+    board shows the matching rows only: sizes and cohesion count them, clusters without one are hidden,
+    members are the matching ones; names and keywords stay those of the whole clusters."""
+
+    def __init__(self, analysis: Analysis, state: ReviewState, view: ReviewView, within: np.ndarray | None = None,
+                 where: str | None = None) -> None:
         self.analysis = analysis
         self.state = state
         self.view = view
         self.corpus = analysis.corpus
         self.version = state.version
-        counts = {int(c): int(s) for c, s in zip(view.ids.tolist(), view.sizes.tolist())}
-        self._sizes = counts
+        self.within = within
+        self.where = where if within is not None else None
+        labels = state.labels
         valid = ~np.isnan(view.scores)
-        sums = np.bincount(np.where(valid, np.maximum(state.labels, 0), 0),
+        if within is None:
+            counts = {int(c): int(s) for c, s in zip(view.ids.tolist(), view.sizes.tolist())}
+        else:
+            valid &= within
+            sizes = np.bincount(np.maximum(labels[within], 0), minlength=int(state.next_id) + 1)
+            counts = {c: int(sizes[c]) for c in view.ids.tolist() if sizes[c]}
+        self._sizes = counts
+        sums = np.bincount(np.where(valid, np.maximum(labels, 0), 0),
                            weights=np.where(valid, view.scores, 0.0), minlength=int(state.next_id) + 1)
         self._cohesion = {c: float(sums[c] / n) for c, n in counts.items() if n}
+
+    def filtered(self, within: np.ndarray | None, where: str | None = None) -> "Board":
+        """This board restricted to the rows of ``within`` (None: every row)."""
+        return Board(self.analysis, self.state, self.view, within, where)
+
+    @property
+    def shown_rows(self) -> int:
+        """How many rows the board shows (the filter's matches, else the whole file)."""
+        return len(self.state.labels) if self.within is None else int(self.within.sum())
 
     # ------------------------------------------------------------------ clusters
 
@@ -47,7 +69,8 @@ class Board:
 
     @property
     def n_clusters(self) -> int:
-        return len(self.view.ids)
+        """Clusters shown (those holding a matching row, under a filter)."""
+        return len(self._sizes)
 
     def name(self, cluster_id: int) -> str:
         """The person's name, else the suggested name from keywords."""
@@ -65,7 +88,8 @@ class Board:
     def size(self, cluster_id: int) -> int:
         if cluster_id >= 0:
             return self._sizes.get(cluster_id, 0)
-        return int((self.state.labels == cluster_id).sum())
+        hits = self.state.labels == cluster_id
+        return int((hits & self.within).sum() if self.within is not None else hits.sum())
 
     def cohesion(self, cluster_id: int) -> float | None:
         return self._cohesion.get(cluster_id)
@@ -75,6 +99,8 @@ class Board:
         out = []
         unseen = self.state.unseen()
         for cid in self.view.ids.tolist():
+            if cid not in self._sizes:
+                continue  # no row of it matches the filter
             name = self.name(cid) + (f" · +{unseen[cid]:,} new" if cid in unseen else "")
             out.append(ClusterLine(cid, name, self._sizes[cid], self._cohesion.get(cid),
                                    ", ".join(t for t, _ in self.keywords(cid)[:8]), self.state.status(cid),
@@ -91,7 +117,8 @@ class Board:
 
     def members(self, cluster_id: int) -> np.ndarray:
         """Rows of ``cluster_id``, closest to its current centre first (file order for noise/empty)."""
-        rows = np.flatnonzero(self.state.labels == cluster_id)
+        hits = self.state.labels == cluster_id
+        rows = np.flatnonzero(hits & self.within if self.within is not None else hits)
         if cluster_id < 0 or len(rows) == 0:
             return rows
         return rows[np.lexsort((rows, -self.view.scores[rows]))]

@@ -101,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_open = sub.add_parser("open", parents=[common], help="open FILE in the terminal app",
                             description="Open FILE in the qtui app: clusters, members, keywords, metrics, search.")
+    p_open.add_argument("--where", metavar="EXPR", help="open with the rows filtered: only those an SQL condition "
+                        "over the columns selects, e.g. \"rating <= 2\" (f in the app changes or clears it)")
     p_open.add_argument("--review", metavar="ID", help="open this saved review of FILE (ids from 'qtui reviews "
                         "FILE'; default: the latest one, offered on opening)")
     p_open.add_argument("--first-view", choices=FIRST_VIEWS, default="auto",
@@ -144,6 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="where to write: .csv, .tsv, .jsonl or .parquet (written to a temporary name, "
                                "then renamed; never over FILE or a reviewed file)")
     p_export.add_argument("--force", action="store_true", help="write over an existing OUT")
+    p_export.add_argument("--where", metavar="EXPR", help="write only the rows an SQL condition over the columns "
+                          "selects, e.g. \"rating <= 2\" (default: every row)")
     p_export.add_argument("--review", metavar="ID", help="export this saved review (ids from 'qtui reviews FILE'; "
                           "default: the latest one)")
     p_export.add_argument("--text-col", metavar="C", help="the text column the review used (needed only when the "
@@ -313,14 +317,16 @@ def _cmd_export(args: argparse.Namespace) -> int:
         session = Session.open(path, options, progress=printer.update)
         resumable = ReviewSession.find(session, found.review_id, write=False)
         review = ReviewSession.resume(session, resumable, write=False)
-        out = review.export(args.out, overwrite=args.force)
+        rows = where_mask(session.corpus, args.where) if args.where is not None else None
+        out = review.export(args.out, overwrite=args.force, rows=rows)
     corpus = session.corpus
+    written = len(corpus) if rows is None else int(rows.sum())
     if not resumable.same_content:
         print(f"note: {show_path(path)} changed since it was reviewed; the review was carried over "
               f"({resumable.match.describe()})", file=sys.stderr)
         for line in review.notices[1:]:
             print(f"  {line}", file=sys.stderr)
-    print(f"wrote {len(corpus):,} row{'s' * (len(corpus) != 1)} to {show_path(out)} (review {found.review_id}: {found.info.describe()})")
+    print(f"wrote {written:,} row{'s' * (written != 1)} to {show_path(out)} (review {found.review_id}: {found.info.describe()})")
     if corpus.skipped:
         from tui.report import skipped_lines
 
@@ -358,7 +364,7 @@ def _cmd_open(args: argparse.Namespace) -> int:
     options = session_options(args)
     read_label_sources(options)  # a bad labels file stops here, before the app starts
     app = QtuiApp(Path(args.file), options, cluster_settings(args), review_id=args.review,
-                  settings_given=settings_given(args))
+                  settings_given=settings_given(args), where=args.where)
     app.run()
     if app.open_error is not None:
         print(f"qtui: error: {app.open_error.splitlines()[0]}", file=sys.stderr)

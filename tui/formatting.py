@@ -47,3 +47,21 @@ def num(value: float | int | None, digits: int = 3) -> str:
 def share(value: float | None) -> str:
     """A share as a percentage with one decimal."""
     return "–" if value is None else f"{value:.1%}"
+
+
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values, width: int | None = None) -> str:
+    """``values`` as a line of bars (each scaled to the largest; zero as the lowest bar, NaN as a blank),
+    summed into at most ``width`` cells when there are more values than that."""
+    import numpy as np
+
+    values = np.asarray(values, dtype=np.float64)
+    if width is not None and len(values) > width > 0:
+        values = np.array([np.nansum(g) for g in np.array_split(values, width)])
+    top = np.nanmax(values) if len(values) and not np.isnan(values).all() else 0.0
+    if top <= 0:
+        return "".join(" " if np.isnan(v) else SPARKS[0] for v in values)
+    return "".join(" " if np.isnan(v) else SPARKS[min(len(SPARKS) - 1, int(v / top * (len(SPARKS) - 1) + 0.5))]
+                   for v in values)

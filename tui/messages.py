@@ -56,3 +56,4 @@ class ReviewOpened(Message):
 
 class StatusChanged(Message):
     """Something the status line shows changed (the model's weights are loaded)."""
+

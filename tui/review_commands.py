@@ -1,5 +1,6 @@
-"""The commands that act on the whole review: undo/redo, re-cluster, classify the rest, near duplicates,
-export and earlier reviews, and running every review step the panes post.
+"""The commands that act on the whole review: undo/redo, re-cluster (the whole file, or the rows of the
+filter), classify the rest, near duplicates, export and earlier reviews, and running every review step the
+panes post.
 
 :class:`ReviewCommands` is the container around the panes and the search bar, so its keys work wherever
 the focus is on the board; every :class:`ReviewStep` a pane or worker posts bubbles up to it.
@@ -21,7 +22,7 @@ from engine.errors import QtuiError, show_path
 from engine.progress import Cancelled, Progress
 from tui.actions import bindings
 from tui.messages import Busy, ProgressReport, ReviewStep
-from tui.panes import may_change
+from tui.panes import check_parts, may_change, parts_wanted, run_step
 from tui.screens.choice_screen import ChoiceScreen
 from tui.screens.duplicates_screen import DuplicatesScreen
 from tui.screens.message_screen import MessageScreen
@@ -181,6 +182,36 @@ class ReviewCommands(Vertical):
         self._duplicates = None
         review.view()  # computed here, off the UI thread
         self.post_message(ReviewStep(lambda: outcome))
+
+    # ------------------------------------------------------------------ re-clustering the filter's rows
+
+    def action_recluster_filter(self) -> None:
+        """Cluster only the rows of the filter again: their sub-clusters become new clusters (one undoable step)."""
+        flt = self.board_screen.filter
+        if not self._ready():
+            return
+        if flt is None or not flt.active:
+            self.notify("Filter the rows first (f): this re-clusters only the rows it matches.", timeout=4)
+            return
+        n = int(flt.within.sum())
+
+        def chosen(value: str | None) -> None:
+            if value is None:
+                return
+            k, seed = parts_wanted(value), self.review.settings.seed
+            self.recluster_filter(flt.within, ClusterSettings("auto", seed=seed) if k is None else
+                                  ClusterSettings("kmeans", k=k, seed=seed))
+
+        self.app.push_screen(PromptScreen(f"Re-cluster the {n:,} rows where {flt.where} into how many clusters?", "",
+                                          hint="a number, or empty for auto · their new clusters replace theirs in "
+                                               "the whole review, unnamed and unreviewed · ctrl+z undoes it · Esc "
+                                               "cancels", check=check_parts), chosen)
+
+    @work(thread=True, exclusive=True, group="split", exit_on_error=False)
+    def recluster_filter(self, within: np.ndarray, settings: ClusterSettings) -> None:
+        review = self.review
+        run_step(self, f"re-clustering {int(within.sum()):,} rows…",
+                 lambda: review.recluster_rows(within, settings, cancel=self.app.cancel_token))
 
     # ------------------------------------------------------------------ classify the rest
 

@@ -1,5 +1,6 @@
 """The clusters pane: the list of clusters and the decisions taken on them (name, accept, reject, merge,
-split, sort, filter, go to).  Each decision is posted to the board screen as a :class:`ReviewStep`."""
+split, sort, filter, go to), and the statistic of a column shown per cluster.  Each decision is posted to
+the board screen as a :class:`ReviewStep`."""
 
 from __future__ import annotations
 
@@ -9,17 +10,19 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 
-from engine.errors import QtuiError
 from tui.actions import bindings
-from tui.messages import Busy, ReviewStep
-from tui.panes import may_change
+from tui.messages import ReviewStep
+from tui.panes import check_parts, may_change, parts_wanted, run_step
+from tui.screens.pick_screen import PickScreen
 from tui.screens.prompt_screen import PromptScreen
+from tui.stat_column import StatColumn
 from tui.widgets.border_titles import set_border_titles
 from tui.widgets.cluster_table import ClusterTable
 
 if TYPE_CHECKING:
     from engine.review_session import ReviewSession
     from tui.board import Board
+    from tui.board_filter import BoardFilter
 
 
 class ClustersPane(Vertical):
@@ -32,6 +35,9 @@ class ClustersPane(Vertical):
         self.board: Board | None = None
         self.review: ReviewSession | None = None
         self.table = ClusterTable(id="clusters")
+        #: The file's columns and filter (set by the board screen), and the statistic shown per cluster.
+        self.columns: BoardFilter | None = None
+        self.stat: StatColumn | None = None
 
     def compose(self) -> ComposeResult:
         yield self.table
@@ -42,7 +48,52 @@ class ClustersPane(Vertical):
     def show(self, board: "Board", review: "ReviewSession", keep: int | None) -> None:
         """Fill the list from ``board``, the cursor on cluster ``keep`` where it is still shown."""
         self.board, self.review = board, review
-        self.table.show(board.lines(), keep=keep)
+        self.table.show(self._with_stat(board, board.lines()), keep=keep)
+        self.show_subtitle()
+
+    def _with_stat(self, board: "Board", lines: list) -> list:
+        """``lines`` with the chosen statistic of each cluster (among the filter's rows)."""
+        profiler = self.columns.profiler if self.columns is not None else None
+        if self.stat is None or profiler is None:
+            return lines
+        values = self.stat.values(profiler, board.labels, board.within)
+        for line in lines:
+            line.stat, line.stat_text = values.get(line.id, (float("nan"), ""))
+        return lines
+
+    def action_choose_stat(self) -> None:
+        """Pick a statistic of a column (mean rating, share of a product, trend over the dates) to show per cluster."""
+        profiler = self.columns.profiler if self.columns is not None else None
+        if self.board is None:
+            return
+        if profiler is None:
+            self.notify("The file's columns are still being read; try again in a moment.", timeout=3)
+            return
+        choices = [StatColumn(c) for c in profiler.stat_choices()]
+        if not choices:
+            self.notify("This file has no columns to count besides its text.", severity="warning", timeout=4)
+            return
+        lines = [(str(i), c.describe()) for i, c in enumerate(choices)] + [("none", "no statistic column")]
+        current = next((str(i) for i, c in enumerate(choices) if self.stat is not None and c == self.stat), None)
+
+        def chosen(key: str | None) -> None:
+            if key is None:
+                return
+            self.set_stat(None if key == "none" else choices[int(key)])
+
+        self.app.push_screen(PickScreen("Show a statistic per cluster (s sorts by it)", lines, current=current),
+                             chosen)
+
+    def set_stat(self, stat: StatColumn | None) -> None:
+        """Show ``stat`` as a column of the clusters (None: none) and sort by it."""
+        self.stat = stat
+        table = self.table
+        table.set_stat(stat.title if stat else "", stat.width if stat else 0, stat.sorts if stat else ())
+        if stat is not None:
+            table.sort_key = stat.sorts[0]
+            table.post_message(table.Sorted())
+        if self.board is not None:
+            self.table.show(self._with_stat(self.board, self.board.lines()), keep=table.current_cluster)
         self.show_subtitle()
 
     def show_subtitle(self) -> None:
@@ -50,7 +101,7 @@ class ClustersPane(Vertical):
         n = len(table.marked)
         shown = f"{table.filter_text!r}: {table.row_count} shown (F) · " if table.filter_text else ""
         set_border_titles(table, subtitle=f"{n} marked · M merges · a/x accept/reject" if n
-                          else f"{shown}sorted by {table.sort_key} (s)")
+                          else f"{shown}sorted by {_sort_name(table.sort_key, self.stat)} (s)")
 
     @on(ClusterTable.MarksChanged)
     @on(ClusterTable.Sorted)
@@ -140,32 +191,17 @@ class ClustersPane(Vertical):
             return
 
         def chosen(value: str | None) -> None:
-            if value is None:
-                return
-            value = value.strip().lower()
-            if value in ("", "auto"):
-                self.split(cid, None)
-            elif value.isdigit() and int(value) >= 2:
-                self.split(cid, int(value))
-            else:
-                self.notify("Give a number of parts (2 or more), or leave it empty for auto.", severity="error")
+            if value is not None:
+                self.split(cid, parts_wanted(value))
 
         self.app.push_screen(PromptScreen(f"Split cluster #{cid} ({self.board.size(cid):,} texts) into how many "
                                           f"parts?", "", hint="a number, or empty for auto · Enter splits · Esc "
-                                                              "cancels"), chosen)
+                                                              "cancels", check=check_parts), chosen)
 
     @work(thread=True, exclusive=True, group="split", exit_on_error=False)
     def split(self, cid: int, k: int | None) -> None:
         review = self.review
-        self.post_message(Busy(f"splitting #{cid}…"))
-        try:
-            outcome = review.split(cid, k)
-        except QtuiError as exc:
-            self.notify(str(exc), severity="error")
-            return
-        finally:
-            self.post_message(Busy())
-        self.post_message(ReviewStep(lambda: outcome))
+        run_step(self, f"splitting #{cid}…", lambda: review.split(cid, k))
 
     # ------------------------------------------------------------------ finding a cluster
 
@@ -221,3 +257,11 @@ class ClustersPane(Vertical):
         self.table.select_cluster(target)
         self.table.focus()
         return True
+
+
+def _sort_name(key: str, stat: StatColumn | None) -> str:
+    if key in ("growing", "shrinking"):
+        return f"{key} fastest"
+    if key == "stat" and stat is not None:
+        return stat.describe()
+    return key

@@ -1,10 +1,12 @@
 """The right-hand tabs: the detail of the text under the members cursor (with its nearest texts), the
-keywords and metrics of the selected cluster, and the map of the clustering.
+keywords, metrics and columns of the selected cluster, and the map of the clustering.
 
 The pane owns its timers and workers.  The nearest texts are searched in a thread worker; the detail waits
 up to :data:`NEIGHBOURS_WAIT` for them so that it paints once per move, and while the members list is
 refilled from another pane (a search typed, a move in the clusters) it follows once the keys rest.  Map
-positions are laid out in a worker, once per clustering, after the first paint.
+positions are laid out in a worker, once per clustering, after the first paint.  The columns of a cluster
+are profiled while their tab is open, once per (clustering, review version, filter, cluster): on the spot
+once the file's columns are encoded and the filter's baseline counted (in a worker, once each).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from textual.worker import get_current_worker
 
 from tui.formatting import fit
 from tui.widgets.cluster_map import ClusterMap
+from tui.widgets.columns_view import ColumnsView
 from tui.widgets.detail_view import DetailView
 from tui.widgets.keywords_view import KeywordsView
 from tui.widgets.metrics_view import MetricsView
@@ -30,8 +33,9 @@ if TYPE_CHECKING:
     from engine.analysis import Analysis
     from engine.session import Session
     from tui.board import Board
+    from tui.board_filter import BoardFilter
 
-TABS = ("detail", "keywords", "metrics", "map")
+TABS = ("detail", "keywords", "metrics", "map", "columns")
 NEIGHBOURS = 8
 #: When the members list refills while another pane has the focus, the detail shows its first text once
 #: the keys rest this long: each key then repaints the members only, not a detail per cluster passed.
@@ -48,6 +52,11 @@ class DetailPane(Vertical):
         def __init__(self, row: int, items: list) -> None:
             super().__init__()
             self.row, self.items = row, items
+
+    class ColumnsProfiled(Message):
+        def __init__(self, key: tuple, profiles: list) -> None:
+            super().__init__()
+            self.key, self.profiles = key, profiles
 
     class MapReady(Message):
         def __init__(self, analysis: "Analysis", xy: np.ndarray) -> None:
@@ -69,6 +78,12 @@ class DetailPane(Vertical):
         self.keywords_view = KeywordsView(id="keywords-view")
         self.metrics_view = MetricsView(id="metrics-view")
         self.map_view = ClusterMap(id="map-view")
+        self.columns_view = ColumnsView(id="columns-view")
+        #: The file's columns and filter (set by the board screen); profiles by :meth:`_columns_key`.
+        self.columns: BoardFilter | None = None
+        self._profiles: dict[tuple, list] = {}
+        self._columns_cluster: int | None = None
+        self.columns_shown_for: tuple | None = None  # the key of the profiles on screen (benchmarks wait on it)
         self.tabs = TabbedContent(id="tabs", initial="detail")
 
     def compose(self) -> ComposeResult:
@@ -81,6 +96,8 @@ class DetailPane(Vertical):
                 yield self.metrics_view
             with TabPane("Map", id="map"):
                 yield self.map_view
+            with TabPane("Columns", id="columns"):
+                yield self.columns_view
 
     @property
     def active(self) -> str:
@@ -110,6 +127,60 @@ class DetailPane(Vertical):
             f"Keywords of {label} {fit(board.name(cluster_id), 40)}".strip(), board.keywords(cluster_id))
         self.metrics_view.show(board, cluster_id)
         self.map_view.select(cluster_id)
+        self._columns_cluster = cluster_id
+        if self.active == "columns":
+            self.show_columns()
+
+    # ------------------------------------------------------------------ the columns of the selected cluster
+
+    @on(TabbedContent.TabActivated)
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "columns":
+            self.call_after_refresh(self.show_columns)  # once the tab is laid out: its width is known
+
+    def _columns_key(self, cluster_id: int) -> tuple:
+        board = self.board
+        return id(board.analysis), board.version, board.where, cluster_id
+
+    def show_columns(self) -> None:
+        """Show the profiles of the selected cluster's columns: from the cache, else computed in a worker."""
+        board, cid = self.board, self._columns_cluster
+        if board is None or cid is None or self.columns is None:
+            return
+        key = self._columns_key(cid)
+        against = "filter" if board.where else "file"
+        title = f"{'#' + str(cid) if cid >= 0 else ''} {fit(board.name(cid), 40)}".strip() + \
+            f": {board.size(cid):,} rows{' matching' if board.where else ''}"
+        profiles = self._profiles.get(key)
+        if profiles is None and self.columns.profiler is not None and board.where in self.columns.baselines:
+            # a few bincounts over the cluster's rows: cheaper here than a worker's round trip and a second paint
+            profiles = self._profiles[key] = self.columns.profiler.profile(board.members(cid),
+                                                                           self.columns.baselines[board.where])
+        if profiles is not None:
+            self.columns_view.show(title, profiles, against)
+            self.columns_shown_for = key
+            return
+        self.columns_view.show(title, None, against, "Counting…")
+        self.profile_columns(key, board, cid)
+
+    @work(thread=True, exclusive=True, group="columns", exit_on_error=False)
+    def profile_columns(self, key: tuple, board: "Board", cluster_id: int) -> None:
+        """The profiles when the columns are not encoded yet, or the filter's baseline not counted."""
+        columns = self.columns
+        profiler = columns.build_profiler()
+        base = columns.baseline(board.where, board.within)
+        profiles = profiler.profile(board.members(cluster_id), base)
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.ColumnsProfiled(key, profiles))
+
+    @on(ColumnsProfiled)
+    def _columns_profiled(self, event: ColumnsProfiled) -> None:
+        if len(self._profiles) > 256:  # a long review's clusters would otherwise pile up
+            self._profiles.clear()
+        self._profiles[event.key] = event.profiles
+        if self.board is not None and self._columns_cluster is not None and \
+                event.key == self._columns_key(self._columns_cluster) and self.active == "columns":
+            self.show_columns()
 
     # ------------------------------------------------------------------ the detail of one text
 

@@ -1,8 +1,10 @@
 """The members pane: the texts of the selected cluster, or the results of a search or "more like this",
 and the decisions taken on texts (move, noise).
 
-Queries are embedded and searched in thread workers; while one runs only the newest query typed meanwhile
-is kept and runs next, so results never lag behind the keyboard.
+A query is searched by words and by meaning (engine/hybrid_search.py), among the rows of the board's filter,
+in thread workers; while one runs only the newest query typed meanwhile is kept and runs next, so results
+never lag behind the keyboard.  Each result says how it matched; "mark all matching" shows and marks every
+row holding the words, so one move applies to all of them.
 """
 
 from __future__ import annotations
@@ -42,11 +44,11 @@ class MembersPane(Vertical):
     BINDINGS = bindings("members", pane=True)
 
     class Results(Message):
-        """Search results ready (``rows`` None when the search failed)."""
+        """Search results ready (``found``, a HybridResult, None when the search failed)."""
 
-        def __init__(self, query: str, seq: int, rows, scores) -> None:
+        def __init__(self, query: str, seq: int, found) -> None:
             super().__init__()
-            self.query, self.seq, self.rows, self.scores = query, seq, rows, scores
+            self.query, self.seq, self.found = query, seq, found
 
     class MoreLike(Message):
         def __init__(self, text: str, rows: np.ndarray, scores: np.ndarray) -> None:
@@ -67,6 +69,10 @@ class MembersPane(Vertical):
         self._query_running = False
         self._pending_query: str | None = None
         self.last_query_shown: tuple[int, str] | None = None
+        #: The board's row filter (a bool mask per corpus row; None: every row): searches keep to it.
+        self.within: np.ndarray | None = None
+        self._hybrid = None  # the HybridSearch of the session, built in the first search's worker
+        self.word_rows: np.ndarray | None = None  # every row the words of the results shown match
         self.members = MemberList(id="members")
 
     def compose(self) -> ComposeResult:
@@ -128,33 +134,66 @@ class MembersPane(Vertical):
 
     @work(thread=True, group="query", exit_on_error=False)
     def search(self, query: str, seq: int) -> None:
-        """Embed ``query`` with the model's query prompt and show the nearest texts."""
+        """Search ``query`` by words and meaning (the meaning part embeds it with the model's query prompt)."""
         try:
-            rows, scores = self.session.search_text(query, SEARCH_RESULTS)
+            if self._hybrid is None:
+                from engine.hybrid_search import HybridSearch
+
+                self._hybrid = HybridSearch.from_session(self.session)
+            found = self._hybrid.search(query, SEARCH_RESULTS, within=self.within)
         except Exception as exc:
             self.notify(f"Search failed: {exc}", severity="error")
-            rows = scores = None
-        self.post_message(self.Results(query, seq, rows, scores))
+            found = None
+        self.post_message(self.Results(query, seq, found))
 
     @on(Results)
     def _results(self, event: Results) -> None:
         self._query_running = False
         pending = self._pending_query
-        if event.rows is not None and self._query:
+        found = event.found
+        if found is not None and self._query:
             self._results_back.clear()
-            self._show_results(SEARCH_TITLE, event.rows, event.scores)
+            self.word_rows = found.word_rows
+            words = len(found.word_rows)
+            exact = "exact: " if found.query.exact else ""
+            note = f"{len(found):,} shown · {exact}{words:,} hold the words (w marks all)" if words else \
+                f"{len(found):,} like it · no text holds the words"
+            self._show_results(SEARCH_TITLE, found.rows, found.cosines, how=found.how,
+                               subtitle=f"{note} · Esc returns")
             self.last_query_shown = (event.seq, event.query)
         if pending and pending != event.query:
             self._start_search(pending)
 
-    def _show_results(self, title: str, rows: np.ndarray, scores: np.ndarray) -> None:
+    def _show_results(self, title: str, rows: np.ndarray, scores: np.ndarray, how: list[str] | None = None,
+                      subtitle: str | None = None) -> None:
         if self.board is None:
             return
         self.search_mode = title
         lst = self.members
-        lst.empty_message = "No similar texts."
-        lst.set_rows(rows, self._text_of, scores=scores, clusters=self.board.labels[rows])
-        set_border_titles(lst, title, f"{len(rows):,} most similar · Esc returns to the cluster")
+        lst.empty_message = "No text matches." if how is not None else "No similar texts."
+        lst.set_rows(rows, self._text_of, scores=scores, clusters=self.board.labels[rows], how=how)
+        set_border_titles(lst, title, subtitle or f"{len(rows):,} most similar · Esc returns to the cluster")
+
+    def filter_changed(self, within: np.ndarray | None) -> None:
+        """The board's row filter changed: searches keep to it, and the results shown are searched again."""
+        self.within = within
+        if self.search_mode == SEARCH_TITLE and self._query:
+            self.query_changed(self._query)
+
+    def action_mark_word_hits(self) -> None:
+        """Show every row holding the words of the search, all marked: one move or noise applies to all."""
+        rows = self.word_rows
+        if self.search_mode != SEARCH_TITLE or rows is None or not len(rows):
+            self.notify("Search for words first (/): this marks every text that holds them.", timeout=3)
+            return
+        if self._hybrid is not None:
+            mask = np.zeros(len(self.board.labels), dtype=bool)
+            mask[rows] = True
+            rows = self._hybrid.keywords.ranked(mask)
+        self._show_results(SEARCH_TITLE, rows, np.full(len(rows), np.nan, dtype=np.float32),
+                           how=["word"] * len(rows), subtitle=f"all {len(rows):,} holding the words · Esc returns")
+        self.members.set_marks(set(rows.tolist()))
+        self.members.focus()
 
     def back_to_earlier_results(self) -> bool:
         """Esc after "more like this" from results: show those results again (False when there were none)."""

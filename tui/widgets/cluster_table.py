@@ -1,4 +1,5 @@
-"""The clusters pane: one row per cluster with id, size, cohesion, review marks, name and top keywords.
+"""The clusters pane: one row per cluster with id, size, cohesion, a statistic of a column (when one is
+chosen), review marks, name and top keywords.
 
 Drawn line by line (like :class:`tui.widgets.member_list.MemberList`): a cursor move repaints two
 lines, and a change of focus repaints the pane from these cheap lines (its border changes colour).
@@ -8,8 +9,10 @@ panes would pay.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Size
@@ -25,6 +28,9 @@ from tui.widgets.virtual_size import set_virtual_size
 STATUS_MARK = {"accepted": "✓", "rejected": "✗"}
 
 SORTS = ("size", "cohesion", "name")
+#: The sorts a statistic column adds: by its value (largest first), or for a trend growing / shrinking fastest.
+STAT_SORTS = ("stat",)
+TREND_SORTS = ("growing", "shrinking")
 
 
 @dataclass
@@ -39,6 +45,8 @@ class ClusterLine:
     status: str
     named: bool
     new_rows: int = 0  # rows of a reviewed cluster that no decision covers yet
+    stat: float = math.nan  # the chosen column statistic (the sort's value)
+    stat_text: str = ""  # … as shown (a figure or a sparkline)
 
 
 @dataclass
@@ -48,24 +56,29 @@ class Columns:
     id: int
     size: int
     cohesion: int
+    stat: int
     name: int
     keywords: int
 
 
-def layout(rows: list[ClusterLine], width: int, cohesion: bool = False) -> Columns:
+def layout(rows: list[ClusterLine], width: int, cohesion: bool = False, stat: int = 0) -> Columns:
     """Column widths for ``rows`` in ``width`` cells: the name gets up to 36, keywords the rest (from 12).
 
     Nothing overflows the width (a name is cut with "…"); cohesion is shown when there is room, and
-    always when the clusters are sorted by it (``cohesion``)."""
+    always when the clusters are sorted by it (``cohesion``); a statistic column of ``stat`` cells comes
+    before the name when there is room for a name of 6 beside it."""
     id_w = max(2, len(str(max((r.id for r in rows), default=0))))
     size_w = max(4, len(f"{max((r.size for r in rows), default=0):,}"))
     room = max(0, width - (1 + id_w + 1 + size_w + 1 + 2 + 1))  # gaps, id, size, marks
     cohesion_w = 4 if room >= 24 + 5 or (cohesion and room >= 5 + 6) else 0
     if cohesion_w:
         room -= cohesion_w + 1
+    stat_w = stat if stat and room - stat - 1 >= 6 else 0
+    if stat_w:
+        room -= stat_w + 1
     name_w = min(36, room)  # names come first: they are made from the top keywords anyway
     keywords_w = room - name_w - 1 if room - name_w - 1 >= 12 else 0
-    return Columns(id_w, size_w, cohesion_w, name_w, keywords_w)
+    return Columns(id_w, size_w, cohesion_w, stat_w, name_w, keywords_w)
 
 
 class ClusterTable(LineList):
@@ -76,7 +89,8 @@ class ClusterTable(LineList):
     BINDINGS = bindings("clusters")
 
     COMPONENT_CLASSES = {"cluster-table--header", "cluster-table--cursor", "cluster-table--dim",
-                         "cluster-table--mark", "cluster-table--accepted", "cluster-table--rejected"}
+                         "cluster-table--mark", "cluster-table--accepted", "cluster-table--rejected",
+                         "cluster-table--stat"}
 
     DEFAULT_CSS = """
     ClusterTable { background: $surface; overflow-x: hidden; }
@@ -86,6 +100,7 @@ class ClusterTable(LineList):
     ClusterTable:blur > .cluster-table--cursor { background: $block-cursor-blurred-background;
                                                  text-style: $block-cursor-blurred-text-style; }
     ClusterTable > .cluster-table--dim { color: $text-muted; }
+    ClusterTable > .cluster-table--stat { color: $accent; }
     ClusterTable > .cluster-table--mark { color: $warning; text-style: bold; }
     ClusterTable > .cluster-table--accepted { color: $success; text-style: bold; }
     ClusterTable > .cluster-table--rejected { color: $error; text-style: bold; }
@@ -107,6 +122,10 @@ class ClusterTable(LineList):
         #: Shows only clusters whose name or number contains it, or with that status
         #: (unreviewed, accepted, rejected, new); "" shows all.
         self.filter_text = ""
+        #: The heading and width of the statistic column ("" and 0: none), and the sorts it adds.
+        self.stat_title = ""
+        self.stat_width = 0
+        self.stat_sorts: tuple[str, ...] = ()
 
     # ------------------------------------------------------------------ data
 
@@ -148,6 +167,9 @@ class ClusterTable(LineList):
             real.sort(key=lambda r: (-(r.cohesion or 0.0), r.id))
         elif self.sort_key == "name":
             real.sort(key=lambda r: (r.name.casefold(), r.id))
+        elif self.sort_key in ("stat", "growing", "shrinking"):  # clusters without a value last
+            sign = 1 if self.sort_key == "shrinking" else -1
+            real.sort(key=lambda r: (math.isnan(r.stat), sign * (0.0 if math.isnan(r.stat) else r.stat), r.id))
         else:
             real.sort(key=lambda r: (-r.size, r.id))
         return real + rest
@@ -162,7 +184,7 @@ class ClusterTable(LineList):
 
     def _layout(self) -> Columns:
         width = self.scrollable_content_region.width or self.size.width
-        return layout(self._rows, width, self.sort_key == "cohesion")
+        return layout(self._rows, width, self.sort_key == "cohesion", self.stat_width)
 
     def on_resize(self) -> None:
         self._columns = self._layout()
@@ -219,10 +241,24 @@ class ClusterTable(LineList):
 
     # ------------------------------------------------------------------ marks and sort
 
+    def set_stat(self, title: str, width: int, sorts: tuple[str, ...]) -> None:
+        """Show a statistic column headed ``title`` of ``width`` cells (0: none) adding ``sorts``; the rows
+        carry the values (:attr:`ClusterLine.stat`)."""
+        self.stat_title, self.stat_width, self.stat_sorts = title, width, sorts
+        if self.sort_key not in SORTS + sorts:
+            self.sort_key = sorts[0] if sorts else "size"
+            self.post_message(self.Sorted())
+
+    @property
+    def sorts(self) -> tuple[str, ...]:
+        """The sorts offered now: size, cohesion, name and those of the statistic column."""
+        return SORTS + self.stat_sorts
+
     def action_cycle_sort(self) -> None:
-        """Sort by size → cohesion → name → size."""
+        """Sort by size → cohesion → name → (the statistic's sorts) → size."""
         keep = self.current_cluster
-        self.sort_key = SORTS[(SORTS.index(self.sort_key) + 1) % len(SORTS)]
+        sorts = self.sorts
+        self.sort_key = sorts[(sorts.index(self.sort_key) + 1) % len(sorts)] if self.sort_key in sorts else sorts[0]
         self._fill(keep)
         self.post_message(self.Sorted())
         self.notify(f"Clusters sorted by {self.sort_key}", timeout=2)
@@ -245,6 +281,10 @@ class ClusterTable(LineList):
                     Segment(f"{r.size:,}".rjust(c.size) + " ", base + line)]
         if c.cohesion:
             segments.append(Segment(num(r.cohesion, 2).removeprefix("0").rjust(c.cohesion) + " ", base + line))
+        if c.stat:
+            shown = fit(r.stat_text, c.stat)
+            segments.append(Segment(" " * (c.stat - cell_len(shown)) + shown + " ",
+                                    self.get_component_rich_style("cluster-table--stat") + line))
         segments.append(Segment("▸" if r.id in self.marked else " ",
                                 self.get_component_rich_style("cluster-table--mark") + line))
         status = STATUS_MARK.get(r.status, " ")
@@ -261,6 +301,8 @@ class ClusterTable(LineList):
         text = " " + "#".rjust(c.id) + " " + "size".rjust(c.size) + " "
         if c.cohesion:
             text += "coh.".rjust(c.cohesion) + " "
+        if c.stat:
+            text += fit(self.stat_title, c.stat).rjust(c.stat) + " "
         text += "  " + pad("name", c.name) + " " + ("keywords" if c.keywords else "")
         return Strip([Segment(fit(text, width), base + self.get_component_rich_style("cluster-table--header"))]) \
             .adjust_cell_length(width, base)

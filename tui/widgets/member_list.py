@@ -1,7 +1,7 @@
 """A virtualised list of texts: only the visible lines are ever rendered, so 100k rows cost nothing.
 
 Used for the members of a cluster and for search results.  Each line shows a
-score, optionally the cluster, and the text cut to the pane's width.
+score, optionally how a search matched it and the cluster, and the text cut to the pane's width.
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ from tui.widgets.virtual_size import set_virtual_size
 
 SCORE_CELLS = 6
 CLUSTER_CELLS = 5
+#: How a search result matched (engine.hybrid_search): by its words, its meaning, or both.
+HOW_TAGS = {"word": "w  ", "meaning": " m ", "both": "wm "}
+HOW_CELLS = 3
 
 
 class MemberList(LineList):
@@ -31,7 +34,7 @@ class MemberList(LineList):
     BINDINGS = bindings("members")
 
     COMPONENT_CLASSES = {"member-list--cursor", "member-list--score", "member-list--cluster",
-                         "member-list--dim", "member-list--mark"}
+                         "member-list--dim", "member-list--mark", "member-list--how"}
 
     DEFAULT_CSS = """
     MemberList { background: $surface; overflow-x: hidden; }
@@ -43,6 +46,7 @@ class MemberList(LineList):
     MemberList > .member-list--cluster { color: $accent; }
     MemberList > .member-list--dim { color: $text-muted; }
     MemberList > .member-list--mark { color: $warning; text-style: bold; }
+    MemberList > .member-list--how { color: $success; }
     """
 
     class MarksChanged(Message):
@@ -57,20 +61,23 @@ class MemberList(LineList):
         self.rows = np.empty(0, dtype=np.int64)
         self.scores: np.ndarray | None = None
         self.clusters: np.ndarray | None = None
+        self.how: list[str] | None = None
         self.text_of: Callable[[int], str] = lambda row: ""
         self.empty_message = "Nothing to show."
 
     # ------------------------------------------------------------------ data
 
     def set_rows(self, rows: np.ndarray, text_of: Callable[[int], str], scores: np.ndarray | None = None,
-                 clusters: np.ndarray | None = None, keep_row: int | None = None) -> None:
-        """Show ``rows`` (corpus row numbers); ``scores``/``clusters`` aligned with them if given."""
+                 clusters: np.ndarray | None = None, keep_row: int | None = None, how: list[str] | None = None) -> None:
+        """Show ``rows`` (corpus row numbers); ``scores``/``clusters``/``how`` (word, meaning, both) aligned with
+        them if given."""
         self.rows = np.asarray(rows, dtype=np.int64)
         if self.marked:
             self.marked &= set(self.rows.tolist())
             self.post_message(self.MarksChanged(self))
         self.scores = scores
         self.clusters = clusters
+        self.how = how
         self.text_of = text_of
         set_virtual_size(self, Size(0, len(self.rows)))
         target = 0
@@ -139,6 +146,10 @@ class MemberList(LineList):
             text = " –    " if np.isnan(score) else f"{score:5.2f} "
             segments.append(Segment(text, self.get_component_rich_style("member-list--score") + line_style))
             used += SCORE_CELLS
+        if self.how is not None:
+            segments.append(Segment(HOW_TAGS.get(self.how[index], "   "),
+                                    self.get_component_rich_style("member-list--how") + line_style))
+            used += HOW_CELLS
         if self.clusters is not None:
             cid = int(self.clusters[index])
             tag = pad("–" if cid < 0 else f"#{cid}", CLUSTER_CELLS - 1) + " "

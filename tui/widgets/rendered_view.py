@@ -93,6 +93,12 @@ class RenderedView(ScrollView, can_focus=True):
         self._lines = lines
         set_virtual_size(self, Size(width, len(lines)))
         self.refresh()
+        # lines taller than the pane bring a scrollbar, which narrows it without a resize: lay out again then
+        self.call_after_refresh(self._check_width)
+
+    def _check_width(self) -> None:
+        if not self._stale and self._width != self.scrollable_content_region.width and self.is_on_screen:
+            self._render_parts()
 
     def on_show(self) -> None:
         if self._stale or self._width != self.scrollable_content_region.width:

@@ -1,5 +1,5 @@
-"""The status line above the panes: the file, the clustering, review progress, the model, background work,
-and, first and in red until a save works, the changes not saved."""
+"""The status line above the panes: the row filter, the file, the clustering, review progress, the model,
+background work, and, first and in red until a save works, the changes not saved."""
 
 from __future__ import annotations
 
@@ -37,6 +37,9 @@ class StatusLine(Static):
         if self.busy:
             parts.append(self.busy)
         line = Text(" · ".join(parts))
+        if board.within is not None:  # first: what the whole board shows depends on it
+            line = Text.assemble((f"where {board.where}: {board.shown_rows:,} rows (f clears)", "bold yellow"),
+                                 " · ", line)
         if review.save_status.unsaved:
             line = Text.assemble((f"{review.save_status.describe()} (q asks what to do)", "bold red"), " · ", line)
         self.update(line)
