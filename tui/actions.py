@@ -11,6 +11,7 @@ from textual.binding import Binding
 PLACES = {
     "anywhere": "Anywhere",
     "board": "Anywhere",
+    "filter": "Anywhere",
     "clusters": "Clusters pane",
     "members": "Members / results pane",
     "search": "Search bar",
@@ -32,7 +33,7 @@ class Action:
     """One key: what it runs (a Textual action of the node it is bound on), where, and how it is shown.
 
     ``where`` is the place: ``anywhere`` binds on the app, ``board`` on the board screen (with ``pane``: on
-    its review commands, around every pane), a pane's name on that pane's list (with ``pane``: on the pane
+    its review commands, around every pane), ``filter`` on the row filter's commands (around every pane), a pane's name on that pane's list (with ``pane``: on the pane
     around the list, its review decisions), a dialog's name on that dialog."""
 
     keys: str
@@ -81,9 +82,9 @@ ACTIONS: list[Action] = [
     Action("4", "show_tab('map')", "Map tab", "board", False, "Show map", "Open the map tab"),
     Action("5", "show_tab('columns')", "Columns tab", "board", False, "Show columns",
            "Open the columns tab: the selected cluster's values, numbers and dates beside the file's"),
-    Action("f", "filter_rows", "Filter rows", "board", True, "Filter rows",
+    Action("f", "filter_rows", "Filter rows", "filter", True, "Filter rows",
            "Show only the rows a SQL WHERE over the columns matches (f again clears it)"),
-    Action("C", "compare", "Compare", "board", False, "Compare the filter with the rest",
+    Action("C", "compare", "Compare", "filter", False, "Compare the filter with the rest",
            "Clusters ranked by how much more the filtered rows fall in them than the other rows"),
     _review("R", "recluster_filter", "Re-cluster the filter", "board", "Re-cluster the filtered rows",
             "Cluster only the rows of the filter again, into new clusters (one undoable step)", footer=False),

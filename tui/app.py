@@ -202,7 +202,7 @@ class QtuiApp(App):
         self.board_screen.show_review(event.board, review)
         if self.where:  # asked for on the command line: applied once, when the first review opens
             where, self.where = self.where, None
-            self.board_screen.filter_by(where)
+            self.board_screen.filtering.filter_by(where)
         if review.read_only_reason:
             self.notify(review.read_only_reason, severity="warning", timeout=12)
         if review.notices:
@@ -301,8 +301,8 @@ class QtuiApp(App):
         yield from super().get_system_commands(screen)
         board = self.board_screen
         for action in palette():
-            node = {"anywhere": self, "board": board.commands if action.pane else board, "clusters": board.clusters,
-                    "members": board.members}[action.where]
+            node = {"anywhere": self, "board": board.commands if action.pane else board, "filter": board.filtering,
+                    "clusters": board.clusters, "members": board.members}[action.where]
             key = key_label(action.keys.split(",")[0]) if action.keys else ""
             yield SystemCommand(action.palette, f"{action.explain or action.description}" + (f" ({key})" if key else ""),
                                 partial(self.run_action, action.action, node))

@@ -187,7 +187,7 @@ class ReviewCommands(Vertical):
 
     def action_recluster_filter(self) -> None:
         """Cluster only the rows of the filter again: their sub-clusters become new clusters (one undoable step)."""
-        flt = self.board_screen.filter
+        flt = self.board_screen.filtering.filter
         if not self._ready():
             return
         if flt is None or not flt.active:

@@ -83,7 +83,7 @@ async def test_columns_tab_and_statistic_column_with_growing_sort(embedder):
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_opened(pilot)
         screen = app.board_screen
-        await wait_until(pilot, lambda: screen.filter.profiler is not None, 60, "the columns read")
+        await wait_until(pilot, lambda: screen.filtering.filter.profiler is not None, 60, "the columns read")
         await pilot.press("5")
         view = screen.detail.columns_view
         await wait_until(pilot, lambda: "rating" in view.plain and "Counting" not in view.plain, 30, "the profiles")
@@ -103,7 +103,7 @@ async def test_columns_tab_and_statistic_column_with_growing_sort(embedder):
         await pilot.pause(0.2)
         table = screen.clusters.table
         assert table.sort_key == "growing" and table.stat_title == "date"
-        profiler = screen.filter.profiler
+        profiler = screen.filtering.filter.profiler
         stat = profiler.cluster_stat(app.board.labels, ("date", "trend"))
         shown = [r.id for r in table._order if r.id >= 0]
         trends = [stat.of(c) for c in shown]

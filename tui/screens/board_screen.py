@@ -16,7 +16,7 @@ from textual.widgets import ContentSwitcher, Header, Static
 from textual.worker import get_current_worker
 
 from tui.actions import bindings
-from tui.board_filter import BoardFilter
+from tui.filter_commands import FilterCommands
 from tui.messages import BoardReady, Busy, ProgressReport, StatusChanged
 from tui.panes.clusters_pane import ClustersPane
 from tui.panes.detail_pane import TABS, DetailPane
@@ -24,7 +24,6 @@ from tui.panes.members_pane import MembersPane
 from tui.refinement import Refinement
 from tui.review_commands import ReviewCommands
 from tui.selection_memory import SelectionMemory
-from tui.screens.prompt_screen import PromptScreen
 from tui.widgets.cluster_table import ClusterTable
 from tui.widgets.key_footer import KeyFooter
 from tui.widgets.progress_panel import ProgressPanel, describe
@@ -58,8 +57,6 @@ class BoardScreen(Screen):
         self.board: Board | None = None
         self.review: ReviewSession | None = None
         self.selected_cluster: int | None = None
-        #: The row filter (``f``); made when a review opens.
-        self.filter: BoardFilter | None = None
         # the parts, made here so that they are typed attributes rather than queries on each key
         self.status_line = StatusLine()
         self.clusters = ClustersPane()
@@ -67,6 +64,7 @@ class BoardScreen(Screen):
         self.detail = DetailPane()
         self.query_bar = QueryBar(id="query")
         self.commands = ReviewCommands(self)
+        self.filtering = FilterCommands(self)
         self.refinement = Refinement()
         self._select_after_refresh: int | None = None
         self._installing = False  # the table is being refilled: its cursor moves are not the person's
@@ -77,7 +75,7 @@ class BoardScreen(Screen):
         yield self.status_line
         with ContentSwitcher(initial="loading", id="body"):
             yield ProgressPanel(id="loading")
-            with self.commands:
+            with self.commands, self.filtering:
                 with Horizontal(id="main"):
                     yield self.clusters
                     yield self.members
@@ -142,9 +140,7 @@ class BoardScreen(Screen):
         """Show ``review`` (just opened) where its person left it."""
         first = self.board is None
         self.review = review
-        if self.filter is None or self.filter.corpus is not review.session.corpus:
-            self.filter = BoardFilter(review.session.corpus)
-            self.clusters.columns = self.detail.columns = self.filter
+        self.filtering.follow(review)
         self.query_one("#body", ContentSwitcher).current = "desk"
         self.query_bar.disabled = False
         ui = dict(board.state.ui)
@@ -158,7 +154,7 @@ class BoardScreen(Screen):
         if first:  # the map's layout and the model's weights wait for the first paint (their imports hold it)
             self.call_after_refresh(self.detail.start_map)
             self.call_after_refresh(self.app.preload_model)
-            self.call_after_refresh(self.read_columns)
+            self.call_after_refresh(self.filtering.read_columns)
 
     # ------------------------------------------------------------------ the board
 
@@ -172,7 +168,7 @@ class BoardScreen(Screen):
             keep_cluster = self._select_after_refresh if self._select_after_refresh is not None else \
                 self.selected_cluster
         self._select_after_refresh = None
-        flt = self.filter
+        flt = self.filtering.filter
         if flt is not None and board.within is not flt.within:
             board = board.filtered(flt.within, flt.where)
         if keep_cluster is not None and not board.exists(keep_cluster) and keep_row is not None:
@@ -334,92 +330,6 @@ class BoardScreen(Screen):
     def action_next_unreviewed(self, step: int) -> None:
         self.clusters.next_unreviewed(step)
 
-    # ------------------------------------------------------------------ the row filter
-
-    def action_filter_rows(self) -> None:
-        """Ask for a SQL WHERE over the columns and show only the rows it matches; with a filter on, clear it."""
-        flt = self.filter
-        if self.board is None or flt is None:
-            return
-        if flt.active:
-            self.set_filter(None, None)
-            return
-        found: dict = {}
-
-        def check(value: str) -> str | None:
-            if not value:
-                return None  # empty: no filter
-            mask, problem = flt.check(value)
-            found[value] = mask
-            return problem
-
-        def chosen(value: str | None) -> None:
-            if value:
-                self.set_filter(value, found.get(value))
-
-        columns = ", ".join(["text"] + list(self.session.corpus.extra_columns))
-        self.app.push_screen(PromptScreen("Show only the rows where (SQL)", flt.last_where,
-                                          hint=f"columns: {columns} · e.g. rating <= 2 AND product = 'X5 Pro', "
-                                               f"text LIKE '%battery%', text ~ '(?i)refund' · Enter applies · "
-                                               f"f or Esc on the clusters clears it", check=check), chosen)
-
-    @work(thread=True, exclusive=True, group="columns-read", exit_on_error=False)
-    def read_columns(self) -> None:
-        """Encode the file's columns for their statistics (once per file), then show the statistic chosen."""
-        try:
-            self.filter.build_profiler()
-            self.filter.baseline(None, None)
-        except Exception as exc:  # the columns are an extra: say so, keep the review going
-            self.notify(f"The file's columns could not be read for statistics: {exc}", severity="warning")
-            return
-        self.post_message(StatusChanged())
-
-    def action_compare(self) -> None:
-        """The filtered rows against the rest: the clusters they fall in more than the other rows do."""
-        from engine.compare import compare_clusters
-        from engine.errors import QtuiError
-        from tui.screens.compare_screen import CompareScreen
-
-        board, flt = self.board, self.filter
-        if board is None or flt is None:
-            return
-        if not flt.active:
-            self.notify("Filter the rows first (f): this compares them with the rest.", timeout=4)
-            return
-        try:
-            table = compare_clusters(board.state.labels, flt.within)
-        except QtuiError as exc:
-            self.notify(str(exc), severity="warning")
-            return
-
-        def chosen(key: str | None) -> None:
-            if key is not None and self.clusters.table.select_cluster(int(key)):
-                self.clusters.table.focus()
-
-        self.app.push_screen(CompareScreen(table, board.name, flt.where), chosen)
-
-    def filter_by(self, where: str) -> None:
-        """Show only the rows ``where`` selects (``--where``); a message says why when it cannot be used."""
-        mask, problem = self.filter.check(where)
-        if problem:
-            from tui.screens.message_screen import MessageScreen
-
-            self.filter.last_where = where
-            self.app.push_screen(MessageScreen("The filter cannot be used", f"where {where!r}: {problem}. Every "
-                                               f"row is shown; f asks for another."))
-            return
-        self.set_filter(where, mask)
-
-    def set_filter(self, where: str | None, mask) -> None:
-        """Show only the rows of ``mask`` (None: every row again); sizes, members and search follow."""
-        self.filter.set(where, mask)
-        if mask is not None and self.filter.profiler is not None:
-            self.filter.baseline(where, mask)  # once per filter: the columns tab then profiles a cluster on the spot
-        self.install(self.board.filtered(mask, where))
-        self.members.filter_changed(mask)
-        self.notify(f"Showing {self.filter.describe()}; f clears it" if mask is not None else
-                    "Filter cleared: every row is shown.", timeout=3)
-
     def action_escape(self) -> None:
         """Cancel the opening of a file, leave search results, or go back to the clusters."""
         if self.board is None:
@@ -435,7 +345,6 @@ class BoardScreen(Screen):
                 members.leave_results()  # results of "more like this": no query to clear
                 self.action_focus_members()
             return
-        if self.focused is self.clusters.table and self.filter is not None and self.filter.active:
-            self.set_filter(None, None)  # nothing else to back out of: the filter goes
-            return
+        if self.focused is self.clusters.table and self.filtering.clear():
+            return  # nothing else to back out of: the filter went
         self.action_focus_clusters()
