@@ -21,7 +21,7 @@ def _right(text: str, width: int) -> str:
 def compare_lines(table, name: Callable[[int], str]) -> tuple[str, list[tuple[str, str]]]:
     """The heading and one line per cluster holding filtered rows, most over-represented first."""
     heading = f"{_right('#', 4)} {pad('cluster', NAME_CELLS)} {_right('here', 7)} {_right('rest', 7)} " \
-              f"{_right('share', 6)} {_right('rest', 6)} {_right('lift', 6)} {_right('q', 7)}"
+              f"{_right('here%', 6)} {_right('rest%', 6)} {_right('lift', 6)} {_right('q', 7)}"
     lines = []
     for i in range(len(table)):
         if not table.inside[i]:
@@ -44,7 +44,7 @@ class CompareScreen(PickScreen):
     def __init__(self, table, name: Callable[[int], str], where: str) -> None:
         heading, lines = compare_lines(table, name)
         super().__init__(f"Where {fit(where, 50)} ({table.selected:,} rows) against the other {table.others:,}",
-                         lines, hint="here/rest: rows of the cluster in the filter and outside it · share: of each "
-                                     "side · lift: share here / share in the rest · q: chance of so many by luck, "
+                         lines, hint="here/rest: rows of the cluster in the filter and outside it · here%/rest%: "
+                                     "the share of each side · lift: share here / share in the rest · q: chance of so many by luck, "
                                      "over all clusters (Benjamini–Hochberg) · Enter goes to the cluster · Esc closes",
                          heading=heading)
