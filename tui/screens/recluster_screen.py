@@ -18,12 +18,12 @@ class ReclusterScreen(Modal[ClusterSettings | None]):
 
     DEFAULT_CSS = """
     ReclusterScreen { align: center middle; }
-    ReclusterScreen > Vertical { width: 64; max-width: 95%; height: auto; border: round $primary;
-                                 background: $panel; padding: 1 2; }
+    ReclusterScreen > Vertical { width: 64; max-width: 95%; height: auto; max-height: 100%;
+                                 border: round $primary; background: $panel; padding: 0 2; }
     ReclusterScreen RadioSet { width: 100%; margin-bottom: 1; }
-    ReclusterScreen .field { height: auto; margin-bottom: 1; }
-    ReclusterScreen .field Label { width: 22; padding-top: 1; }
-    ReclusterScreen .field Input { width: 1fr; }
+    ReclusterScreen .field { height: 1; margin-bottom: 1; }
+    ReclusterScreen .field Label { width: 22; }
+    ReclusterScreen .field Input { width: 1fr; height: 1; border: none; padding: 0 1; }
     ReclusterScreen #recluster-help { color: $text-muted; margin-bottom: 1; }
     ReclusterScreen #recluster-buttons { height: auto; align-horizontal: right; }
     ReclusterScreen #recluster-buttons Button { margin-left: 2; }
