@@ -239,7 +239,7 @@ async def _explore_figures(app, pilot, timer: KeyTimer, figures: dict, where: st
     from tui.screens.prompt_screen import PromptScreen
 
     screen = app.board_screen
-    await wait_until(pilot, lambda: screen.filter.profiler is not None, 600, "the columns read")
+    await wait_until(pilot, lambda: screen.filtering.filter.profiler is not None, 600, "the columns read")
     screen.detail.active = "columns"  # beside the clusters at 160 columns; the focus stays on the clusters
     screen.action_focus_clusters()
     await pilot.press("g")  # from the first cluster down: each move reaches a cluster
@@ -259,7 +259,7 @@ async def _explore_figures(app, pilot, timer: KeyTimer, figures: dict, where: st
         applied.append(await timer.press("enter", until=lambda: app.board is not None and app.board.where == where))
         cleared.append(await timer.press("f", until=lambda: app.board.within is None))
         t = time.perf_counter()
-        screen.filter._rows.mask(where)
+        screen.filtering.filter._rows.mask(where)
         bare.append(time.perf_counter() - t)
     figures["filter_p50"], figures["filter_p95"] = p(applied, 0.5), p(applied, 0.95)
     figures["unfilter_p95"] = p(cleared, 0.95)
