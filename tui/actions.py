@@ -22,6 +22,8 @@ PLACES = {
     "duplicates": "Near duplicates",
     "recluster": "Re-cluster",
     "reviews": "Saved reviews",
+    "tree": "Tree tab",
+    "suggestions": "Likely one topic (merge suggestions)",
     "help": "This help",
 }
 
@@ -78,6 +80,14 @@ ACTIONS: list[Action] = [
     Action("2", "show_tab('keywords')", "Keywords tab", "board", False, "Show keywords", "Open the keywords tab"),
     Action("3", "show_tab('metrics')", "Metrics tab", "board", False, "Show metrics", "Open the metrics tab"),
     Action("4", "show_tab('map')", "Map tab", "board", False, "Show map", "Open the map tab"),
+    Action("5", "show_tab('tree')", "Tree tab", "board", False, "Show tree",
+           "Open the tree tab: broad groups and their finer parts, with sizes, names and keywords"),
+    Action("plus,equals_sign", "zoom(1)", "Broader groups", "board", False, "Zoom out: broader groups",
+           "Show the tree's next coarser level: fewer, broader groups (no re-clustering)"),
+    Action("minus", "zoom(-1)", "Finer groups", "board", False, "Zoom in: finer groups",
+           "Show the tree's next finer level, back down to the review's own clusters (and below, for auto)"),
+    _review("P", "merge_suggestions", "Likely one topic…", "board", "Merge suggestions",
+            "The closest sibling clusters of the tree, as likely one topic; Enter merges a pair", footer=False),
     Action("escape", "escape", "Back / cancel", "board"),
     Action("tab", "cycle_pane(1)", "Next pane", "board", priority=True),
     Action("shift+tab", "cycle_pane(-1)", "Previous pane", "board", priority=True),
@@ -159,6 +169,10 @@ ACTIONS: list[Action] = [
     Action("ctrl+s", "apply", "Apply", "recluster", True),
     Action("escape", "cancel", "Cancel", "recluster", True),
     Action("escape", "cancel", "Close", "reviews"),
+    Action("enter", "show_on_board", "Show the group on the board (at its level)", "tree"),
+    Action("space,right", "expand_group", "Expand / collapse into its finer groups", "tree"),
+    Action("enter", "", "Merge the highlighted pair", "suggestions"),
+    Action("escape", "cancel", "Close", "suggestions"),
     Action("escape,q,question_mark", "dismiss", "Close the help", "help"),
 ]
 

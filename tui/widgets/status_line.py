@@ -8,6 +8,8 @@ from pathlib import Path
 from rich.text import Text
 from textual.widgets import Static
 
+from tui.zoom import describe_level
+
 
 class StatusLine(Static):
     """One line about the review on screen."""
@@ -26,8 +28,8 @@ class StatusLine(Static):
         s = review.session
         model = Path(str(s.embedder.name)).name
         where = f"on {s.embedder.device}" if s.embedder.loaded else "(loading…)"
-        parts = [f"{len(s.corpus):,} texts", f"{board.n_clusters} clusters "
-                 f"({board.analysis.clustering.settings.describe()})", f"reviewed {board.state.progress().describe()}"]
+        parts = [f"{len(s.corpus):,} texts", f"{describe_level(board)} "
+                 f"({board.analysis.clustering.settings.describe()})", f"reviewed {board.progress().describe()}"]
         if review.read_only:
             parts.append("read-only")
         parts.append(f"{model} {where}")
