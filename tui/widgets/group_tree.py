@@ -32,27 +32,46 @@ class TreeLevels:
     parents: dict[int, np.ndarray]  # level -> per group, its group at the next broader level (-1: none)
     version: int  # the review state's version they show
 
-    def children(self, level: int, group: int) -> list[int]:
-        """Groups of the next finer level inside ``group`` of ``level``, largest first."""
+    def _finer(self, level: int, group: int) -> list[tuple[int, int]]:
+        """(level, group) of the groups of the next finer level inside ``group`` of ``level``, largest first."""
         i = self.levels.index(level)
         if i + 1 >= len(self.levels):
             return []
         finer = self.levels[i + 1]
-        return np.flatnonzero(self.parents[finer] == group).tolist()
+        return [(finer, g) for g in np.flatnonzero(self.parents[finer] == group).tolist()]
 
-    def tops(self) -> tuple[int, list[int]]:
-        """The broadest level with more than one group (the top one when none has) and its groups."""
-        for level in self.levels:
-            if len(self.nodes[level]) > 1:
-                return level, list(range(len(self.nodes[level])))
-        level = self.levels[-1] if self.levels else 0
-        return level, list(range(len(self.nodes.get(level, []))))
+    def _same(self, level: int, group: int) -> list[tuple[int, int]]:
+        """The group and the finer groups that hold it whole (one child of the same size), broadest first."""
+        out = [(level, group)]
+        while len(kids := self._finer(*out[-1])) == 1 and self.size(*kids[0]) == self.size(*out[-1]):
+            out.append(kids[0])
+        return out
+
+    def size(self, level: int, group: int) -> int:
+        return self.nodes[level][group].size
+
+    def shown(self, level: int, group: int) -> tuple[int, int]:
+        """The one of the same groups the tree shows: the review's own cluster where it is one, else the broadest."""
+        same = self._same(level, group)
+        return next((step for step in same if step[0] == 0), same[0])
+
+    def children(self, level: int, group: int) -> list[tuple[int, int]]:
+        """(level, group) of the finer groups the tree shows inside ``group`` of ``level``, largest first."""
+        return [self.shown(*kid) for kid in self._finer(*self._same(level, group)[-1])]
+
+    def tops(self) -> list[tuple[int, int]]:
+        """The groups of the broadest level with more than one group (of the top one when none has)."""
+        top = self._top()
+        return [self.shown(top, g) for g in range(len(self.nodes[top]))]
+
+    def _top(self) -> int:
+        return next((level for level in self.levels if len(self.nodes[level]) > 1), self.levels[-1])
 
     def path(self, level: int, group: int) -> list[tuple[int, int]]:
         """(level, group) from the top shown down to ``group`` of ``level``."""
-        top, _ = self.tops()
+        top = self._top()
         out = [(level, group)]
-        while level in self.parents and level != top and group >= 0:
+        while level in self.parents and level < top and group >= 0:
             group = int(self.parents[level][group])
             level = self.levels[self.levels.index(level) - 1]
             out.append((level, group))
@@ -71,19 +90,19 @@ def tree_levels(review) -> TreeLevels | None:
     return TreeLevels(ladder, {level: view.nodes for level, view in views.items()}, parents, version)
 
 
-def node_label(node: LevelNode, width: int = 60) -> Text:
-    """'✓ name · 1,234 · keywords' with an inherited name or decision dimmed."""
+def node_label(node: LevelNode, width: int = 60, leaf: bool = False) -> Text:
+    """'✓ name · 1,234 · keywords' in ``width`` cells, an inherited name or decision dimmed (``leaf``: no
+    expand icon, so two cells more, filled to line up with the siblings that have one)."""
     status = node.effective_status
-    mark = STATUS_MARK.get(status, " ")
-    text = Text()
-    text.append(mark + " ", style=("green" if status == "accepted" else "red")
+    text = Text("  " if leaf else "")
+    text.append(STATUS_MARK.get(status, " ") + " ", style=("green" if status == "accepted" else "red")
                 + (" dim" if node.status == UNREVIEWED else ""))
     name_style = "bold" if node.name else "dim" if node.inherited else ""
-    text.append(fit(node.label, 36), style=name_style)
+    text.append(fit(node.label, max(min(36, width - text.cell_len - 8), 8)), style=name_style)
     text.append(f" · {node.size:,}")
     keywords = ", ".join(t for t, _ in node.keywords[:5])
-    if keywords:
-        text.append(" · " + fit(keywords, max(width - len(text), 12)), style="dim")
+    if keywords and width - text.cell_len - 3 >= 8:
+        text.append(" · " + fit(keywords, width - text.cell_len - 3), style="dim")
     return text
 
 
@@ -91,6 +110,8 @@ class GroupTree(Tree):
     """The tree of groups; ``Enter`` asks the board to show the group under the cursor (:class:`Chosen`)."""
 
     BINDINGS = bindings("tree")
+
+    DEFAULT_CSS = "GroupTree { overflow-x: hidden; }"
 
     class Chosen(Message):
         """Show group ``key`` of zoom ``level`` on the board."""
@@ -114,25 +135,42 @@ class GroupTree(Tree):
         if data is None:
             self.root.add_leaf(Text("This clustering has no tree.", style="dim"))
             return
-        top, groups = data.tops()
-        for g in groups:
-            self._add(self.root, data, top, g)
+        for level_, group in data.tops():
+            self._add(self.root, data, level_, group)
         self.root.expand()
         if key is not None:
             self.reveal(level, key)
 
-    def _add(self, parent: TreeNode, data: TreeLevels, level: int, group: int) -> TreeNode:
-        node = data.nodes[level][group]
-        return parent.add(node_label(node), data=(level, group), allow_expand=bool(data.children(level, group)))
+    def _label(self, level: int, group: int, depth: int) -> Text:
+        """The line of ``group`` of ``level`` at ``depth`` (0: the top), fitted to the tree's width."""
+        width = max((self.scrollable_content_region.width or 60) - 4 * depth - 3, 20)  # guides, expand icon
+        leaf = not self.data_shown.children(level, group)
+        return node_label(self.data_shown.nodes[level][group], width + 2 * leaf, leaf)
+
+    def _add(self, parent: TreeNode, data: TreeLevels, level: int, group: int, depth: int = 0) -> TreeNode:
+        return parent.add(self._label(level, group, depth), data=(level, group),
+                          allow_expand=bool(data.children(level, group)))
+
+    def on_resize(self) -> None:
+        """Fit every line to the new width."""
+        if self.data_shown is None:
+            return
+        todo = [(child, 0) for child in self.root.children]
+        while todo:
+            node, depth = todo.pop()
+            if node.data is not None:
+                node.set_label(self._label(*node.data, depth))
+            todo.extend((child, depth + 1) for child in node.children)
 
     def _fill(self, node: TreeNode) -> None:
         """Add ``node``'s children the first time it opens."""
         if node.data is None or node.children or self.data_shown is None:
             return
-        level, group = node.data
-        finer = self.data_shown.levels[self.data_shown.levels.index(level) + 1]
-        for child in self.data_shown.children(level, group):
-            self._add(node, self.data_shown, finer, child)
+        depth, above = 1, node.parent
+        while above is not None and above is not self.root:
+            depth, above = depth + 1, above.parent
+        for level, group in self.data_shown.children(*node.data):
+            self._add(node, self.data_shown, level, group, depth)
 
     def on_tree_node_expanded(self, event: Tree.NodeExpanded) -> None:
         self._fill(event.node)
@@ -148,7 +186,7 @@ class GroupTree(Tree):
         for step in self.data_shown.path(level, group):
             found = next((c for c in node.children if c.data == step), None)
             if found is None:
-                return
+                continue  # a level that holds the group above whole is not shown
             node = found
             if step != (level, group):
                 self._fill(node)
