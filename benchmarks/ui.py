@@ -241,8 +241,8 @@ async def _zoom_figures(path: Path) -> dict[str, list[float]]:
     figures: dict[str, list[float]] = {"first": [], "kept": [], "cluster": []}
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_opened(pilot, timeout=1800)
+        print("opened; waiting for the map", file=sys.stderr, flush=True)
         await wait_until(pilot, lambda: app.board_screen.detail.map_xy is not None, 600, "the map")
-        await asyncio.to_thread(app.session.index.ready.wait, 600)
         timer = KeyTimer(app)
         app.board_screen.action_focus_clusters()
         await pilot.pause(0.5)

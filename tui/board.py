@@ -132,6 +132,11 @@ class Board:
                                    inherited_name=cid in self._inherits and self.state.name(cid) is None
                                    and bool(self._inherits[cid].inherited),
                                    inherited_status=own == UNREVIEWED and self.status(cid) != UNREVIEWED))
+        return out + self.rest_lines()
+
+    def rest_lines(self) -> list[ClusterLine]:
+        """The unclustered and empty groups, when they hold rows."""
+        out = []
         for cid, name in ((NOISE, NOISE_NAME), (EMPTY, EMPTY_NAME)):
             size = self.size(cid)
             if size:

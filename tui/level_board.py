@@ -116,12 +116,7 @@ class LevelBoard(Board):
                            inherited_name=n.name is None and bool(n.inherited),
                            inherited_status=n.status == UNREVIEWED and n.inherited_status != UNREVIEWED)
                for n in self.nodes]
-        for group, name in ((NOISE, NOISE_NAME), (EMPTY, EMPTY_NAME)):
-            size = self.size(group)
-            if size:
-                out.append(ClusterLine(group, name, size, None, ", ".join(t for t, _ in self.keywords(group)[:8]),
-                                       "", False))
-        return out
+        return out + self.rest_lines()
 
     def members(self, group: int) -> np.ndarray:
         """Rows of ``group``, closest to the centre of their own review cluster first."""

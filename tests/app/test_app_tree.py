@@ -59,6 +59,12 @@ async def test_zoom_out_and_in_moves_every_pane_to_the_level(embedder):
         assert board.keywords(group) == view.nodes[group].keywords
         # the map colours the level's groups
         assert np.array_equal(board.labels, view.labels)
+        # ctrl+g finds a group by its name at this level
+        await pilot.press("ctrl+g")
+        app.screen.query_one("#prompt-input").value = view.nodes[2].label
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        assert table.current_cluster == 2
         await pilot.press("plus", "plus")
         await at_level(pilot, app, 3)
         await pilot.press("plus")  # the broadest level: says so and stays
@@ -72,6 +78,10 @@ async def test_zoom_out_and_in_moves_every_pane_to_the_level(embedder):
         await pilot.press("minus")  # KMeans has no finer level than its own clusters
         await pilot.pause(0.3)
         assert app.board.level == 0
+        app.board_screen.action_focus_query()  # typed in the search bar, + and - are text
+        await pilot.press("plus", "minus")
+        await pilot.pause(0.3)
+        assert app.query_one("#query").value == "+-" and app.board.level == 0
 
 
 async def test_name_and_decide_at_a_coarse_level_inherited_at_level_0_and_undone(embedder):

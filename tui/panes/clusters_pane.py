@@ -230,6 +230,10 @@ class ClustersPane(Vertical):
                 return
             if value.lstrip("#").isdigit():
                 found = [int(value.lstrip("#"))]
+            elif board.level != 0:  # a group's own or inherited name, else the group of a cluster so named
+                text = value.casefold()
+                found = [n.index for n in board.nodes if text in n.label.casefold()][:1] or \
+                    [board.group_of(c) for c in board.state.find_clusters(value, board.view.suggested, limit=1)]
             else:
                 found = board.state.find_clusters(value, board.view.suggested, limit=1)
             if not found or not self.table.select_cluster(found[0]):
