@@ -11,6 +11,9 @@ merge), then times, per zoom level and as the median of ``--repeats``:
   one c-TF-IDF over the level's groups),
 - ``again``: the same call once the level's keywords are kept (what a repaint after ``+``/``-`` costs),
 - ``bare``: the call without keywords,
+- ``board``: what the app builds for a `+`/`-` repaint once the level is kept: the board of the level
+  (:func:`tui.level_board.make_board`), its cluster-pane lines and the members of its largest group in
+  order (the panes then paint only the visible lines, whatever the size),
 
 beside the baseline, run in the same process on the same review: :func:`engine.review_view.base_view`
 of the analysis (what the app builds its cluster list from today) and
@@ -81,7 +84,18 @@ def run(path: Path, repeats: int) -> dict:
     steps["merge_suggestions"], found = timed(lambda: review.merge_suggestions(10), repeats)
     review.merge_suggested(found[0])
     steps["tree_columns"], _ = timed(review.tree_columns, max(1, repeats // 2))
+    steps["progress"], _ = timed(review.progress, repeats)  # the status line's, once a group is decided
     baseline, _ = timed(lambda: base_view(review.analysis), repeats)
+    from tui.level_board import make_board
+
+    view0 = review.view()
+
+    def board_work(level: int):
+        board = make_board(review, level, view=view0)
+        lines = board.lines()
+        return board, lines, board.members(lines[0].id)
+
+    board_base, _ = timed(lambda: board_work(0), repeats)
     levels = review.levels()
     rows = []
     for level, k in levels.ladder():
@@ -92,17 +106,21 @@ def run(path: Path, repeats: int) -> dict:
         again, _ = timed(lambda: review.level_view(level), repeats)
         bare, _ = timed(lambda: review.level_view(level, keywords=False), repeats)
         cut, _ = timed(lambda: describe_cut(review.analysis, levels.tree.labels_at(k), *terms), 1)
+        board, _ = timed(lambda: board_work(level), repeats)
         rows.append({"level": level, "tree_clusters": k, "groups": len(view.nodes), "first": first, "again": again,
-                     "bare": bare, "describe_cut": cut})
+                     "bare": bare, "describe_cut": cut, "board": board})
         print(f"  level {level:+d} ({k:4d} tree clusters, {len(view.nodes):4d} groups): first {first:7.1f} ms, "
               f"again {again:6.1f} ms, bare {bare:6.1f} ms; describe_cut {cut:7.1f} ms; "
-              f"again / describe_cut {again / cut:5.2f}", flush=True)
+              f"again / describe_cut {again / cut:5.2f}; board {board:6.1f} ms "
+              f"(/ level 0 board {board / board_base:5.2f})", flush=True)
     review.close()
     worst = max(r["again"] for r in rows)
     print(f"baseline base_view(analysis): {baseline:.1f} ms; slowest repaint of a kept level {worst:.1f} ms "
           f"({worst / 100:.2f} of the 100 ms target)")
+    print(f"the app's level-0 board (a refresh after a step today): {board_base:.1f} ms; slowest board of a "
+          f"kept level {max(r['board'] for r in rows):.1f} ms")
     print("steps: " + ", ".join(f"{name} {ms:.1f} ms" for name, ms in steps.items()))
-    return {"rows": rows, "base_view_ms": baseline, "steps": steps}
+    return {"rows": rows, "base_view_ms": baseline, "board_base_ms": board_base, "steps": steps}
 
 
 if __name__ == "__main__":

@@ -20,7 +20,10 @@ Figures (per corpus size, corpus from :mod:`benchmarks.corpus`):
 - cluster move with the Columns tab open: ``j`` in the clusters pane until the next cluster's column
   profiles are on screen (computed in a worker, once per cluster and filter), vs. the cluster move above;
 - filter: Enter on the ``f`` prompt (``rating <= 2``) until the board is repainted with the matching rows,
-  and ``f`` clearing it, vs. the bare ``RowFilter.mask`` of the same expression.
+  and ``f`` clearing it, vs. the bare ``RowFilter.mask`` of the same expression;
+- zoom (``--zoom``, on ``auto``): p50/max of one ``+``/``-`` level change (key sent → every pane shows the
+  new level: clusters, members, keywords, metrics, map), first visits and kept levels, vs. ``j`` in the
+  clusters pane (the next cluster's members, keywords and metrics) in the same app.
 
 Nothing is asserted: the table is for reading (ratios, since shared machines drift).
 """
@@ -265,12 +268,64 @@ async def _explore_figures(app, pilot, timer: KeyTimer, figures: dict, where: st
     figures["unfilter_p95"] = p(cleared, 0.95)
     figures["mask_p95"] = p(bare, 0.95)
 
+async def _zoom_figures(path: Path) -> dict[str, list[float]]:
+    """Seconds per ``+``/``-`` level change (first visits, then kept levels) and per ``j`` between clusters."""
+    import tui  # noqa: F401  (first: the app's frame rate is set before Textual is imported)
+    from engine.clustering import ClusterSettings
+    from engine.options import ModelOptions, SessionOptions
+    from tests.app_helpers import wait_opened, wait_until
+    from tui.app import QtuiApp
+
+    # MiniLM, as benchmarks/review_levels.py embeds the scale corpus (its vectors are in the bench cache)
+    app = QtuiApp(path, SessionOptions(model=ModelOptions(model="minilm")), settings=ClusterSettings())
+    figures: dict[str, list[float]] = {"first": [], "kept": [], "cluster": []}
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_opened(pilot, timeout=1800)
+        print("opened; waiting for the map", file=sys.stderr, flush=True)
+        await wait_until(pilot, lambda: app.board_screen.detail.map_xy is not None, 600, "the map")
+        timer = KeyTimer(app)
+        app.board_screen.action_focus_clusters()
+        await pilot.pause(0.5)
+        for _ in range(20):
+            before = app.board_screen.selected_cluster
+            figures["cluster"].append(await timer.press("j", until=lambda: app.board_screen.selected_cluster != before))
+        levels = app.review.levels()
+        ladder = [level for level, _ in levels.ladder()]
+        for which in ("first", "kept"):
+            for key, targets in (("plus", [lv for lv in ladder if lv > 0]), ("minus", [lv for lv in ladder if lv < 0])):
+                for target in targets:
+                    await pilot.pause(1.0)  # the look-ahead worker has built the next level
+                    if which == "first":
+                        levels._memo.pop(("keywords", target), None)  # its keywords are not kept yet
+                    figures[which].append(await timer.press(key, until=lambda: app.board.level == target))
+                back = "minus" if key == "plus" else "plus"
+                while app.board.level != 0:
+                    level = app.board.level
+                    await timer.press(back, until=lambda: app.board.level != level)
+    return figures
+
+
+def zoom_main(sizes: list[int]) -> None:
+    for size in sizes:
+        path = build_corpus(size)
+        f = asyncio.run(_zoom_figures(path))
+        base = p(f["cluster"], 0.5) * 1e3
+        print(f"{size:>8,} rows  j between clusters p50 {base:7.1f} ms (baseline)")
+        for which in ("first", "kept"):
+            ms = [v * 1e3 for v in f[which]]
+            print(f"{size:>8,} rows  +/- {which:5} p50 {p(ms, 0.5):7.1f} ms  max {max(ms):7.1f} ms  "
+                  f"p50/baseline {p(ms, 0.5) / base:5.2f}  max/100 ms {max(ms) / 100:5.2f}  ({len(ms)} changes)")
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--zoom", action="store_true", help="only the zoom figures (auto, level changes)")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if args.zoom:
+        zoom_main(args.sizes)
+        return
     rows = []
     for size in args.sizes:
         path = build_corpus(size)

@@ -327,10 +327,24 @@ class ReviewLevels:
                     status[r] = own_status
         return name, status, path
 
-    def _finer_annotations(self, state: ReviewState):
+    def row_decided(self, state: ReviewState) -> np.ndarray:
+        """Per corpus row, whether its own or inherited decision is made (what :meth:`row_names` says, counted
+        with arrays: the status line asks after every step)."""
+        ids, _, _ = self.places(state)
+        decided = np.zeros(max(state.next_id, 1) + 1, dtype=bool)  # the last entry: noise and empty rows
+        for c in ids.tolist():
+            decided[c] = self.resolve(state, [("cluster", c)] + self.above(state, ("cluster", c)))[1] != UNREVIEWED
+        labels = state.labels
+        out = decided[np.where(labels >= 0, labels, len(decided) - 1)]
+        for _, _, status, rows in self._finer_annotations(state, statuses_only=True):
+            if status != UNREVIEWED:
+                out[rows] = True
+        return out
+
+    def _finer_annotations(self, state: ReviewState, statuses_only: bool = False):
         """(node, name, decision, rows covered) of every named or decided node below the base cut, larger first."""
-        found = [(self._hi[n] - self._lo[n], n) for n in set(state.node_names) | set(state.node_statuses)
-                 if not self.at_or_above_base(n)]
+        nodes = set(state.node_statuses) if statuses_only else set(state.node_names) | set(state.node_statuses)
+        found = [(self._hi[n] - self._lo[n], n) for n in nodes if not self.at_or_above_base(n)]
         for _, node in sorted(found, reverse=True):
             yield node, state.node_name(node), state.node_status(node), self.node_rows(state, node)
 

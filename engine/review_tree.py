@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.analysis import EMPTY, EMPTY_NAME, NOISE_NAME
-from engine.review import ACCEPTED, CLUSTER, REJECTED, UNREVIEWED, ReviewError, ReviewProgress, ReviewState
+from engine.review import CLUSTER, UNREVIEWED, ReviewError, ReviewProgress, ReviewState
 from engine.review_levels import Key, LevelView, ReviewLevels
 from engine.review_record import Epoch
 
@@ -134,8 +134,7 @@ class TreeSteps:
         state, levels = self.state, self.levels()
         if levels is None or not state.node_statuses:
             return state.progress()
-        _, statuses, _ = levels.row_names(state)
-        decided = np.isin(np.asarray(statuses, dtype=object), [ACCEPTED, REJECTED])
+        decided = levels.row_decided(state)
         rows = (decided & state.seen) | ((state.source != CLUSTER) & (state.labels != EMPTY))
         ids = state.cluster_ids()
         reviewed = sum(levels.resolve(state, [("cluster", c)] + levels.above(state, ("cluster", c)))[1]

@@ -24,6 +24,8 @@ PLACES = {
     "recluster": "Re-cluster",
     "reviews": "Saved reviews",
     "pick": "Pick a statistic, compare",
+    "tree": "Tree tab",
+    "suggestions": "Likely one topic (merge suggestions)",
     "help": "This help",
 }
 
@@ -88,6 +90,14 @@ ACTIONS: list[Action] = [
            "Clusters ranked by how much more the filtered rows fall in them than the other rows"),
     _review("R", "recluster_filter", "Re-cluster the filter", "board", "Re-cluster the filtered rows",
             "Cluster only the rows of the filter again, into new clusters (one undoable step)", footer=False),
+    Action("6", "show_tab('tree')", "Tree tab", "board", False, "Show tree",
+           "Open the tree tab: broad groups and their finer parts, with sizes, names and keywords"),
+    Action("plus,equals_sign", "zoom(1)", "Broader groups", "board", False, "Zoom out: broader groups",
+           "Show the tree's next coarser level: fewer, broader groups (no re-clustering)"),
+    Action("minus", "zoom(-1)", "Finer groups", "board", False, "Zoom in: finer groups",
+           "Show the tree's next finer level, back down to the review's own clusters (and below, for auto)"),
+    _review("P", "merge_suggestions", "Likely one topic…", "board", "Merge suggestions",
+            "The closest sibling clusters of the tree, as likely one topic; Enter merges a pair", footer=False),
     Action("escape", "escape", "Back / cancel", "board"),
     Action("tab", "cycle_pane(1)", "Next pane", "board", priority=True),
     Action("shift+tab", "cycle_pane(-1)", "Previous pane", "board", priority=True),
@@ -177,6 +187,10 @@ ACTIONS: list[Action] = [
     Action("escape", "cancel", "Close", "reviews"),
     Action("enter", "", "Choose / go to the highlighted line", "pick"),
     Action("escape", "cancel", "Close", "pick"),
+    Action("enter", "show_on_board", "Show on the board", "tree", True),
+    Action("space,right", "expand_group", "Expand / collapse", "tree", True),
+    Action("enter", "", "Merge the highlighted pair", "suggestions"),
+    Action("escape", "cancel", "Close", "suggestions"),
     Action("escape,q,question_mark", "dismiss", "Close the help", "help"),
 ]
 

@@ -163,7 +163,8 @@ class QtuiApp(App):
     def start_review(self, found) -> None:
         """Resume (or carry over) the saved review ``found``, or cluster and start a new one."""
         from engine.review_session import ReviewSession
-        from tui.board import Board
+        from tui.level_board import make_board
+        from tui.zoom import opening_level
 
         session = self.session
         model = self.options.model if self.options is not None else None
@@ -177,7 +178,8 @@ class QtuiApp(App):
             if review is None:
                 review = ReviewSession.start(session, self.settings, model, progress=self._report,
                                              cancel=self.cancel_token)
-            board = Board(review.analysis, review.state, review.view())
+            clusters = self.options.clusters if self.options is not None else None
+            board = make_board(review, opening_level(review, clusters))
         except Exception as exc:  # Cancelled, bad input, or a bug: say so and keep the app alive
             self.post_message(self.OpenFailed(*_failure(exc)))
             return
@@ -235,7 +237,8 @@ class QtuiApp(App):
     def open_review(self, review_id: str) -> None:
         """Save and close the review on screen, then open the saved review ``review_id``."""
         from engine.review_session import ReviewSession
-        from tui.board import Board
+        from tui.level_board import make_board
+        from tui.zoom import opening_level
 
         review = self.review
         review.autosave()
@@ -247,7 +250,7 @@ class QtuiApp(App):
             review.store.acquire()  # keep working on the review that was open
             self.post_message(self.OpenFailed("Could not open that review", str(exc)))
             return
-        self.post_message(ReviewOpened(Board(chosen.analysis, chosen.state, chosen.view()), chosen))
+        self.post_message(ReviewOpened(make_board(chosen, opening_level(chosen)), chosen))
 
     # ------------------------------------------------------------------ quitting
 

@@ -38,11 +38,12 @@ class ProgressReport(Message):
 
 
 class BoardReady(Message):
-    """A board recomputed in a worker, ready to show."""
+    """A board recomputed in a worker, ready to show (``select``: the cluster or group to put the cursor on;
+    ``level_changed``: it shows another zoom level, whose group ids mean other groups)."""
 
-    def __init__(self, board: "Board") -> None:
+    def __init__(self, board: "Board", select: int | None = None, level_changed: bool = False) -> None:
         super().__init__()
-        self.board = board
+        self.board, self.select, self.level_changed = board, select, level_changed
 
 
 class ReviewOpened(Message):

@@ -30,6 +30,7 @@ from tui.screens.prompt_screen import PromptScreen
 from tui.screens.proposals_screen import ProposalsScreen
 from tui.screens.recluster_screen import ReclusterScreen
 from tui.screens.reviews_screen import ReviewsScreen
+from tui.screens.suggestions_screen import SuggestionsScreen
 
 if TYPE_CHECKING:
     from engine.review_session import Outcome, ReclusterPlan
@@ -116,8 +117,14 @@ class ReviewCommands(Vertical):
         if settings is not None:
             self.recluster(settings)
             return
-        self.app.push_screen(ReclusterScreen(board.analysis.clustering.settings),
-                             lambda chosen: self.recluster(chosen) if chosen is not None else None)
+        def chosen(answer: ClusterSettings | int | None) -> None:
+            if isinstance(answer, int):
+                self.board_screen.zoom.to_clusters(answer)
+            elif answer is not None:
+                self.recluster(answer)
+
+        self.app.push_screen(ReclusterScreen(board.analysis.clustering.settings, self.review.levels() is not None),
+                             chosen)
 
     @work(thread=True, exclusive=True, group="cluster", exit_on_error=False)
     def recluster(self, settings: ClusterSettings) -> None:
@@ -251,7 +258,7 @@ class ReviewCommands(Vertical):
                                                                         picked.confidence)))
 
         texts = self.board_screen.session.corpus.texts
-        self.app.push_screen(ProposalsScreen(proposals, texts.__getitem__, board.name), chosen)
+        self.app.push_screen(ProposalsScreen(proposals, texts.__getitem__, board.cluster_name), chosen)
 
     # ------------------------------------------------------------------ near duplicates
 
@@ -270,7 +277,7 @@ class ReviewCommands(Vertical):
                 review = self.review
                 self.post_message(ReviewStep(lambda: review.collapse_duplicates(groups)))
 
-        self.app.push_screen(DuplicatesScreen(self._duplicates, session.corpus.texts.__getitem__, board.labels),
+        self.app.push_screen(DuplicatesScreen(self._duplicates, session.corpus.texts.__getitem__, board.state.labels),
                              chosen)
 
     # ------------------------------------------------------------------ export
@@ -332,6 +339,28 @@ class ReviewCommands(Vertical):
     def action_switch_refined(self) -> None:
         """Offer the refined clusters again (after 'Keep the static view')."""
         self.board_screen.refinement.offer()
+
+    # ------------------------------------------------------------------ merge suggestions
+
+    def action_merge_suggestions(self) -> None:
+        """List the closest sibling clusters of the tree ("likely one topic"); Enter merges a pair (undoable)."""
+        board = self.board_screen.board
+        if not self._ready():
+            return
+        review = self.review
+        if review.levels() is None:
+            self.notify("This clustering has no tree: no merge suggestions.", severity="warning", timeout=4)
+            return
+        pairs = review.merge_suggestions(20)
+        if not pairs:
+            self.notify("No two clusters are siblings in the tree any more.", timeout=4)
+            return
+
+        def chosen(index: int | None) -> None:
+            if index is not None:
+                self.post_message(ReviewStep(lambda: review.merge_suggested(pairs[index])))
+
+        self.app.push_screen(SuggestionsScreen(pairs, board.cluster_name, board.cluster_size), chosen)
 
     # ------------------------------------------------------------------ earlier reviews
 

@@ -31,7 +31,7 @@ from tui.app import QtuiApp
 
 #: Every key the app binds, navigation and text keys; never q, ctrl+c or the command palette (they quit).
 MASH_KEYS = [
-    "1", "2", "3", "4", "5", "A", "C", "D", "G", "I", "L", "M", "R", "S", "a", "c", "ctrl+b", "ctrl+f", "ctrl+s",
+    "1", "2", "3", "4", "5", "6", "A", "C", "D", "G", "I", "L", "M", "R", "S", "a", "c", "ctrl+b", "ctrl+f", "ctrl+s",
     "ctrl+y", "ctrl+z", "f", "d", "delete", "down", "e", "end", "enter", "equals_sign", "escape", "f1", "g", "home",
     "j", "k", "m", "minus", "n", "pagedown", "pageup", "plus", "question_mark", "s", "shift+tab", "slash", "space",
     "tab", "u", "up", "v", "x", "left", "right", "backspace", "b", "h", "o", "r", "t", "w", "y", "z", "0", "9",

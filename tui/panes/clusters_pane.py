@@ -18,6 +18,7 @@ from tui.screens.prompt_screen import PromptScreen
 from tui.stat_column import StatColumn
 from tui.widgets.border_titles import set_border_titles
 from tui.widgets.cluster_table import ClusterTable
+from tui.zoom import describe_level
 
 if TYPE_CHECKING:
     from engine.review_session import ReviewSession
@@ -49,6 +50,7 @@ class ClustersPane(Vertical):
         """Fill the list from ``board``, the cursor on cluster ``keep`` where it is still shown."""
         self.board, self.review = board, review
         self.table.show(self._with_stat(board, board.lines()), keep=keep)
+        set_border_titles(self.table, "Clusters" if board.level == 0 else describe_level(board).capitalize())
         self.show_subtitle()
 
     def _with_stat(self, board: "Board", lines: list) -> list:
@@ -124,18 +126,30 @@ class ClustersPane(Vertical):
     # ------------------------------------------------------------------ decisions
 
     def action_name_cluster(self) -> None:
-        """Name the selected cluster; the suggestion from its keywords is filled in to accept or edit."""
+        """Name the selected cluster (at another zoom level: the group, which every cluster in it inherits
+        unless it has its own name); the suggestion from its keywords is filled in to accept or edit."""
         cid = self._current()
         if cid is None:
             return
-        review = self.review
-        current = review.state.name(cid) or self.board.suggested(cid)
+        review, board = self.review, self.board
+        if board.level == 0:
+            current, title = review.state.name(cid) or board.suggested(cid), f"Name cluster #{cid}"
+
+            def rename(value: str):
+                return lambda: review.rename(cid, value)
+        else:
+            node = board.nodes[cid]
+            current = node.name or node.inherited or node.suggested
+            title = f"Name the group “{node.label}” ({node.size:,} texts; every cluster in it takes the name)"
+
+            def rename(value: str):
+                return lambda: review.rename_node(node.key, value, label=node.label)
 
         def chosen(value: str | None) -> None:
             if value is not None:
-                self.post_message(ReviewStep(lambda: review.rename(cid, value)))
+                self.post_message(ReviewStep(rename(value)))
 
-        self.app.push_screen(PromptScreen(f"Name cluster #{cid}", current,
+        self.app.push_screen(PromptScreen(title, current,
                                           hint="Enter keeps it (suggested from the keywords) · empty clears it · "
                                                "Esc cancels"), chosen)
 
@@ -145,9 +159,17 @@ class ClustersPane(Vertical):
         ids = self._targets()
         if not ids:
             return
-        review, table = self.review, self.table
+        review, table, board = self.review, self.table, self.board
         # on to the next cluster (review is a walk down the list), and the message says so
         following = table.next_cluster() if not table.marked and status != "unreviewed" else None
+        if board.level != 0:  # groups of a zoom level: decided as tree nodes, inherited below
+            keys = [board.key(g) for g in ids]
+            label = board.name(ids[0]) if len(ids) == 1 else None
+            self.post_message(ReviewStep(lambda: review.set_node_status(keys, status, label=label)))
+            table.clear_marks()
+            if following is not None:
+                table.select_cluster(following)
+            return
 
         def step():
             outcome = review.set_status(ids, status)
@@ -171,9 +193,17 @@ class ClustersPane(Vertical):
         """Clear the decision on the selected (or marked) clusters."""
         self._set_status("unreviewed")
 
+    def _at_own_clusters(self, what: str) -> bool:
+        """Merging and splitting change the review's own clusters: at another zoom level, say so and refuse."""
+        if self.board is not None and self.board.level != 0:
+            self.notify(f"{what} works on the review's own clusters (level 0): - or + goes back there.",
+                        severity="warning", timeout=4)
+            return False
+        return True
+
     def action_merge_clusters(self) -> None:
         """Merge the marked clusters (Space marks) into the largest of them."""
-        if not may_change(self, self.review):
+        if not may_change(self, self.review) or not self._at_own_clusters("Merging"):
             return
         ids = sorted(self.table.marked)
         if len(ids) < 2:
@@ -187,7 +217,7 @@ class ClustersPane(Vertical):
     def action_split_cluster(self) -> None:
         """Split the selected cluster: cluster only its members again, into k parts or automatically."""
         cid = self._current()
-        if cid is None:
+        if cid is None or not self._at_own_clusters("Splitting"):
             return
 
         def chosen(value: str | None) -> None:
@@ -236,6 +266,10 @@ class ClustersPane(Vertical):
                 return
             if value.lstrip("#").isdigit():
                 found = [int(value.lstrip("#"))]
+            elif board.level != 0:  # a group's own or inherited name, else the group of a cluster so named
+                text = value.casefold()
+                found = [n.index for n in board.nodes if text in n.label.casefold()][:1] or \
+                    [board.group_of(c) for c in board.state.find_clusters(value, board.view.suggested, limit=1)]
             else:
                 found = board.state.find_clusters(value, board.view.suggested, limit=1)
             if not found or not self.table.select_cluster(found[0]):

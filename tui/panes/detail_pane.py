@@ -1,12 +1,13 @@
 """The right-hand tabs: the detail of the text under the members cursor (with its nearest texts), the
-keywords, metrics and columns of the selected cluster, and the map of the clustering.
+keywords, metrics and columns of the selected cluster, the map of the clustering and the tree of its groups.
 
 The pane owns its timers and workers.  The nearest texts are searched in a thread worker; the detail waits
 up to :data:`NEIGHBOURS_WAIT` for them so that it paints once per move, and while the members list is
 refilled from another pane (a search typed, a move in the clusters) it follows once the keys rest.  Map
 positions are laid out in a worker, once per clustering, after the first paint.  The columns of a cluster
 are profiled while their tab is open, once per (clustering, review version, filter, cluster): on the spot
-once the file's columns are encoded and the filter's baseline counted (in a worker, once each).
+once the file's columns are encoded and the filter's baseline counted (in a worker, once each).  The tree's levels are
+gathered in a worker while its tab is open, again after each change of the review.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from tui.formatting import fit
 from tui.widgets.cluster_map import ClusterMap
 from tui.widgets.columns_view import ColumnsView
 from tui.widgets.detail_view import DetailView
+from tui.widgets.group_tree import GroupTree, TreeLevels, tree_levels
 from tui.widgets.keywords_view import KeywordsView
 from tui.widgets.metrics_view import MetricsView
 
@@ -35,7 +37,7 @@ if TYPE_CHECKING:
     from tui.board import Board
     from tui.board_filter import BoardFilter
 
-TABS = ("detail", "keywords", "metrics", "map", "columns")
+TABS = ("detail", "keywords", "metrics", "map", "columns", "tree")
 NEIGHBOURS = 8
 #: When the members list refills while another pane has the focus, the detail shows its first text once
 #: the keys rest this long: each key then repaints the members only, not a detail per cluster passed.
@@ -63,6 +65,11 @@ class DetailPane(Vertical):
             super().__init__()
             self.analysis, self.xy = analysis, xy
 
+    class TreeReady(Message):
+        def __init__(self, data: TreeLevels | None, board: "Board") -> None:
+            super().__init__()
+            self.data, self.board = data, board
+
     def __init__(self) -> None:
         super().__init__(id="right")
         self.session: Session | None = None
@@ -84,6 +91,9 @@ class DetailPane(Vertical):
         self._profiles: dict[tuple, list] = {}
         self._columns_cluster: int | None = None
         self.columns_shown_for: tuple | None = None  # the key of the profiles on screen (benchmarks wait on it)
+        self.tree_view = GroupTree(id="tree-view")
+        self.review = None
+        self.cluster_id: int | None = None
         self.tabs = TabbedContent(id="tabs", initial="detail")
 
     def compose(self) -> ComposeResult:
@@ -98,6 +108,8 @@ class DetailPane(Vertical):
                 yield self.map_view
             with TabPane("Columns", id="columns"):
                 yield self.columns_view
+            with TabPane("Tree", id="tree"):
+                yield self.tree_view
 
     @property
     def active(self) -> str:
@@ -115,16 +127,49 @@ class DetailPane(Vertical):
 
     # ------------------------------------------------------------------ the selected cluster
 
-    def show_board(self, board: "Board", session: "Session") -> None:
-        """Show ``board``'s clustering on the map (laid out in the background when it is new)."""
-        self.board, self.session = board, session
+    def show_board(self, board: "Board", session: "Session", review=None) -> None:
+        """Show ``board``'s clustering on the map (laid out in the background when it is new) and, while its
+        tab is open, in the tree."""
+        self.board, self.session, self.review = board, session, review
         self._show_map()
+        if self.active == "tree":
+            self.gather_tree(board)
+
+    # ------------------------------------------------------------------ the tree
+
+    @on(TabbedContent.TabActivated)
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "tree" and self.board is not None:
+            self.gather_tree(self.board)
+
+    @work(thread=True, exclusive=True, group="tree", exit_on_error=False)
+    def gather_tree(self, board: "Board") -> None:
+        """Every level of the review's tree (one level view each; the levels visited are kept)."""
+        review = self.review
+        if review is None:
+            return
+        shown = self.tree_view.data_shown
+        if shown is not None and shown.version == review.state.version and self.tree_view.board_shown is board:
+            return
+        data = tree_levels(review)
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.TreeReady(data, board))
+
+    @on(TreeReady)
+    def _tree_ready(self, event: TreeReady) -> None:
+        board = event.board
+        self.tree_view.board_shown = board
+        cluster = self.cluster_id if board is self.board else None
+        self.tree_view.show_levels(event.data, board.level,
+                                   board.key(cluster) if cluster is not None and cluster >= 0 else None)
 
     def show_cluster(self, cluster_id: int) -> None:
         board = self.board
-        label = f"#{cluster_id}" if cluster_id >= 0 else ""
-        self.keywords_view.show(
-            f"Keywords of {label} {fit(board.name(cluster_id), 40)}".strip(), board.keywords(cluster_id))
+        self.cluster_id = cluster_id
+        if self.active == "tree" and self.tree_view.board_shown is board and cluster_id >= 0:
+            self.tree_view.reveal(board.level, board.key(cluster_id))
+        self.keywords_view.show(f"Keywords of {board.tag(cluster_id)} {fit(board.name(cluster_id), 40)}"
+                                .replace("  ", " ").strip(), board.keywords(cluster_id))
         self.metrics_view.show(board, cluster_id)
         self.map_view.select(cluster_id)
         self._columns_cluster = cluster_id
@@ -207,7 +252,7 @@ class DetailPane(Vertical):
         corpus = session.corpus
         cid = int(b.labels[row])
         fields = [("id", corpus.ids[row]), ("line", str(int(corpus.lines[row]))),
-                  ("cluster", f"#{cid} {b.name(cid)}" if cid >= 0 else b.name(cid)),
+                  ("cluster" if b.level == 0 else "group", f"{b.tag(cid)} {b.name(cid)}".strip()),
                   ("score", "–" if np.isnan(b.scores[row]) else f"{b.scores[row]:.3f} (cosine to the centre)"),
                   ("label source", b.state.source_names(np.array([row]))[0])]
         for col in corpus.extra_columns:

@@ -97,10 +97,10 @@ class MembersPane(Vertical):
         lst = self.members
         lst.empty_message = "No texts in this cluster."
         lst.set_rows(members, self._text_of, scores=board.scores[members], keep_row=keep_row)
-        label = f"#{cluster_id}" if cluster_id >= 0 else ""
-        set_border_titles(lst, fit(f"Members of {label} {board.name(cluster_id)}".replace("  ", " "), 60),
-                          f"{len(members):,} · closest to the centre first" if cluster_id >= 0 else
-                          f"{len(members):,}")
+        order = "closest to the centre first" if board.level == 0 else "closest to their cluster's centre first"
+        set_border_titles(lst, fit(f"Members of {board.tag(cluster_id)} {board.name(cluster_id)}".replace("  ", " ")
+                                   .strip(), 60),
+                          f"{len(members):,} · {order}" if cluster_id >= 0 else f"{len(members):,}")
 
     def leave_results(self) -> None:
         """Back from search or "more like this" results to the members of the cluster."""
@@ -244,15 +244,16 @@ class MembersPane(Vertical):
         if rows is None:
             return
         board = self.board
-        rows = rows[board.labels[rows] != -2] if len(rows) else rows
+        labels = board.state.labels  # texts move between the review's own clusters, at any zoom level
+        rows = rows[labels[rows] != -2] if len(rows) else rows
         if not len(rows):
             return
-        here = int(board.labels[rows[0]])
+        here = int(labels[rows[0]])
 
         def find(query: str) -> list[tuple[int, str, int]]:
             ids = board.state.find_clusters(query, board.view.suggested, limit=50) if query else \
-                sorted(board.view.ids.tolist(), key=lambda c: -board.size(c))[:50]
-            return [(c, board.name(c), board.size(c)) for c in ids]
+                sorted(board.view.ids.tolist(), key=lambda c: -board.cluster_size(c))[:50]
+            return [(c, board.cluster_name(c), board.cluster_size(c)) for c in ids]
 
         def chosen(target: str | None) -> None:
             if target is None:
@@ -273,7 +274,7 @@ class MembersPane(Vertical):
         rows = self._rows_to_change()
         if rows is None:
             return
-        rows = rows[(self.board.labels[rows] >= 0)] if len(rows) else rows
+        rows = rows[(self.board.state.labels[rows] >= 0)] if len(rows) else rows
         if not len(rows):
             return
         self.members.clear_marks()

@@ -25,10 +25,12 @@ from tui.refinement import Refinement
 from tui.review_commands import ReviewCommands
 from tui.selection_memory import SelectionMemory
 from tui.widgets.cluster_table import ClusterTable
+from tui.widgets.group_tree import GroupTree
 from tui.widgets.key_footer import KeyFooter
 from tui.widgets.progress_panel import ProgressPanel, describe
 from tui.widgets.query_bar import QueryBar
 from tui.widgets.status_line import StatusLine
+from tui.zoom import Zoom
 
 if TYPE_CHECKING:
     from engine.progress import Progress
@@ -66,6 +68,7 @@ class BoardScreen(Screen):
         self.commands = ReviewCommands(self)
         self.filtering = FilterCommands(self)
         self.refinement = Refinement()
+        self.zoom = Zoom(self)
         self._select_after_refresh: int | None = None
         self._installing = False  # the table is being refilled: its cursor moves are not the person's
         self.memory = SelectionMemory(self._selection)
@@ -84,6 +87,7 @@ class BoardScreen(Screen):
                     yield Static("/", id="query-label")
                     yield self.query_bar
                 yield self.refinement
+                yield self.zoom
         yield KeyFooter()
         yield self.memory
 
@@ -146,7 +150,9 @@ class BoardScreen(Screen):
         ui = dict(board.state.ui)
         if ui.get("sort") in ("size", "cohesion", "name"):
             self.clusters.table.sort_key = ui["sort"]
-        self.install(board, keep_cluster=ui.get("cluster"), keep_row=ui.get("row"))
+        same_level = ui.get("level", 0) == board.level
+        self.install(board, keep_cluster=ui.get("cluster") if same_level else None, keep_row=ui.get("row"),
+                     level_changed=True)
         if ui.get("tab") in TABS:
             self.detail.active = ui["tab"]
         self.clusters.table.focus()
@@ -158,23 +164,29 @@ class BoardScreen(Screen):
 
     # ------------------------------------------------------------------ the board
 
-    def install(self, board: "Board", keep_cluster: int | None = None, keep_row: int | None = None) -> None:
-        """Show ``board`` in every pane, keeping the selection where it still makes sense."""
+    def install(self, board: "Board", keep_cluster: int | None = None, keep_row: int | None = None,
+                level_changed: bool = False) -> None:
+        """Show ``board`` in every pane, keeping the selection where it still makes sense (``level_changed``:
+        the board shows another zoom level, whose group ids mean other groups)."""
         members = self.members
         if keep_row is None and self.board is not None and members.search_mode is None:
             row = members.members.current_row
             keep_row = row if row >= 0 else None
-        if keep_cluster is None:
-            keep_cluster = self._select_after_refresh if self._select_after_refresh is not None else \
-                self.selected_cluster
+        if keep_cluster is None and not level_changed:
+            keep_cluster = board.group_of(self._select_after_refresh) if self._select_after_refresh is not None \
+                else self.selected_cluster
         self._select_after_refresh = None
         flt = self.filtering.filter
         if flt is not None and board.within is not flt.within:
             board = board.filtered(flt.within, flt.where)
-        if keep_cluster is not None and not board.exists(keep_cluster) and keep_row is not None:
+        if (keep_cluster is None or not board.exists(keep_cluster)) and keep_row is not None:
             keep_cluster = int(board.labels[keep_row])
+        if level_changed:
+            self.clusters.table.clear_marks()
+            self.selected_cluster = None
+            self.zoom.look_ahead(board.level)
         self.board = board
-        self.detail.show_board(board, self.session)
+        self.detail.show_board(board, self.session, self.review)
         self._installing = True
         try:
             self.clusters.show(board, self.review, keep_cluster)
@@ -192,26 +204,27 @@ class BoardScreen(Screen):
         if select is not None:
             self._select_after_refresh = select
         if not recompute and self.board.analysis is self.review.analysis:
-            from tui.board import Board
+            from tui.level_board import make_board
 
-            self.install(Board(self.board.analysis, self.review.state, self.board.view))
+            self.install(make_board(self.review, self.board.level, view=self.board.view))
             return
         self.recompute_board()
 
     @work(thread=True, exclusive=True, group="view", exit_on_error=False)
     def recompute_board(self) -> None:
-        from tui.board import Board
         from tui.heap import freeze_heap
+        from tui.level_board import make_board
 
-        review = self.review
-        fresh = Board(review.analysis, review.state, review.view())
+        review, board = self.review, self.board
+        same = review.analysis is board.analysis  # a new clustering opens at its own level
+        fresh = make_board(review, board.level if same else 0)
         freeze_heap()
         if not get_current_worker().is_cancelled:
-            self.post_message(BoardReady(fresh))
+            self.post_message(BoardReady(fresh, level_changed=fresh.level != board.level))
 
     @on(BoardReady)
     def _board_ready(self, event: BoardReady) -> None:
-        self.install(event.board)
+        self.install(event.board, keep_cluster=event.select, level_changed=event.level_changed)
 
     def show_status(self) -> None:
         self.status_line.show(self.board, self.review)
@@ -273,13 +286,19 @@ class BoardScreen(Screen):
         try:  # the timer may fire while the app is closing, when the panes are already gone
             row = self.members.members.current_row
             return self.review, dict(cluster=self.selected_cluster, row=row if row >= 0 else None,
-                                     tab=self.detail.active, sort=self.clusters.table.sort_key)
+                                     tab=self.detail.active, sort=self.clusters.table.sort_key,
+                                     level=self.board.level)
         except NoMatches:
             return None
 
     @on(ClusterTable.Sorted)
     def _sorted(self) -> None:
         self.remember_selection()
+
+    @on(GroupTree.Chosen)
+    def _tree_chosen(self, event: GroupTree.Chosen) -> None:
+        self.zoom.go(event.level, event.key)
+        self.action_focus_clusters()
 
     @on(QueryBar.Query)
     def _query(self, event: QueryBar.Query) -> None:
@@ -323,6 +342,10 @@ class BoardScreen(Screen):
             self.show_info(True)
             self.detail.focus_tab(tab)
             self.remember_selection()
+
+    def action_zoom(self, delta: int) -> None:
+        """`+` one level coarser, `-` one finer (the tree's levels: no re-clustering)."""
+        self.zoom.step(delta)
 
     def action_go_to_cluster(self) -> None:
         self.clusters.go_to()

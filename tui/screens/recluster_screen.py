@@ -1,4 +1,5 @@
-"""The re-cluster dialog: pick auto, HDBSCAN or KMeans and their parameters."""
+"""The re-cluster dialog: pick auto, HDBSCAN or KMeans and their parameters, or reduce to N clusters along
+the clustering's tree (no re-clustering)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from engine.clustering import ClusterSettings
 from tui.screens.modal import Modal
 
 
-class ReclusterScreen(Modal[ClusterSettings | None]):
-    """Returns new :class:`ClusterSettings`, or None when cancelled."""
+class ReclusterScreen(Modal[ClusterSettings | int | None]):
+    """Returns new :class:`ClusterSettings`, a number of clusters to reduce to along the tree (an int), or None
+    when cancelled."""
 
     BINDINGS = bindings("recluster")
 
@@ -27,11 +29,17 @@ class ReclusterScreen(Modal[ClusterSettings | None]):
     ReclusterScreen #recluster-help { color: $text-muted; margin-bottom: 1; }
     ReclusterScreen #recluster-buttons { height: auto; align-horizontal: right; }
     ReclusterScreen #recluster-buttons Button { margin-left: 2; }
+    ReclusterScreen #reduce-row { height: auto; margin-top: 1; border-top: solid $panel-lighten-2; }
+    ReclusterScreen #reduce-row Label { width: 22; padding-top: 1; }
+    ReclusterScreen #reduce-row Input { width: 1fr; }
+    ReclusterScreen #reduce-row Button { margin-left: 1; }
     """
 
-    def __init__(self, current: ClusterSettings) -> None:
+    def __init__(self, current: ClusterSettings, has_tree: bool = False) -> None:
+        """``has_tree``: the clustering has a tree, so it can be reduced to N clusters without re-clustering."""
         super().__init__()
         self.current = current
+        self.has_tree = has_tree
 
     def compose(self) -> ComposeResult:
         c = self.current
@@ -55,6 +63,11 @@ class ReclusterScreen(Modal[ClusterSettings | None]):
             with Horizontal(id="recluster-buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button("Re-cluster", variant="primary", id="apply")
+            if self.has_tree:
+                with Horizontal(id="reduce-row"):
+                    yield Label("or reduce to N")
+                    yield Input(placeholder="clusters, from the tree", type="integer", id="reduce")
+                    yield Button("Reduce", id="reduce-button")
 
     def _algo(self) -> str:
         pressed = self.query_one("#algo", RadioSet).pressed_button
@@ -78,14 +91,27 @@ class ReclusterScreen(Modal[ClusterSettings | None]):
             return
         self.dismiss(settings)
 
+    def action_reduce(self) -> None:
+        """Go to the tree's level nearest N clusters (the clusters stay; no re-clustering)."""
+        n = self._int(self.query_one("#reduce", Input).value)
+        if n is None or n < 1:
+            self.notify("Give the number of clusters to reduce to (1 or more).", severity="error")
+            return
+        self.dismiss(n)
+
     def action_cancel(self) -> None:
         self.dismiss(None)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "apply":
             self.action_apply()
+        elif event.button.id == "reduce-button":
+            self.action_reduce()
         else:
             self.action_cancel()
 
-    def on_input_submitted(self) -> None:
-        self.action_apply()
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "reduce":
+            self.action_reduce()
+        else:
+            self.action_apply()

@@ -47,6 +47,8 @@ class ClusterLine:
     new_rows: int = 0  # rows of a reviewed cluster that no decision covers yet
     stat: float = math.nan  # the chosen column statistic (the sort's value)
     stat_text: str = ""  # … as shown (a figure or a sparkline)
+    inherited_name: bool = False  # the name comes from a broader group of the tree (shown dimmed)
+    inherited_status: bool = False  # so does the decision
 
 
 @dataclass
@@ -289,8 +291,10 @@ class ClusterTable(LineList):
                                 self.get_component_rich_style("cluster-table--mark") + line))
         status = STATUS_MARK.get(r.status, " ")
         status_style = "cluster-table--accepted" if r.status == "accepted" else "cluster-table--rejected"
-        segments.append(Segment(status + " ", self.get_component_rich_style(status_style) + line))
-        name_style = Style(italic=True) if r.id < 0 else Style(bold=r.named)
+        inherited = Style(dim=True)
+        segments.append(Segment(status + " ", self.get_component_rich_style(status_style)
+                                + (inherited if r.inherited_status else Style()) + line))
+        name_style = Style(italic=True) if r.id < 0 else dim if r.inherited_name else Style(bold=r.named)
         segments.append(Segment(pad(r.name, c.name) + " ", base + name_style + line))
         if c.keywords:
             segments.append(Segment(fit(r.keywords, c.keywords), dim + line))

@@ -40,7 +40,7 @@ class MetricsView(RenderedView):
             g.add_row("purity", num(m.purity))
         settings = analysis.clustering.settings.describe()
         parts = [Text(f"The clustering — {settings}", style="bold"), g, Text("")]
-        progress = board.state.progress()
+        progress = board.progress()
         n = len(board.state.done)
         parts.append(Text(f"Review: {progress.describe()} reviewed, {n} action{'s' * (n != 1)}", style="bold"))
         if cluster_id is not None and board.exists(cluster_id):
@@ -54,14 +54,18 @@ class MetricsView(RenderedView):
                 c.add_row("cohesion", f"{cohesion:.3f} (mean cosine to the centre)")
             if cluster_id >= 0:
                 new = board.state.unseen().get(cluster_id, 0)
-                c.add_row("status", board.state.status(cluster_id) + (f", {new:,} new rows not reviewed" if new else ""))
+                status = board.status(cluster_id)
+                own = board.state.status(cluster_id) if board.level == 0 else board.nodes[cluster_id].status
+                c.add_row("status", status + (" (inherited from a broader group)" if own != status else "")
+                          + (f", {new:,} new rows not reviewed" if new and board.level == 0 else ""))
             near = board.nearest(cluster_id)
             if near:
-                c.add_row("nearest", "\n".join(f"#{cid} {fit(board.name(cid), 28)} ({s:.2f})" for cid, s in near))
+                c.add_row("nearest", "\n".join(f"{board.tag(cid)} {fit(board.name(cid), 28)} ({s:.2f})".strip()
+                                                for cid, s in near))
             mix = board.gold_mix(cluster_id)
             if mix:
                 c.add_row("gold labels", "\n".join(f"{fit(label, 28)} {p:.0%}" for label, p in mix))
-            label = f"#{cluster_id}" if cluster_id >= 0 else ""
-            parts += [Text(""), Text(f"Cluster {label} {fit(board.name(cluster_id), 40)}".replace("  ", " "),
-                                     style="bold"), c]
+            what = "Cluster" if board.level == 0 else f"Group (level {board.level:+d})"
+            parts += [Text(""), Text(f"{what} {board.tag(cluster_id)} {fit(board.name(cluster_id), 40)}"
+                                     .replace("  ", " "), style="bold"), c]
         return [(Group(*parts), 0)]

@@ -8,6 +8,8 @@ from pathlib import Path
 from rich.text import Text
 from textual.widgets import Static
 
+from tui.zoom import describe_level
+
 
 class StatusLine(Static):
     """One line about the review on screen."""
@@ -26,11 +28,11 @@ class StatusLine(Static):
         s = review.session
         model = Path(str(s.embedder.name)).name
         where = f"on {s.embedder.device}" if s.embedder.loaded else "(loading…)"
-        parts = [f"{len(s.corpus):,} texts", f"{board.n_clusters} clusters "
+        parts = [f"{len(s.corpus):,} texts", f"{describe_level(board)} "
                  f"({board.analysis.clustering.settings.describe()})"]
         if s.static:  # early, so that even 80 columns show which vectors the board is made of
             parts.append(self.vectors or "static vectors")
-        parts.append(f"reviewed {board.state.progress().describe()}")
+        parts.append(f"reviewed {board.progress().describe()}")
         if review.read_only:
             parts.append("read-only")
         parts.append(f"{model} {where}")
