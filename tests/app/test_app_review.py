@@ -191,7 +191,7 @@ async def test_send_to_noise_and_new_cluster(embedder):
         assert same(snapshot(app), before)
 
 
-async def test_classify_the_rest_accepts_proposals_in_bulk(embedder):
+async def test_classify_the_rest_from_accepted_clusters_accepts_proposals_in_bulk(embedder):
     app = make_app(embedder)
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_opened(pilot)
@@ -199,7 +199,7 @@ async def test_classify_the_rest_accepts_proposals_in_bulk(embedder):
         for _ in range(4):
             await pilot.press("a")
             await settle(pilot, app)
-        await pilot.press("L")
+        app.board_screen.commands.action_classify_accepted()  # the palette's "Classify the rest from accepted …"
         await wait_until(pilot, lambda: isinstance(app.screen, ProposalsScreen) and app.screen.query("#threshold-input"),
                          120, "the proposals")
         screen = app.screen

@@ -13,6 +13,7 @@ from engine.errors import QtuiError
 from tui.actions import bindings
 from tui.messages import Busy, ReviewStep
 from tui.panes import may_change
+from tui.screens.name_screen import NameScreen
 from tui.screens.prompt_screen import PromptScreen
 from tui.widgets.border_titles import set_border_titles
 from tui.widgets.cluster_table import ClusterTable
@@ -20,6 +21,7 @@ from tui.widgets.cluster_table import ClusterTable
 if TYPE_CHECKING:
     from engine.review_session import ReviewSession
     from tui.board import Board
+    from tui.label_seeding import LabelSeeding
 
 
 class ClustersPane(Vertical):
@@ -32,6 +34,7 @@ class ClustersPane(Vertical):
         self.board: Board | None = None
         self.review: ReviewSession | None = None
         self.table = ClusterTable(id="clusters")
+        self.seeding: LabelSeeding | None = None  # the labels the person started with, if any
 
     def compose(self) -> ComposeResult:
         yield self.table
@@ -42,7 +45,13 @@ class ClustersPane(Vertical):
     def show(self, board: "Board", review: "ReviewSession", keep: int | None) -> None:
         """Fill the list from ``board``, the cursor on cluster ``keep`` where it is still shown."""
         self.board, self.review = board, review
-        self.table.show(board.lines(), keep=keep)
+        lines = board.lines()
+        proposed = self.seeding.proposals(review) if self.seeding is not None else {}
+        for line in lines:
+            p = proposed.get(line.id)
+            if p is not None and not line.named:  # the proposal stands in for the keyword suggestion
+                line.name = f"≈ {p.label} {p.confidence:.0%}" + line.name[len(board.name(line.id)):]
+        self.table.show(lines, keep=keep)
         self.show_subtitle()
 
     def show_subtitle(self) -> None:
@@ -73,20 +82,29 @@ class ClustersPane(Vertical):
     # ------------------------------------------------------------------ decisions
 
     def action_name_cluster(self) -> None:
-        """Name the selected cluster; the suggestion from its keywords is filled in to accept or edit."""
+        """Name the selected cluster: the label proposed for it (``--labels``), else the suggestion from its
+        keywords, is filled in to accept or edit; the labels in use are offered to join one."""
         cid = self._current()
         if cid is None:
             return
         review = self.review
-        current = review.state.name(cid) or self.board.suggested(cid)
+        proposed = self.seeding.proposals(review).get(cid) if self.seeding is not None else None
+        current = review.state.name(cid)
+        if current:
+            why = "its name"
+        elif proposed is not None:
+            current, why = proposed.label, (f"proposed from {self.seeding.source}: {proposed.confidence:.0%} of "
+                                            f"its texts")
+        else:
+            current, why = self.board.suggested(cid), "suggested from the keywords"
 
         def chosen(value: str | None) -> None:
             if value is not None:
                 self.post_message(ReviewStep(lambda: review.rename(cid, value)))
 
-        self.app.push_screen(PromptScreen(f"Name cluster #{cid}", current,
-                                          hint="Enter keeps it (suggested from the keywords) · empty clears it · "
-                                               "Esc cancels"), chosen)
+        self.app.push_screen(NameScreen(f"Name cluster #{cid}", current, review.labels(),
+                                        hint=f"Enter keeps it ({why}) · ↓ picks a label in use: the cluster joins "
+                                             f"it · empty clears the name · Esc cancels"), chosen)
 
     def _set_status(self, status: str) -> None:
         if not may_change(self, self.review):

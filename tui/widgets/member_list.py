@@ -1,7 +1,7 @@
 """A virtualised list of texts: only the visible lines are ever rendered, so 100k rows cost nothing.
 
-Used for the members of a cluster and for search results.  Each line shows a
-score, optionally the cluster, and the text cut to the pane's width.
+Used for the members of a cluster, search results and the review dialogs' lists.  Each line shows a
+score, optionally the cluster or a short tag (a label), and the text cut to the pane's width.
 """
 
 from __future__ import annotations
@@ -57,20 +57,26 @@ class MemberList(LineList):
         self.rows = np.empty(0, dtype=np.int64)
         self.scores: np.ndarray | None = None
         self.clusters: np.ndarray | None = None
+        self.tags: list[str] | None = None
+        self.tag_cells = 0
         self.text_of: Callable[[int], str] = lambda row: ""
         self.empty_message = "Nothing to show."
 
     # ------------------------------------------------------------------ data
 
     def set_rows(self, rows: np.ndarray, text_of: Callable[[int], str], scores: np.ndarray | None = None,
-                 clusters: np.ndarray | None = None, keep_row: int | None = None) -> None:
-        """Show ``rows`` (corpus row numbers); ``scores``/``clusters`` aligned with them if given."""
+                 clusters: np.ndarray | None = None, keep_row: int | None = None, tags: list[str] | None = None,
+                 tag_cells: int = 0) -> None:
+        """Show ``rows`` (corpus row numbers); ``scores``/``clusters``/``tags`` aligned with them if given (a tag
+        is cut to ``tag_cells``, default the longest tag up to 24 cells)."""
         self.rows = np.asarray(rows, dtype=np.int64)
         if self.marked:
             self.marked &= set(self.rows.tolist())
             self.post_message(self.MarksChanged(self))
         self.scores = scores
         self.clusters = clusters
+        self.tags = tags
+        self.tag_cells = tag_cells or (min(24, max((cell_len(t) for t in tags), default=1)) + 1 if tags else 0)
         self.text_of = text_of
         set_virtual_size(self, Size(0, len(self.rows)))
         target = 0
@@ -144,6 +150,10 @@ class MemberList(LineList):
             tag = pad("–" if cid < 0 else f"#{cid}", CLUSTER_CELLS - 1) + " "
             segments.append(Segment(tag, self.get_component_rich_style("member-list--cluster") + line_style))
             used += CLUSTER_CELLS
+        if self.tags is not None:
+            tag = pad(self.tags[index], self.tag_cells - 1) + " "
+            segments.append(Segment(tag, self.get_component_rich_style("member-list--cluster") + line_style))
+            used += self.tag_cells
         text = fit(self.text_of(row), max(0, width - used - 1))
         rest = width - used - cell_len(text)  # padded here: a strip of known length is not measured again
         segments.append(Segment(text + " " * rest if rest > 0 else text, base + line_style))

@@ -1,0 +1,96 @@
+"""The labels proposed per cluster from ``--labels`` / ``--labels-from``: accept one with Enter (a rename)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from engine.label_names import label_key
+from tui.actions import bindings
+from tui.formatting import fit, pad
+from tui.screens.modal import Modal
+from tui.widgets.page_safe_option_list import PageSafeOptionList
+
+if TYPE_CHECKING:
+    from engine.label_seeds import ClusterLabel
+    from engine.review_session import Outcome, ReviewSession
+
+
+class SeedsScreen(Modal[None]):
+    """Lists the clusters whose name is not their proposed label, most confident first; Enter accepts."""
+
+    BINDINGS = bindings("seeds")
+
+    DEFAULT_CSS = """
+    SeedsScreen { align: center middle; }
+    SeedsScreen > Vertical { width: 110; max-width: 98%; height: 85%; border: round $primary;
+                             background: $panel; padding: 0 1; }
+    SeedsScreen #seeds-head { color: $text-muted; text-style: bold; }
+    SeedsScreen OptionList { height: 1fr; border: none; }
+    SeedsScreen #seeds-hint { height: auto; color: $text-muted; }
+    """
+
+    def __init__(self, review: "ReviewSession", source: str,
+                 proposals: Callable[[], "dict[int, ClusterLabel]"],
+                 run_step: Callable[[Callable[[], "Outcome | None"]], "Outcome | None"]) -> None:
+        super().__init__()
+        self.review, self.source, self.proposals, self.run_step = review, source, proposals, run_step
+        self.listed: list[ClusterLabel] = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = f"Labels proposed from {self.source}"
+            yield Static(f"   # {'texts':>6}  conf.  {pad('proposed label', 32)} now", id="seeds-head", markup=False)
+            yield PageSafeOptionList(id="seeds-list")
+            yield Static("Enter names the cluster with its proposed label (a name in use joins that label) · "
+                         "ctrl+z undoes · Esc closes · n on a cluster offers its proposal too", id="seeds-hint",
+                         markup=False)
+
+    def on_mount(self) -> None:
+        self._refresh()
+        self.query_one(OptionList).focus()
+
+    def _refresh(self) -> None:
+        state, options = self.review.state, self.query_one(OptionList)
+        keep = options.highlighted or 0
+        self.listed = sorted((p for p in self.proposals().values()
+                              if label_key(state.name(p.cluster_id) or "") != label_key(p.label)),
+                             key=lambda p: (-p.confidence, p.cluster_id))
+        sizes = state.sizes()
+        options.clear_options()
+        for i, p in enumerate(self.listed):
+            now = state.name(p.cluster_id) or "–"
+            options.add_option(Option(Text(f"{p.cluster_id:>4} {sizes.get(p.cluster_id, 0):>6,}  {p.confidence:>4.0%}  "
+                                           f"{pad(p.label, 32)} {fit(now, 40)}", no_wrap=True,
+                                           overflow="ellipsis"), id=str(i)))
+        if not self.listed:
+            options.add_option(Option("Every cluster carries its proposed label.", disabled=True))
+        else:
+            options.highlighted = min(keep, len(self.listed) - 1)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.action_accept()
+
+    def action_accept(self) -> None:
+        options = self.query_one(OptionList)
+        i = options.highlighted
+        if i is None or i >= len(self.listed):
+            return
+        p, review = self.listed[i], self.review
+        self.run_step(lambda: review.rename(p.cluster_id, p.label))
+        self._refresh()
+
+    def action_undo(self) -> None:
+        if not self.review.can_undo():
+            self.notify("Nothing to undo.", timeout=2)
+            return
+        self.run_step(self.review.undo)
+        self._refresh()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
