@@ -83,9 +83,10 @@ class ReviewCommands(Vertical):
         event.stop()
         self.run_step(event.step)
 
-    def run_step(self, step) -> "Outcome | None":
-        """Run a review step, say what it did, refresh the panes; a failed save stays on the status line.  The
-        dialogs that stay open over the board (suspects, proposals) call it to update their lists at once."""
+    def run_step(self, step, quiet: bool = False) -> "Outcome | None":
+        """Run a review step, say what it did (``quiet``: only a failure; the caller shows the message), refresh
+        the panes; a failed save stays on the status line.  The dialogs that stay open over the board (suspects,
+        proposals) call it to update their lists at once."""
         try:
             outcome: Outcome | None = step()
         except QtuiError as exc:
@@ -96,7 +97,7 @@ class ReviewCommands(Vertical):
         status = self.review.save_status
         if status.unsaved:
             self.notify(f"{outcome.message}. Not saved: {status.last_error}", severity="error", timeout=8)
-        else:
+        elif not quiet:
             self.notify(outcome.message, timeout=4)
         self.board_screen.refresh_board(outcome.recompute, select=outcome.cluster)
         return outcome
@@ -273,8 +274,9 @@ class ReviewCommands(Vertical):
     def action_suspects(self) -> None:
         """The members their neighbours or a classifier put in another label: keep or move them, one key each."""
         if self._ready():
-            texts = self.board_screen.session.corpus.texts
-            self.app.push_screen(SuspectsScreen(self.review, texts.__getitem__, self.run_step))
+            board_screen = self.board_screen
+            self.app.push_screen(SuspectsScreen(self.review, board_screen.session.corpus.texts.__getitem__,
+                                                lambda c: board_screen.board.name(c), self.run_step))
 
     def action_labels(self) -> None:
         """The labels in use with their texts and clusters; the one chosen shows its largest cluster."""

@@ -65,7 +65,7 @@ async def test_the_suspects_queue_keeps_moves_sends_and_undoes(embedder):
         await pilot.press("exclamation_mark")
         assert isinstance(app.screen, SuspectsScreen)
         screen = app.screen
-        await wait_until(pilot, lambda: screen.queue is not None, 120, "the suspects")
+        await wait_until(pilot, lambda: screen.open is not None, 120, "the suspects")
         assert len(screen.open) >= 4, "the sample's KMeans clusters have suspects"
         state = app.review.state
         # n keeps the first: it leaves the queue
@@ -90,7 +90,7 @@ async def test_the_suspects_queue_keeps_moves_sends_and_undoes(embedder):
         await pilot.press("space", "space", "n")
         assert all(app.review.state.source[r] == KEPT for r in marked)
         status = str(screen.query_one("#suspects-status").render())
-        assert f"{len(screen.open):,} open" in status
+        assert f"Kept 2 texts where they are · {len(screen.open):,} of" in status
         await pilot.press("escape")
         await settle(pilot, app)
         assert not isinstance(app.screen, SuspectsScreen)

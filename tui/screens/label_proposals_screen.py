@@ -53,10 +53,11 @@ class LabelProposalsScreen(Modal[None]):
     """
 
     def __init__(self, review: "ReviewSession", proposals: "LabelProposals", text_of: Callable[[int], str],
-                 run_step: Callable[[Callable[[], "Outcome | None"]], "Outcome | None"]) -> None:
+                 run_step: Callable[..., "Outcome | None"]) -> None:
         super().__init__()
         self.all = proposals.ranked()
         self.review, self.text_of, self.run_step = review, text_of, run_step
+        self.last_message = ""  # what the last step did
         self.open = self.all  # the proposals no decision has covered since
         self.threshold = DEFAULT_THRESHOLD
         self.label: str = ALL  # the label whose proposals are listed
@@ -119,8 +120,8 @@ class LabelProposalsScreen(Modal[None]):
         lst.cursor = min(keep, max(0, len(picked) - 1))
         n_labels = len(set(picked.labels))
         self.query_one(ThresholdRow).show_count(
-            f"{len(picked):,} shown of {len(self.open):,} open proposals, into {n_labels} label"
-            f"{'s' * (n_labels != 1)} · left: proposals ≥ threshold, all · per label")
+            f"{self.last_message}{len(picked):,} shown of {len(self.open):,} open proposals, into {n_labels} label"
+            f"{'s' * (n_labels != 1)}")
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         if event.option.id is not None and event.option.id != self.label:
@@ -142,8 +143,10 @@ class LabelProposalsScreen(Modal[None]):
     # ------------------------------------------------------------------ decisions
 
     def _step(self, step: Callable[[], "Outcome | None"]) -> None:
+        """Run ``step`` on the board (its message goes on this dialog's top line), then show what is left."""
         self.list.clear_marks()
-        self.run_step(step)
+        outcome = self.run_step(step, quiet=True)
+        self.last_message = f"{outcome.message} · " if outcome is not None else ""
         self._refresh()
 
     def _chosen(self) -> "LabelProposals | None":

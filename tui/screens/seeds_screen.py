@@ -30,6 +30,7 @@ class SeedsScreen(Modal[None]):
     SeedsScreen { align: center middle; }
     SeedsScreen > Vertical { width: 110; max-width: 98%; height: 85%; border: round $primary;
                              background: $panel; padding: 0 1; }
+    SeedsScreen #seeds-status { height: auto; color: $text-muted; }
     SeedsScreen #seeds-head { color: $text-muted; text-style: bold; }
     SeedsScreen OptionList { height: 1fr; border: none; }
     SeedsScreen #seeds-hint { height: auto; color: $text-muted; }
@@ -37,7 +38,7 @@ class SeedsScreen(Modal[None]):
 
     def __init__(self, review: "ReviewSession", source: str,
                  proposals: Callable[[], "dict[int, ClusterLabel]"],
-                 run_step: Callable[[Callable[[], "Outcome | None"]], "Outcome | None"]) -> None:
+                 run_step: Callable[..., "Outcome | None"]) -> None:
         super().__init__()
         self.review, self.source, self.proposals, self.run_step = review, source, proposals, run_step
         self.listed: list[ClusterLabel] = []
@@ -45,6 +46,7 @@ class SeedsScreen(Modal[None]):
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = f"Labels proposed from {self.source}"
+            yield Static("", id="seeds-status", markup=False)
             yield Static(f"   # {'texts':>6}  conf.  {pad('proposed label', 32)} now", id="seeds-head", markup=False)
             yield PageSafeOptionList(id="seeds-list")
             yield Static("Enter names the cluster with its proposed label (a name in use joins that label) · "
@@ -82,15 +84,18 @@ class SeedsScreen(Modal[None]):
         if i is None or i >= len(self.listed):
             return
         p, review = self.listed[i], self.review
-        self.run_step(lambda: review.rename(p.cluster_id, p.label))
+        self._step(lambda: review.rename(p.cluster_id, p.label))
+
+    def _step(self, step) -> None:
+        outcome = self.run_step(step, quiet=True)
+        self.query_one("#seeds-status", Static).update(outcome.message if outcome is not None else "")
         self._refresh()
 
     def action_undo(self) -> None:
         if not self.review.can_undo():
             self.notify("Nothing to undo.", timeout=2)
             return
-        self.run_step(self.review.undo)
-        self._refresh()
+        self._step(self.review.undo)
 
     def action_close(self) -> None:
         self.dismiss(None)

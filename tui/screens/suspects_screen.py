@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable
 
 import numpy as np
+from rich.cells import cell_len
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -22,7 +24,7 @@ from textual.worker import get_current_worker
 from engine.errors import QtuiError
 from engine.progress import Cancelled, CancelToken
 from tui.actions import bindings
-from tui.formatting import fit
+from tui.formatting import fit, pad
 from tui.screens.modal import Modal
 from tui.widgets.member_list import MemberList
 from tui.widgets.progress_panel import describe
@@ -32,8 +34,12 @@ if TYPE_CHECKING:
     from engine.review_session import Outcome, ReviewSession
 
 
+#: Cells of each of the "now" and "likely" columns at most.
+LABEL_CELLS = 24
+
+
 def shown_label(name: str | None, cluster: int) -> str:
-    """A label's name, or "#id" for an unnamed cluster."""
+    """A label's name, or "#id" for an unnamed cluster (the target a step takes)."""
     return name if name is not None else f"#{cluster}"
 
 
@@ -46,10 +52,10 @@ class SuspectsScreen(Modal[None]):
     SuspectsScreen { align: center middle; }
     SuspectsScreen > Vertical { width: 140; max-width: 98%; height: 92%; border: round $primary;
                                 background: $panel; padding: 0 1; }
-    SuspectsScreen #suspects-status { height: 1; color: $text-muted; }
+    SuspectsScreen #suspects-status { height: auto; max-height: 2; color: $text-muted; }
     SuspectsScreen #suspects-head { height: 1; color: $text-muted; text-style: bold; }
     SuspectsScreen MemberList { height: 1fr; min-height: 3; }
-    SuspectsScreen #suspects-current { height: auto; max-height: 6; border-top: solid $panel-lighten-2; }
+    SuspectsScreen #suspects-current { height: auto; max-height: 8; border-top: solid $panel-lighten-2; }
     SuspectsScreen #suspects-hint { height: auto; color: $text-muted; }
     """
 
@@ -63,10 +69,12 @@ class SuspectsScreen(Modal[None]):
             super().__init__()
             self.queue, self.error = queue, error
 
-    def __init__(self, review: "ReviewSession", text_of: Callable[[int], str],
-                 run_step: Callable[[Callable[[], "Outcome | None"]], "Outcome | None"]) -> None:
+    def __init__(self, review: "ReviewSession", text_of: Callable[[int], str], name_of: Callable[[int], str],
+                 run_step: Callable[..., "Outcome | None"]) -> None:
+        """``name_of(cluster id)``: the name the board shows for a cluster (its keyword suggestion when unnamed)."""
         super().__init__()
-        self.review, self.text_of, self.run_step = review, text_of, run_step
+        self.review, self.text_of, self.name_of, self.run_step = review, text_of, name_of, run_step
+        self.last_message = ""  # what the last step did
         self.queue: SuspectQueue | None = None  # every suspect found
         self.open: SuspectQueue | None = None  # those no decision has covered since, in queue order
         self._token = CancelToken()
@@ -75,11 +83,10 @@ class SuspectsScreen(Modal[None]):
         with Vertical() as box:
             box.border_title = "Suspects"
             yield Static("finding suspects…", id="suspects-status", markup=False)
-            yield Static(" conf. now → likely", id="suspects-head", markup=False)
+            yield Static("", id="suspects-head", markup=False)
             yield MemberList(id="suspects-list")
             yield Static("", id="suspects-current", markup=False)
-            yield Static("y moves it to the likely label · n keeps it · 1–9 send it to that alternative · L moves "
-                         "every suspect of this likely label · Space marks · ctrl+z undoes · Esc closes",
+            yield Static("y move · n keep · 1–9 alternative · L all of this label · ^z undo · Esc",
                          id="suspects-hint", markup=False)
 
     @property
@@ -140,18 +147,20 @@ class SuspectsScreen(Modal[None]):
             return
         self.open = queue.take(np.flatnonzero(queue.still_open(self.review.state)))
         keep = lst.cursor if cursor is None else cursor
-        state = self.review.state
-        tags = [f"{shown_label(state.name(int(c)), int(c))} → {shown_label(lab, int(lc))}"
-                for c, lab, lc in zip(self.open.cluster_ids.tolist(), self.open.likely_label,
-                                      self.open.likely_cluster.tolist())]
-        width = self.list.size.width or 80
-        lst.set_rows(self.open.rows, self.text_of, scores=self.open.confidence, tags=tags,
-                     tag_cells=max(12, min(48, width // 3, max((len(t) for t in tags), default=0) + 1)))
+        now = [self.shown(shown_label(self.review.state.name(int(c)), int(c))) for c in self.open.cluster_ids.tolist()]
+        likely = [self.shown(shown_label(lab, int(c))) for lab, c in zip(self.open.likely_label,
+                                                                          self.open.likely_cluster.tolist())]
+        width = lst.size.width or 80
+        cells = max(6, min(LABEL_CELLS, (width - 12) // 4, max((cell_len(t) for t in now + likely), default=0)))
+        tags = [f"{pad(a, cells)} → {b}" for a, b in zip(now, likely)]
+        lst.set_rows(self.open.rows, self.text_of, scores=self.open.confidence, tags=tags, tag_cells=2 * cells + 4)
         lst.cursor = min(keep, max(0, len(self.open) - 1))
+        self.query_one("#suspects-head", Static).update(
+            fit(f"  conf. {pad('now', cells)}   {pad('likely', cells)} text", width))
         done = len(queue) - len(self.open)
         self.query_one("#suspects-status", Static).update(
-            f"{len(self.open):,} open of {len(queue):,} suspects ({done:,} decided) · {queue.checked:,} members "
-            f"checked by their neighbours and an out-of-fold classifier · most likely misplaced first")
+            f"{self.last_message}{len(self.open):,} of {len(queue):,} suspects open ({done:,} decided) · "
+            f"{queue.checked:,} texts checked by their neighbours and a classifier")
         self._show_current()
 
     def _show_current(self) -> None:
@@ -163,11 +172,29 @@ class SuspectsScreen(Modal[None]):
             return
         o, state = self.open, self.review.state
         cid = int(o.cluster_ids[i])
-        alts = "  ".join(f"{n} {fit(name, 28)}" for n, name in enumerate(o.alternatives[i], 1))
-        current.update(f"{fit(self.text_of(int(o.rows[i])), 400)}\n"
-                       f"now in {shown_label(state.name(cid), cid)} · likely "
-                       f"{shown_label(o.likely_label[i], int(o.likely_cluster[i]))} ({o.confidence[i]:.0%})\n"
-                       f"alternatives: {alts}")
+        width = current.size.width or 80
+        text = Text(f"{fit(self.text_of(int(o.rows[i])), 2 * width - 2)}\n", style="bold")
+        text.append(f"now in {fit(self.shown(shown_label(state.name(cid), cid)), (width - 30) // 2)} · likely ")
+        text.append(fit(self.shown(shown_label(o.likely_label[i], int(o.likely_cluster[i]))), (width - 30) // 2),
+                    style="bold")
+        text.append(f" ({o.confidence[i]:.0%})\n")
+        here = shown_label(state.name(cid), cid)
+        names = [fit(self.shown(name), 26 if width >= 100 else 18) if name != here else "(where it is)"
+                 for name in o.alternatives[i]]
+        cells = max((cell_len(n) for n in names), default=0) + 6  # " 1 " + a space + the name + two spaces
+        per_line = max(1, width // cells)
+        for n, name in enumerate(names, 1):
+            if n > 1 and (n - 1) % per_line == 0:
+                text.append("\n")
+            text.append(f" {n} ", style="reverse bold")
+            text.append(f" {pad(name, cells - 5)}")
+        current.update(text)
+
+    def shown(self, target: str) -> str:
+        """A label, or "#id" of an unnamed cluster with the name the board shows for it."""
+        if target.startswith("#") and target[1:].isdigit():
+            return f"{target} {self.name_of(int(target[1:]))}"
+        return target
 
     def _index(self) -> int | None:
         o = self.open
@@ -186,8 +213,10 @@ class SuspectsScreen(Modal[None]):
     # ------------------------------------------------------------------ decisions
 
     def _step(self, step: Callable[[], "Outcome | None"]) -> None:
+        """Run ``step`` on the board (its message goes on this dialog's top line), then show what is left."""
         self.list.clear_marks()
-        self.run_step(step)
+        outcome = self.run_step(step, quiet=True)
+        self.last_message = f"{outcome.message} · " if outcome is not None else ""
         self._refresh()
 
     def _send(self, rows: np.ndarray, target: str) -> Callable[[], "Outcome"]:
