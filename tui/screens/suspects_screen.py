@@ -112,7 +112,8 @@ class SuspectsScreen(Modal[None]):
 
         def report(p) -> None:
             if not worker.is_cancelled:
-                self.post_message(self.Progressed(describe(p)))
+                self.post_message(self.Progressed(f"{p.message} {p.done + 1}/{p.total}" if p.message and p.total > 1
+                                                  else describe(p)))
 
         try:
             queue = self.review.suspects(progress=report, cancel=self._token)
