@@ -46,8 +46,9 @@ class LabelProposalsScreen(Modal[None]):
                                       background: $panel; padding: 0 1; }
     LabelProposalsScreen #proposals-summary { height: auto; }
     LabelProposalsScreen #proposals-panes { height: 1fr; }
-    LabelProposalsScreen #proposals-labels { width: 1fr; min-width: 24; max-width: 44; height: 1fr;
-                                             border: none; }
+    LabelProposalsScreen #proposals-left { width: 1fr; min-width: 24; max-width: 44; height: 1fr; }
+    LabelProposalsScreen #proposals-head { height: 1; color: $text-muted; text-style: bold; }
+    LabelProposalsScreen #proposals-labels { height: 1fr; border: none; padding: 0; }
     LabelProposalsScreen MemberList { width: 3fr; height: 1fr; }
     LabelProposalsScreen #proposals-hint { height: auto; color: $text-muted; }
     """
@@ -69,11 +70,12 @@ class LabelProposalsScreen(Modal[None]):
             yield Static(self.all.describe(), id="proposals-summary", markup=False)
             yield ThresholdRow("confidence at least", self.threshold, id="proposals-filter")
             with Horizontal(id="proposals-panes"):
-                yield PageSafeOptionList(id="proposals-labels")
+                with Vertical(id="proposals-left"):
+                    yield Static("", id="proposals-head", markup=False)
+                    yield PageSafeOptionList(id="proposals-labels")
                 yield MemberList(id="proposals-list")
-            yield Static("y accepts the proposal (or the marked) · n rejects it (kept where it is) · a accepts "
-                         "every proposal of the highlighted label · ctrl+s accepts all shown · +/- threshold · "
-                         "ctrl+z undoes · Esc closes", id="proposals-hint", markup=False)
+            yield Static("y accept · n reject (kept where it is) · a every proposal of the label · ctrl+s all shown · "
+                         "+/- threshold · ^z undo · Esc", id="proposals-hint", markup=False)
 
     @property
     def list(self) -> MemberList:
@@ -96,16 +98,19 @@ class LabelProposalsScreen(Modal[None]):
         keep = self.label
         options.clear_options()
         self.label_ids = [ALL] + list(counts)
-        options.add_option(Option(self._line("all labels", len(self.open), int(above.sum())), id=ALL))
+        cells = max(4, (options.size.width or 24) - 15)
+        self.query_one("#proposals-head", Static).update(f" ≥{self.threshold:.2f}    all label")
+        options.add_option(Option(self._line("(all)", len(self.open), int(above.sum()), cells), id=ALL))
         for name, n in counts.items():
-            options.add_option(Option(self._line(name, n, shown.get(name, 0)), id=name))
+            options.add_option(Option(self._line(name, n, shown.get(name, 0), cells), id=name))
         self.label = keep if keep in self.label_ids else ALL
         options.highlighted = self.label_ids.index(self.label)
         self._fill()
 
     @staticmethod
-    def _line(name: str, total: int, shown: int) -> Text:
-        return Text(f"{shown:>6,} {total:>6,}  {fit(name, 60)}", no_wrap=True, overflow="ellipsis")
+    def _line(name: str, total: int, shown: int, cells: int) -> Text:
+        """One label on the left: its proposals at the threshold, all of them, its name (never wrapped)."""
+        return Text(f"{shown:>6,} {total:>6,} {fit(name, cells)}", no_wrap=True, overflow="ellipsis")
 
     def _picked(self) -> "LabelProposals":
         """The proposals listed: the highlighted label's (or all), at the threshold."""
@@ -120,7 +125,7 @@ class LabelProposalsScreen(Modal[None]):
         lst.cursor = min(keep, max(0, len(picked) - 1))
         n_labels = len(set(picked.labels))
         self.query_one(ThresholdRow).show_count(
-            f"{self.last_message}{len(picked):,} shown of {len(self.open):,} open proposals, into {n_labels} label"
+            f"{self.last_message}{len(picked):,} of {len(self.open):,} shown · {n_labels} label"
             f"{'s' * (n_labels != 1)}")
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
@@ -132,6 +137,9 @@ class LabelProposalsScreen(Modal[None]):
 
     def on_option_list_option_selected(self) -> None:
         self.list.focus()
+
+    def on_resize(self) -> None:
+        self._refresh()  # the labels' names are cut to the width of their list
 
     def on_threshold_row_changed(self, event: ThresholdRow.Changed) -> None:
         self.threshold = event.value

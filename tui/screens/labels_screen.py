@@ -37,7 +37,7 @@ class LabelsScreen(Modal[int | None]):
     LabelsScreen > Vertical { width: 100; max-width: 98%; height: 80%; border: round $primary;
                               background: $panel; padding: 0 1; }
     LabelsScreen #labels-head { color: $text-muted; text-style: bold; }
-    LabelsScreen OptionList { height: 1fr; border: none; }
+    LabelsScreen #labels-list { height: 1fr; border: none; padding: 0; }
     LabelsScreen #labels-hint { color: $text-muted; }
     """
 

@@ -27,7 +27,7 @@ class NameScreen(Modal[str | None]):
     NameScreen { align: center middle; }
     NameScreen > Vertical { width: 90; max-width: 95%; height: auto; max-height: 90%; border: round $primary;
                             background: $panel; padding: 0 1; }
-    NameScreen #name-labels { height: auto; max-height: 11; border: none; }
+    NameScreen #name-labels { height: auto; max-height: 11; border: none; padding: 0; }
     NameScreen #prompt-hint { color: $text-muted; }
     """
 

@@ -32,7 +32,7 @@ class SeedsScreen(Modal[None]):
                              background: $panel; padding: 0 1; }
     SeedsScreen #seeds-status { height: auto; color: $text-muted; }
     SeedsScreen #seeds-head { color: $text-muted; text-style: bold; }
-    SeedsScreen OptionList { height: 1fr; border: none; }
+    SeedsScreen #seeds-list { height: 1fr; border: none; padding: 0; }
     SeedsScreen #seeds-hint { height: auto; color: $text-muted; }
     """
 
