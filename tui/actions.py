@@ -169,7 +169,7 @@ ACTIONS: list[Action] = [
     Action("escape", "cancel", "Close", "labels"),
     Action("y,enter", "move_likely", "Move to the likely label", "suspects", True),
     Action("n", "keep", "Keep it where it is", "suspects", True),
-    *[Action(str(d), f"alternative({d})", "Send to the alternative of that number (1–9)" if d == 1 else "",
+    *[Action(str(d), f"alternative({d})", "Send to alternative 1 (2–9: to that one)" if d == 1 else "",
              "suspects") for d in range(1, 10)],
     Action("L", "move_label", "Move every suspect of this likely label", "suspects", True),
     Action("space", "toggle_mark", "Mark, next (y, n and digits act on the marked)", "suspects"),

@@ -14,6 +14,7 @@ from tests.conftest import make_app
 from tui.screens.choice_screen import ChoiceScreen
 from tui.screens.duplicates_screen import DuplicatesScreen
 from tui.screens.move_screen import MoveScreen
+from tui.screens.name_screen import NameScreen
 from tui.screens.prompt_screen import PromptScreen
 from tui.screens.proposals_screen import ProposalsScreen
 from tui.widgets.cluster_table import ClusterTable
@@ -57,7 +58,7 @@ async def test_name_accept_reject_and_undo(embedder):
         before = snapshot(app)
         first = table.current_cluster
         await pilot.press("n")
-        assert isinstance(app.screen, PromptScreen)
+        assert isinstance(app.screen, NameScreen)
         suggested = app.screen.query_one("#prompt-input").value
         assert suggested == app.board.suggested(first)
         app.screen.query_one("#prompt-input").value = "电池 battery life"
