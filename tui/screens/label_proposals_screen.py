@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
-import numpy as np
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -22,7 +21,7 @@ from textual.widgets.option_list import Option
 from engine.review import CLUSTER
 from tui.actions import bindings
 from tui.formatting import fit
-from tui.screens.modal import Modal
+from tui.screens.review_dialog import ReviewDialog
 from tui.widgets.member_list import MemberList
 from tui.widgets.page_safe_option_list import PageSafeOptionList
 from tui.widgets.threshold_row import ThresholdRow
@@ -35,7 +34,7 @@ DEFAULT_THRESHOLD = 0.8
 ALL = "*all*"
 
 
-class LabelProposalsScreen(Modal[None]):
+class LabelProposalsScreen(ReviewDialog):
     """Reviews ``proposals`` of ``review``; each decision runs through ``run_step`` (the board's)."""
 
     BINDINGS = bindings("proposals")
@@ -55,10 +54,9 @@ class LabelProposalsScreen(Modal[None]):
 
     def __init__(self, review: "ReviewSession", proposals: "LabelProposals", text_of: Callable[[int], str],
                  run_step: Callable[..., "Outcome | None"]) -> None:
-        super().__init__()
+        super().__init__(review, run_step)
         self.all = proposals.ranked()
-        self.review, self.text_of, self.run_step = review, text_of, run_step
-        self.last_message = ""  # what the last step did
+        self.text_of = text_of
         self.open = self.all  # the proposals no decision has covered since
         self.threshold = DEFAULT_THRESHOLD
         self.label: str = ALL  # the label whose proposals are listed
@@ -125,7 +123,7 @@ class LabelProposalsScreen(Modal[None]):
         lst.cursor = min(keep, max(0, len(picked) - 1))
         n_labels = len(set(picked.labels))
         self.query_one(ThresholdRow).show_count(
-            f"{self.last_message}{len(picked):,} of {len(self.open):,} shown · {n_labels} label"
+            f"{self.last_message + ' · ' if self.last_message else ''}{len(picked):,} of {len(self.open):,} shown · {n_labels} label"
             f"{'s' * (n_labels != 1)}")
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
@@ -150,12 +148,12 @@ class LabelProposalsScreen(Modal[None]):
 
     # ------------------------------------------------------------------ decisions
 
-    def _step(self, step: Callable[[], "Outcome | None"]) -> None:
-        """Run ``step`` on the board (its message goes on this dialog's top line), then show what is left."""
+    def before_step(self) -> None:
         self.list.clear_marks()
-        outcome = self.run_step(step, quiet=True)
-        self.last_message = f"{outcome.message} · " if outcome is not None else ""
+
+    def after_step(self) -> None:
         self._refresh()
+
 
     def _chosen(self) -> "LabelProposals | None":
         """The marked proposals, else the highlighted one (None when there is none)."""
@@ -166,12 +164,12 @@ class LabelProposalsScreen(Modal[None]):
     def action_accept_one(self) -> None:
         chosen, review = self._chosen(), self.review
         if chosen is not None:
-            self._step(lambda: review.accept_proposals(chosen))
+            self.step(lambda: review.accept_proposals(chosen))
 
     def action_reject_one(self) -> None:
         chosen, review = self._chosen(), self.review
         if chosen is not None:
-            self._step(lambda: review.reject_proposals(chosen))
+            self.step(lambda: review.reject_proposals(chosen))
 
     def action_accept_label(self) -> None:
         """Accept every open proposal of the highlighted label, whatever its confidence."""
@@ -181,7 +179,7 @@ class LabelProposalsScreen(Modal[None]):
             return
         chosen, review = self.open.of_label(self.label), self.review
         if len(chosen):
-            self._step(lambda: review.accept_proposals(chosen))
+            self.step(lambda: review.accept_proposals(chosen))
 
     def action_accept_shown(self) -> None:
         """Accept every proposal listed (the highlighted label's or all, at the threshold)."""
@@ -189,14 +187,4 @@ class LabelProposalsScreen(Modal[None]):
         if not len(chosen):
             self.notify("No proposal reaches that confidence.", severity="warning")
             return
-        self._step(lambda: review.accept_proposals(chosen))
-
-    def action_undo(self) -> None:
-        review = self.review
-        if not review.can_undo():
-            self.notify("Nothing to undo.", timeout=2)
-            return
-        self._step(review.undo)
-
-    def action_close(self) -> None:
-        self.dismiss(None)
+        self.step(lambda: review.accept_proposals(chosen))

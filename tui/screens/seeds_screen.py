@@ -13,7 +13,7 @@ from textual.widgets.option_list import Option
 from engine.label_names import label_key
 from tui.actions import bindings
 from tui.formatting import fit, pad
-from tui.screens.modal import Modal
+from tui.screens.review_dialog import ReviewDialog
 from tui.widgets.page_safe_option_list import PageSafeOptionList
 
 if TYPE_CHECKING:
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from engine.review_session import Outcome, ReviewSession
 
 
-class SeedsScreen(Modal[None]):
+class SeedsScreen(ReviewDialog):
     """Lists the clusters whose name is not their proposed label, most confident first; Enter accepts."""
 
     BINDINGS = bindings("seeds")
@@ -39,8 +39,8 @@ class SeedsScreen(Modal[None]):
     def __init__(self, review: "ReviewSession", source: str,
                  proposals: Callable[[], "dict[int, ClusterLabel]"],
                  run_step: Callable[..., "Outcome | None"]) -> None:
-        super().__init__()
-        self.review, self.source, self.proposals, self.run_step = review, source, proposals, run_step
+        super().__init__(review, run_step)
+        self.source, self.proposals = source, proposals
         self.listed: list[ClusterLabel] = []
 
     def compose(self) -> ComposeResult:
@@ -49,9 +49,8 @@ class SeedsScreen(Modal[None]):
             yield Static("", id="seeds-status", markup=False)
             yield Static(f"   # {'texts':>6}  conf.  {pad('proposed label', 32)} now", id="seeds-head", markup=False)
             yield PageSafeOptionList(id="seeds-list")
-            yield Static("Enter names the cluster with its proposed label (a name in use joins that label) · "
-                         "ctrl+z undoes · Esc closes · n on a cluster offers its proposal too", id="seeds-hint",
-                         markup=False)
+            yield Static("Enter names the cluster with it (a label in use: it joins) · ^z undo · Esc",
+                         id="seeds-hint", markup=False)
 
     def on_mount(self) -> None:
         self._refresh()
@@ -75,6 +74,10 @@ class SeedsScreen(Modal[None]):
         else:
             options.highlighted = min(keep, len(self.listed) - 1)
 
+    def after_step(self) -> None:
+        self.query_one("#seeds-status", Static).update(self.last_message)
+        self._refresh()
+
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.action_accept()
 
@@ -84,18 +87,4 @@ class SeedsScreen(Modal[None]):
         if i is None or i >= len(self.listed):
             return
         p, review = self.listed[i], self.review
-        self._step(lambda: review.rename(p.cluster_id, p.label))
-
-    def _step(self, step) -> None:
-        outcome = self.run_step(step, quiet=True)
-        self.query_one("#seeds-status", Static).update(outcome.message if outcome is not None else "")
-        self._refresh()
-
-    def action_undo(self) -> None:
-        if not self.review.can_undo():
-            self.notify("Nothing to undo.", timeout=2)
-            return
-        self._step(self.review.undo)
-
-    def action_close(self) -> None:
-        self.dismiss(None)
+        self.step(lambda: review.rename(p.cluster_id, p.label))

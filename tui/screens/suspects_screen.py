@@ -25,7 +25,7 @@ from engine.errors import QtuiError
 from engine.progress import Cancelled, CancelToken
 from tui.actions import bindings
 from tui.formatting import fit, pad
-from tui.screens.modal import Modal
+from tui.screens.review_dialog import ReviewDialog
 from tui.widgets.member_list import MemberList
 from tui.widgets.progress_panel import describe
 
@@ -43,7 +43,7 @@ def shown_label(name: str | None, cluster: int) -> str:
     return name if name is not None else f"#{cluster}"
 
 
-class SuspectsScreen(Modal[None]):
+class SuspectsScreen(ReviewDialog):
     """Works the suspects queue of ``review``; each decision runs through ``run_step`` (the board's)."""
 
     BINDINGS = bindings("suspects")
@@ -72,9 +72,8 @@ class SuspectsScreen(Modal[None]):
     def __init__(self, review: "ReviewSession", text_of: Callable[[int], str], name_of: Callable[[int], str],
                  run_step: Callable[..., "Outcome | None"]) -> None:
         """``name_of(cluster id)``: the name the board shows for a cluster (its keyword suggestion when unnamed)."""
-        super().__init__()
-        self.review, self.text_of, self.name_of, self.run_step = review, text_of, name_of, run_step
-        self.last_message = ""  # what the last step did
+        super().__init__(review, run_step)
+        self.text_of, self.name_of = text_of, name_of
         self.queue: SuspectQueue | None = None  # every suspect found
         self.open: SuspectQueue | None = None  # those no decision has covered since, in queue order
         self._token = CancelToken()
@@ -160,7 +159,7 @@ class SuspectsScreen(Modal[None]):
             fit(f"  conf. {pad('now', cells)}   {pad('likely', cells)} text", width))
         done = len(queue) - len(self.open)
         self.query_one("#suspects-status", Static).update(
-            f"{self.last_message}{len(self.open):,} of {len(queue):,} suspects open ({done:,} decided) · "
+            f"{self.last_message + ' · ' if self.last_message else ''}{len(self.open):,} of {len(queue):,} suspects open ({done:,} decided) · "
             f"{queue.checked:,} texts checked by their neighbours and a classifier")
         self._show_current()
 
@@ -213,12 +212,12 @@ class SuspectsScreen(Modal[None]):
 
     # ------------------------------------------------------------------ decisions
 
-    def _step(self, step: Callable[[], "Outcome | None"]) -> None:
-        """Run ``step`` on the board (its message goes on this dialog's top line), then show what is left."""
+    def before_step(self) -> None:
         self.list.clear_marks()
-        outcome = self.run_step(step, quiet=True)
-        self.last_message = f"{outcome.message} · " if outcome is not None else ""
+
+    def after_step(self) -> None:
         self._refresh()
+
 
     def _send(self, rows: np.ndarray, target: str) -> Callable[[], "Outcome"]:
         """The step that sends ``rows`` to ``target``: a label's name, or "#id" of an unnamed cluster."""
@@ -238,14 +237,14 @@ class SuspectsScreen(Modal[None]):
         """Move the highlighted (or marked) suspects to their likely label."""
         picked = self._selected()
         for target, rows in self._targets(picked).items():
-            self._step(self._send(rows, target))
+            self.step(self._send(rows, target))
 
     def action_keep(self) -> None:
         """Keep the highlighted (or marked) suspects where they are: they leave the queue."""
         picked = self._selected()
         if len(picked):
             rows, review = self.open.rows[picked], self.review
-            self._step(lambda: review.keep(rows))
+            self.step(lambda: review.keep(rows))
 
     def action_alternative(self, number: int) -> None:
         """Send the highlighted (or marked) suspects to alternative ``number`` of the highlighted one."""
@@ -256,7 +255,7 @@ class SuspectsScreen(Modal[None]):
         if number > len(alternatives):
             self.notify(f"This suspect has {len(alternatives)} alternatives.", severity="warning", timeout=3)
             return
-        self._step(self._send(self.open.rows[picked], alternatives[number - 1]))
+        self.step(self._send(self.open.rows[picked], alternatives[number - 1]))
 
     def action_move_label(self) -> None:
         """Move every open suspect whose likely label is the highlighted one's there."""
@@ -267,17 +266,8 @@ class SuspectsScreen(Modal[None]):
         target = shown_label(o.likely_label[i], int(o.likely_cluster[i]))
         same = np.flatnonzero([shown_label(lab, int(c)) == target
                                for lab, c in zip(o.likely_label, o.likely_cluster.tolist())])
-        self._step(self._send(o.rows[same], target))
+        self.step(self._send(o.rows[same], target))
 
-    def action_undo(self) -> None:
-        review = self.review
-        if not review.can_undo():
-            self.notify("Nothing to undo.", timeout=2)
-            return
-        self._step(review.undo)
 
     def action_toggle_mark(self) -> None:
         self.list.action_toggle_mark()
-
-    def action_close(self) -> None:
-        self.dismiss(None)
