@@ -123,7 +123,7 @@ class LabelProposalsScreen(ReviewDialog):
         lst.cursor = min(keep, max(0, len(picked) - 1))
         n_labels = len(set(picked.labels))
         self.query_one(ThresholdRow).show_count(
-            f"{self.last_message + ' · ' if self.last_message else ''}{len(picked):,} of {len(self.open):,} shown · {n_labels} label"
+            f"{len(picked):,} of {len(self.open):,} shown · {n_labels} label"
             f"{'s' * (n_labels != 1)}")
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
@@ -152,6 +152,8 @@ class LabelProposalsScreen(ReviewDialog):
         self.list.clear_marks()
 
     def after_step(self) -> None:
+        summary = self.all.describe() + (f" · {self.last_message}" if self.last_message else "")
+        self.query_one("#proposals-summary", Static).update(summary)
         self._refresh()
 
 
