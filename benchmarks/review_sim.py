@@ -19,15 +19,17 @@ with the biggest gain per action (rows that become correct, net, divided by the 
   that label, or into a new cluster it then names (marks, plus 1 for ``v`` and the target, plus 1 for the
   name of a new cluster).  Marks are counted one action per ``space``; ``A`` (mark all) then ``space`` on
   each row to leave out is used when cheaper; one row under the cursor needs no mark;
-* **classify the rest**: accept every named cluster not accepted yet (1 action each: ``a``), ``L``
-  (1), set the confidence threshold (1 action unless the default 0.80 is best; the reviewer reads the
+* **classify the rest from accepted clusters**: accept every named cluster not accepted yet (1 action
+  each: ``a``), the command palette's "Classify the rest from accepted clusters" (1), set the confidence
+  threshold (1 action unless the default 0.80 is best; the reviewer reads the
   proposals, so it picks the threshold with the most net correct rows on a 0.05 grid) and accept
   every proposal shown (``ctrl+s``, 1);
 * **proposals by label** and the **suspects queue** (:mod:`benchmarks.review_sim_labels`): the named
   clusters teach a classifier (no accept needed) that proposes labels for unnamed clusters and noise,
-  accepted one label at a time (1 action each) or above a threshold; suspects are moved one label at a
-  time (1 action each) or worked one by one from the top of the queue (1 action per suspect: moved to
-  the likely label or one of nine alternatives, else kept); opening either screen is 1 action.
+  accepted one label at a time (1 action each: ``a``) or above a threshold (``ctrl+s``); suspects are
+  moved one label at a time (1 action each: ``L`` in the queue) or worked one by one from the top of the
+  queue (1 action per suspect: ``y`` to the likely label or a digit to one of nine alternatives, else
+  ``n`` keeps it); opening either screen is 1 action (``L``, ``!``).
 
 Cursor moves, scrolling and reading are not counted; every command and every mark is.  Sending rows to
 noise never makes a row correct and is not used.  The curve's share is of all rows: a row is correct

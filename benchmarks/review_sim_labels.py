@@ -1,20 +1,20 @@
 """The simulated reviewer's label moves: proposals by label and the suspects queue, counted as the app's keys.
 
 Mixed into :class:`benchmarks.review_sim.Reviewer`.  Each screen is opened with one
-action (``L`` for the proposals by label, one key for the suspects queue) and stays
+action (``L`` for the proposals by label, ``!`` for the suspects queue) and stays
 open while the reviewer works it; its content is worked out again (a real fit) when
 the review changed, at most every ``classify_every`` actions otherwise:
 
 * **proposals by label** (:meth:`ReviewSession.propose`: the named clusters teach
   the classifier, no accept needed): accept every proposal of one label (1 action per
-  label, the label worth most first), or every proposal above a threshold (1 to set it
-  unless the default is best, 1 to accept).  A proposal for a row of an unnamed cluster
+  label, ``a``, the label worth most first), or every proposal above a threshold (1 to
+  set it unless the default is best, 1 to accept: ``ctrl+s``).  A proposal for a row of an unnamed cluster
   is worth its net gain less the naming of that cluster it makes pointless
   (:meth:`LabelMoves._forgone`), so proposals are taken where they beat naming;
 * **suspects** (:meth:`ReviewSession.suspects`): every suspect of one likely label
-  moved there (1 action per label), or the queue worked row by row from its top (1
-  action per row: the key that moves it to the likely label or to one of the nine
-  alternatives its gold label is, else the key that keeps it).
+  moved there (1 action per label: ``L`` in the queue), or the queue worked row by row
+  from its top (1 action per row: ``y`` moves it to the likely label, a digit to the one
+  of the nine alternatives its gold label is, else ``n`` keeps it).
 """
 
 from __future__ import annotations

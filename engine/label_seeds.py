@@ -131,18 +131,39 @@ def read_labeled_export(path: str | Path) -> LabeledExamples:
     return examples
 
 
+@dataclass
+class RowVotes:
+    """The label each row votes for (``codes[i]`` indexes ``names``), kept so that clusters can be voted on
+    again after every change of the review without embedding anything."""
+
+    names: list[str]
+    codes: np.ndarray
+
+    @classmethod
+    def of(cls, votes: list[str]) -> "RowVotes":
+        names, codes = np.unique(np.asarray(votes, dtype=object).astype(str), return_inverse=True)
+        return cls(names.tolist(), codes.ravel().astype(np.int64))
+
+    def per_cluster(self, clusters: np.ndarray) -> list[ClusterLabel]:
+        """Per cluster (``clusters[i]`` of the row that cast vote ``i``; < 0 ignored): the label most of its rows
+        vote for and their share, by cluster id."""
+        clusters = np.asarray(clusters, dtype=np.int64)
+        keep = clusters >= 0
+        if not keep.any():
+            return []
+        ids, dense = np.unique(clusters[keep], return_inverse=True)
+        k = len(self.names)
+        counts = np.bincount(dense.ravel() * k + self.codes[keep], minlength=len(ids) * k).reshape(len(ids), k)
+        best = counts.argmax(axis=1)
+        share = counts[np.arange(len(ids)), best] / counts.sum(axis=1)
+        return [ClusterLabel(int(c), self.names[b], float(f)) for c, b, f in zip(ids.tolist(), best.tolist(),
+                                                                                  share.tolist())]
+
+
 def majority_labels(votes: list[str], clusters: np.ndarray) -> list[ClusterLabel]:
     """Per cluster (``clusters[i]`` of the row that cast ``votes[i]``; < 0 ignored): the label most of its rows
     vote for and their share, by cluster id."""
-    clusters = np.asarray(clusters, dtype=np.int64)
-    names, codes = np.unique(np.asarray(votes, dtype=object).astype(str), return_inverse=True)
-    keep = clusters >= 0
-    out = []
-    for c in np.unique(clusters[keep]).tolist():
-        counts = np.bincount(codes.ravel()[clusters == c], minlength=len(names))
-        best = int(counts.argmax())
-        out.append(ClusterLabel(int(c), str(names[best]), float(counts[best] / counts.sum())))
-    return out
+    return RowVotes.of(votes).per_cluster(clusters)
 
 
 def vote_by_description(embedder, seeds: list[LabelSeed], vectors: np.ndarray,
@@ -179,11 +200,10 @@ def vote_by_examples(embedder, examples: LabeledExamples, vectors: np.ndarray, c
     return [str(names[c]) for c in votes.tolist()]
 
 
-def propose_cluster_labels(session, labels: np.ndarray, seeds: list[LabelSeed] | None = None,
-                           examples: LabeledExamples | None = None, progress: ProgressCallback | None = None,
-                           cancel: CancelToken | None = None) -> list[ClusterLabel]:
-    """A label per cluster of ``labels`` (one cluster id per corpus row) for ``session``'s rows, from ``seeds``
-    (a labels file) or ``examples`` (an earlier export), by cluster id."""
+def row_votes(session, seeds: list[LabelSeed] | None = None, examples: LabeledExamples | None = None,
+              progress: ProgressCallback | None = None, cancel: CancelToken | None = None) -> RowVotes:
+    """The label each of ``session``'s rows votes for, from ``seeds`` (a labels file) or ``examples`` (an
+    earlier export): what :func:`propose_cluster_labels` counts per cluster."""
     if (seeds is None) == (examples is None):
         raise ValueError("give seeds or examples (one of them)")
     if seeds is not None:
@@ -195,4 +215,13 @@ def propose_cluster_labels(session, labels: np.ndarray, seeds: list[LabelSeed] |
         cache = open_cache(session.embedder, options.cache_dir) if options.use_cache else None
         votes = vote_by_examples(session.embedder, examples, session.vectors, cache, progress=progress,
                                  cancel=cancel)
-    return majority_labels(votes, np.asarray(labels)[session.rows])
+    return RowVotes.of(votes)
+
+
+def propose_cluster_labels(session, labels: np.ndarray, seeds: list[LabelSeed] | None = None,
+                           examples: LabeledExamples | None = None, progress: ProgressCallback | None = None,
+                           cancel: CancelToken | None = None) -> list[ClusterLabel]:
+    """A label per cluster of ``labels`` (one cluster id per corpus row) for ``session``'s rows, from ``seeds``
+    (a labels file) or ``examples`` (an earlier export), by cluster id."""
+    votes = row_votes(session, seeds, examples, progress, cancel)
+    return votes.per_cluster(np.asarray(labels)[session.rows])

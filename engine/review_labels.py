@@ -86,6 +86,10 @@ class LabelProposals:
         return LabelProposals(self.rows[idx], [self.labels[i] for i in idx.tolist()], self.confidence[idx],
                               self.accuracy, self.describe_line)
 
+    def ranked(self) -> "LabelProposals":
+        """The same proposals, the most confident first."""
+        return self._take(np.argsort(-self.confidence, kind="stable"))
+
     def above(self, min_confidence: float) -> "LabelProposals":
         """Only the proposals with confidence >= ``min_confidence``."""
         return self._take(self.confidence >= min_confidence)

@@ -286,6 +286,7 @@ class QtuiApp(App):
     def on_unmount(self) -> None:
         if self.board_screen is not None:
             self.board_screen.refinement.stop()
+            self.board_screen.seeding.stop()
         if self.review is not None:
             self.review.close()
 

@@ -35,14 +35,14 @@ MASH_KEYS = [
     "ctrl+y", "ctrl+z", "f", "d", "delete", "down", "e", "end", "enter", "equals_sign", "escape", "f1", "g", "home",
     "j", "k", "m", "minus", "n", "pagedown", "pageup", "plus", "question_mark", "s", "shift+tab", "slash", "space",
     "tab", "u", "up", "v", "x", "left", "right", "backspace", "b", "h", "o", "r", "t", "w", "y", "z", "0", "9",
-    "comma", "full_stop",
+    "comma", "full_stop", "exclamation_mark", "N", "P",
 ]
 SIZES = [(40, 12), (120, 36), (60, 20), (200, 60), (40, 12)]
 
 
 def key_event(key: str) -> events.Key:
     """The event a terminal sends for ``key``, with its character when it has one."""
-    chars = {"full_stop": ".", "comma": ",", "minus": "-", "plus": "+", "equals_sign": "=", "question_mark": "?",
+    chars = {"full_stop": ".", "comma": ",", "exclamation_mark": "!", "minus": "-", "plus": "+", "equals_sign": "=", "question_mark": "?",
              "slash": "/", "space": " "}
     return events.Key(key, chars.get(key, key if len(key) == 1 else None))
 

@@ -14,6 +14,7 @@ from tests.conftest import make_app
 from tui.screens.choice_screen import ChoiceScreen
 from tui.screens.duplicates_screen import DuplicatesScreen
 from tui.screens.move_screen import MoveScreen
+from tui.screens.name_screen import NameScreen
 from tui.screens.prompt_screen import PromptScreen
 from tui.screens.proposals_screen import ProposalsScreen
 from tui.widgets.cluster_table import ClusterTable
@@ -57,7 +58,7 @@ async def test_name_accept_reject_and_undo(embedder):
         before = snapshot(app)
         first = table.current_cluster
         await pilot.press("n")
-        assert isinstance(app.screen, PromptScreen)
+        assert isinstance(app.screen, NameScreen)
         suggested = app.screen.query_one("#prompt-input").value
         assert suggested == app.board.suggested(first)
         app.screen.query_one("#prompt-input").value = "电池 battery life"
@@ -191,7 +192,7 @@ async def test_send_to_noise_and_new_cluster(embedder):
         assert same(snapshot(app), before)
 
 
-async def test_classify_the_rest_accepts_proposals_in_bulk(embedder):
+async def test_classify_the_rest_from_accepted_clusters_accepts_proposals_in_bulk(embedder):
     app = make_app(embedder)
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_opened(pilot)
@@ -199,7 +200,7 @@ async def test_classify_the_rest_accepts_proposals_in_bulk(embedder):
         for _ in range(4):
             await pilot.press("a")
             await settle(pilot, app)
-        await pilot.press("L")
+        app.board_screen.commands.action_classify_accepted()  # the palette's "Classify the rest from accepted …"
         await wait_until(pilot, lambda: isinstance(app.screen, ProposalsScreen) and app.screen.query("#threshold-input"),
                          120, "the proposals")
         screen = app.screen

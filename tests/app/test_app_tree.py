@@ -212,7 +212,7 @@ async def test_merge_suggestions_list_sibling_pairs_and_enter_merges_one_undoabl
         pairs = app.review.merge_suggestions(20)
         assert pairs
         before = app.review.state.labels.copy()
-        await pilot.press("P")
+        await pilot.press("J")
         await wait_until(pilot, lambda: isinstance(app.screen, SuggestionsScreen), 10, "the suggestions")
         assert [(p.a, p.b) for p in app.screen.pairs] == [(p.a, p.b) for p in pairs]
         await pilot.press("enter")

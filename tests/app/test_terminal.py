@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -161,6 +162,46 @@ def test_a_grown_file_is_reopened_with_its_review(tmp_path, cache_root):
         term.keys("Escape")
         screen = term.wait("kept across edits", timeout=60)
         assert "321 texts" in screen
+        term.keys("q")
+        assert term.exit_status(15).startswith("exited 0")
+    finally:
+        term.stop()
+
+
+# ---------------------------------------------------------------------- the suspects queue, seen for real
+
+
+@pytest.mark.parametrize("size", ["80x24", "160x48"])
+def test_a_suspects_review_in_a_real_terminal(tmp_path, cache_root, size):
+    """Name a cluster, open the suspects (!), keep one (n), move one to its likely label (y), send one to an
+    alternative (2), undo it; a PNG of each screen goes to $QTUI_SHOTS (else the test's folder) to look at."""
+    shots = Path(os.environ.get("QTUI_SHOTS", tmp_path))
+    term = open_in_terminal(SAMPLE, cache_root, tmp_path / "data", size=size)
+    try:
+        term.wait("Members of", timeout=300)
+        term.keys("n")
+        term.wait("Name cluster", timeout=30)
+        term.keys("C-u")
+        term.type("battery")
+        term.keys("Enter")
+        term.wait("battery", timeout=30)
+        term.keys("!")
+        screen = term.wait("suspects open", timeout=120)
+        assert "(0 decided)" in screen and "conf." in screen and "likely" in screen
+        term.png(shots / f"suspects-{size}-1-open.png")
+        term.keys("n")
+        term.wait("Kept 1 text where it is", timeout=30)
+        term.keys("y")
+        screen = term.wait("Moved 1 text to", timeout=30)
+        assert "(2 decided)" in screen
+        term.png(shots / f"suspects-{size}-2-kept-and-moved.png")
+        term.keys("2")
+        term.wait("(3 decided)", timeout=30)
+        term.keys("C-z")
+        screen = term.wait("(2 decided)", timeout=30)
+        term.png(shots / f"suspects-{size}-3-undone.png")
+        term.keys("Escape")
+        term.wait("Members of", timeout=30)
         term.keys("q")
         assert term.exit_status(15).startswith("exited 0")
     finally:

@@ -13,6 +13,7 @@ from textual.containers import Vertical
 from tui.actions import bindings
 from tui.messages import ReviewStep
 from tui.panes import check_parts, may_change, parts_wanted, run_step
+from tui.screens.name_screen import NameScreen
 from tui.screens.pick_screen import PickScreen
 from tui.screens.prompt_screen import PromptScreen
 from tui.stat_column import StatColumn
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from engine.review_session import ReviewSession
     from tui.board import Board
     from tui.board_filter import BoardFilter
+    from tui.label_seeding import LabelSeeding
 
 
 class ClustersPane(Vertical):
@@ -39,6 +41,7 @@ class ClustersPane(Vertical):
         #: The file's columns and filter (set by the board screen), and the statistic shown per cluster.
         self.columns: BoardFilter | None = None
         self.stat: StatColumn | None = None
+        self.seeding: LabelSeeding | None = None  # the labels the person started with, if any
 
     def compose(self) -> ComposeResult:
         yield self.table
@@ -49,9 +52,14 @@ class ClustersPane(Vertical):
     def show(self, board: "Board", review: "ReviewSession", keep: int | None) -> None:
         """Fill the list from ``board``, the cursor on cluster ``keep`` where it is still shown."""
         self.board, self.review = board, review
-        self.table.show(self._with_stat(board, board.lines()), keep=keep)
+        lines = board.lines()
+        proposed = self.seeding.proposals(review) if self.seeding is not None and board.level == 0 else {}
+        for line in lines:
+            p = proposed.get(line.id)
+            if p is not None and not line.named:  # the proposal stands in for the keyword suggestion
+                line.name = f"≈ {p.label} {p.confidence:.0%}" + line.name[len(board.name(line.id)):]
+        self.table.show(self._with_stat(board, lines), keep=keep)
         set_border_titles(self.table, "Clusters" if board.level == 0 else describe_level(board).capitalize())
-        self.show_subtitle()
 
     def _with_stat(self, board: "Board", lines: list) -> list:
         """``lines`` with the chosen statistic of each cluster (among the filter's rows)."""
@@ -126,32 +134,44 @@ class ClustersPane(Vertical):
     # ------------------------------------------------------------------ decisions
 
     def action_name_cluster(self) -> None:
-        """Name the selected cluster (at another zoom level: the group, which every cluster in it inherits
-        unless it has its own name); the suggestion from its keywords is filled in to accept or edit."""
+        """Name the selected cluster: the label proposed for it (``--labels``), else the suggestion from its
+        keywords, is filled in to accept or edit; the labels in use are offered to join one.  At another zoom
+        level it names the group, which every cluster in it inherits unless it has its own name."""
         cid = self._current()
         if cid is None:
             return
         review, board = self.review, self.board
-        if board.level == 0:
-            current, title = review.state.name(cid) or board.suggested(cid), f"Name cluster #{cid}"
-
-            def rename(value: str):
-                return lambda: review.rename(cid, value)
-        else:
+        if board.level != 0:
             node = board.nodes[cid]
-            current = node.name or node.inherited or node.suggested
-            title = f"Name the group “{node.label}” ({node.size:,} texts; every cluster in it takes the name)"
 
-            def rename(value: str):
-                return lambda: review.rename_node(node.key, value, label=node.label)
+            def chosen_node(value: str | None) -> None:
+                if value is not None:
+                    self.post_message(ReviewStep(lambda: review.rename_node(node.key, value, label=node.label)))
+
+            self.app.push_screen(PromptScreen(f"Name the group “{node.label}” ({node.size:,} texts; every cluster "
+                                              f"in it takes the name)", node.name or node.inherited or node.suggested,
+                                              hint="Enter keeps it · empty clears it · Esc cancels"), chosen_node)
+            return
+        proposed = self.seeding.proposals(review).get(cid) if self.seeding is not None else None
+        current = review.state.name(cid)
+        if current:
+            why = "its name"
+        elif proposed is not None:
+            current, why = proposed.label, (f"proposed from {self.seeding.source}: {proposed.confidence:.0%} of "
+                                            f"its texts")
+        else:
+            current, why = board.suggested(cid), "suggested from the keywords"
+
+        def rename(value: str):
+            return lambda: review.rename(cid, value)
 
         def chosen(value: str | None) -> None:
             if value is not None:
                 self.post_message(ReviewStep(rename(value)))
 
-        self.app.push_screen(PromptScreen(title, current,
-                                          hint="Enter keeps it (suggested from the keywords) · empty clears it · "
-                                               "Esc cancels"), chosen)
+        self.app.push_screen(NameScreen(f"Name cluster #{cid}", current, review.labels(),
+                                        hint=f"Enter keeps it ({why}) · ↓ picks a label in use: the cluster joins "
+                                             f"it · empty clears the name · Esc cancels"), chosen)
 
     def _set_status(self, status: str) -> None:
         if not may_change(self, self.review):

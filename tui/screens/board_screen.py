@@ -21,6 +21,7 @@ from tui.messages import BoardReady, Busy, ProgressReport, StatusChanged
 from tui.panes.clusters_pane import ClustersPane
 from tui.panes.detail_pane import TABS, DetailPane
 from tui.panes.members_pane import MembersPane
+from tui.label_seeding import LabelSeeding
 from tui.refinement import Refinement
 from tui.review_commands import ReviewCommands
 from tui.selection_memory import SelectionMemory
@@ -69,6 +70,8 @@ class BoardScreen(Screen):
         self.filtering = FilterCommands(self)
         self.refinement = Refinement()
         self.zoom = Zoom(self)
+        self.seeding = LabelSeeding()
+        self.clusters.seeding = self.seeding
         self._select_after_refresh: int | None = None
         self._installing = False  # the table is being refilled: its cursor moves are not the person's
         self.memory = SelectionMemory(self._selection)
@@ -88,6 +91,7 @@ class BoardScreen(Screen):
                     yield self.query_bar
                 yield self.refinement
                 yield self.zoom
+                yield self.seeding
         yield KeyFooter()
         yield self.memory
 
@@ -186,6 +190,7 @@ class BoardScreen(Screen):
             self.selected_cluster = None
             self.zoom.look_ahead(board.level)
         self.board = board
+        self.seeding.follow(self.review, self.app.options)
         self.detail.show_board(board, self.session, self.review)
         self._installing = True
         try:
@@ -237,6 +242,12 @@ class BoardScreen(Screen):
     def _vectors(self, event: Refinement.Status) -> None:
         self.status_line.vectors = event.text
         self.show_status()
+
+    @on(LabelSeeding.Ready)
+    def _seeded(self) -> None:
+        """The labels given are proposed: the clusters pane shows them."""
+        if self.board is not None:
+            self.install(self.board)
 
     @on(StatusChanged)
     def _status_changed(self) -> None:

@@ -101,8 +101,8 @@ class DuplicatesScreen(Modal[list[np.ndarray] | None]):
                     overflow="ellipsis")
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        if event.option.id is None:
-            return
+        if event.option.id is None or int(event.option.id) >= len(self.groups):
+            return  # an option of the groups a newer search replaced (its event arrived after them)
         group = self.groups[int(event.option.id)]
         lst = self.query_one("#dup-members", MemberList)
         lst.set_rows(group, self.text_of, clusters=self.labels[group])

@@ -19,7 +19,7 @@ ABOUT = ("qtui groups texts by meaning. Pick a cluster on the left, read its mem
 
 def key_label(key: str) -> str:
     """'ctrl+p,question_mark' → 'Ctrl+P / ?'."""
-    names = {"question_mark": "?", "slash": "/", "bracketleft": "[", "bracketright": "]", "plus": "+",
+    names = {"question_mark": "?", "exclamation_mark": "!", "slash": "/", "bracketleft": "[", "bracketright": "]", "plus": "+",
              "equals_sign": "=", "minus": "-", "f1": "F1", "escape": "Esc", "enter": "Enter", "tab": "Tab",
              "shift+tab": "Shift+Tab", "space": "Space", "pageup": "PgUp", "pagedown": "PgDn",
              "home": "Home", "end": "End", "up": "↑", "down": "↓", "left": "←", "right": "→",

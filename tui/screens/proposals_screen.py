@@ -1,4 +1,4 @@
-"""Classify the rest: the classifier's proposals, filtered by confidence, accepted or rejected in bulk."""
+"""Classify the rest from accepted clusters: the classifier's proposals, filtered by confidence, accepted or rejected in bulk."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ DEFAULT_THRESHOLD = 0.8
 class ProposalsScreen(Modal[float | None]):
     """Shows proposals at or above a confidence; returns that threshold to accept them, None to reject."""
 
-    BINDINGS = bindings("proposals")
+    BINDINGS = bindings("accepted-proposals")
 
     DEFAULT_CSS = """
     ProposalsScreen { align: center middle; }
@@ -44,7 +44,7 @@ class ProposalsScreen(Modal[float | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
-            box.border_title = "Classify the rest"
+            box.border_title = "Classify the rest from accepted clusters"
             yield Static(self.summary, id="proposals-summary", markup=False)
             yield ThresholdRow("confidence at least", self.threshold, id="proposals-filter")
             yield MemberList(id="proposals-list")

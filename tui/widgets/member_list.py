@@ -1,7 +1,8 @@
 """A virtualised list of texts: only the visible lines are ever rendered, so 100k rows cost nothing.
 
-Used for the members of a cluster and for search results.  Each line shows a
-score, optionally how a search matched it and the cluster, and the text cut to the pane's width.
+Used for the members of a cluster, search results and the review dialogs' lists.  Each line shows a
+score, optionally how a search matched it, the cluster or a short tag (a label), and the text cut to the
+pane's width.
 """
 
 from __future__ import annotations
@@ -62,15 +63,18 @@ class MemberList(LineList):
         self.scores: np.ndarray | None = None
         self.clusters: np.ndarray | None = None
         self.how: list[str] | None = None
+        self.tags: list[str] | None = None
+        self.tag_cells = 0
         self.text_of: Callable[[int], str] = lambda row: ""
         self.empty_message = "Nothing to show."
 
     # ------------------------------------------------------------------ data
 
     def set_rows(self, rows: np.ndarray, text_of: Callable[[int], str], scores: np.ndarray | None = None,
-                 clusters: np.ndarray | None = None, keep_row: int | None = None, how: list[str] | None = None) -> None:
-        """Show ``rows`` (corpus row numbers); ``scores``/``clusters``/``how`` (word, meaning, both) aligned with
-        them if given."""
+                 clusters: np.ndarray | None = None, keep_row: int | None = None, how: list[str] | None = None,
+                 tags: list[str] | None = None, tag_cells: int = 0) -> None:
+        """Show ``rows`` (corpus row numbers); ``scores``/``clusters``/``how`` (word, meaning, both)/``tags``
+        aligned with them if given (a tag is cut to ``tag_cells``, default the longest tag up to 24 cells)."""
         self.rows = np.asarray(rows, dtype=np.int64)
         if self.marked:
             self.marked &= set(self.rows.tolist())
@@ -78,6 +82,8 @@ class MemberList(LineList):
         self.scores = scores
         self.clusters = clusters
         self.how = how
+        self.tags = tags
+        self.tag_cells = tag_cells or (min(24, max((cell_len(t) for t in tags), default=1)) + 1 if tags else 0)
         self.text_of = text_of
         set_virtual_size(self, Size(0, len(self.rows)))
         target = 0
@@ -155,6 +161,10 @@ class MemberList(LineList):
             tag = pad("–" if cid < 0 else f"#{cid}", CLUSTER_CELLS - 1) + " "
             segments.append(Segment(tag, self.get_component_rich_style("member-list--cluster") + line_style))
             used += CLUSTER_CELLS
+        if self.tags is not None:
+            tag = pad(self.tags[index], self.tag_cells - 1) + " "
+            segments.append(Segment(tag, self.get_component_rich_style("member-list--cluster") + line_style))
+            used += self.tag_cells
         text = fit(self.text_of(row), max(0, width - used - 1))
         rest = width - used - cell_len(text)  # padded here: a strip of known length is not measured again
         segments.append(Segment(text + " " * rest if rest > 0 else text, base + line_style))
