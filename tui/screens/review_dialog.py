@@ -20,6 +20,9 @@ class ReviewDialog(Modal[None]):
         self.review, self.run_step = review, run_step
         self.last_message = ""  # what the last step did
 
+    def on_mount(self) -> None:
+        self.app.clear_notifications()  # the board's toasts would cover the dialog, which says what it does
+
     def step(self, step: Callable[[], "Outcome | None"]) -> None:
         """Run ``step`` on the board, then show what is left."""
         self.before_step()
