@@ -12,6 +12,7 @@ PLACES = {
     "anywhere": "Anywhere",
     "board": "Anywhere",
     "filter": "Anywhere",
+    "labelling": "Anywhere",
     "clusters": "Clusters pane",
     "members": "Members / results pane",
     "search": "Search bar",
@@ -40,7 +41,8 @@ class Action:
     """One key: what it runs (a Textual action of the node it is bound on), where, and how it is shown.
 
     ``where`` is the place: ``anywhere`` binds on the app, ``board`` on the board screen (with ``pane``: on
-    its review commands, around every pane), ``filter`` on the row filter's commands (around every pane), a pane's name on that pane's list (with ``pane``: on the pane
+    its review commands, around every pane), ``filter`` on the row filter's commands and ``labelling`` on the labelling commands (both around every
+    pane), a pane's name on that pane's list (with ``pane``: on the pane
     around the list, its review decisions), a dialog's name on that dialog."""
 
     keys: str
@@ -71,20 +73,20 @@ ACTIONS: list[Action] = [
     Action("ctrl+y", "redo", "Redo", "board", False, "Redo", "Redo the last undone step", pane=True),
     Action("c", "recluster", "Re-cluster", "board", False, "Re-cluster",
            "Switch auto / HDBSCAN / KMeans, change k or min cluster size (undoable)", pane=True),
-    Action("L", "classify_rest", "Classify the rest", "board", False, "Classify the rest",
+    Action("L", "classify_rest", "Classify the rest", "labelling", False, "Classify the rest",
            "The named clusters teach a classifier that proposes a label for every other text: accept or reject "
-           "them one by one, per label or by confidence", pane=True),
-    Action("", "classify_accepted", "Classify the rest from accepted clusters", "board",
+           "them one by one, per label or by confidence"),
+    Action("", "classify_accepted", "Classify the rest from accepted clusters", "labelling",
            palette="Classify the rest from accepted clusters",
            explain="Learn the accepted clusters (with a 'none of these' class), propose clusters for the other "
-                   "texts", pane=True),
-    Action("exclamation_mark", "suspects", "Suspects", "board", False, "Suspects",
+                   "texts"),
+    Action("exclamation_mark", "suspects", "Suspects", "labelling", False, "Suspects",
            "Members that their neighbours or a classifier put in another label: keep them or move them",
            pane=True),
-    Action("N", "labels", "Labels", "board", False, "Labels",
-           "The labels in use, with their texts and clusters; Enter goes to a label's largest cluster", pane=True),
-    Action("P", "proposed_labels", "Proposed labels", "board", False, "Proposed labels",
-           "The label --labels or --labels-from proposes for each cluster: accept one (a rename)", pane=True),
+    Action("N", "labels", "Labels", "labelling", False, "Labels",
+           "The labels in use, with their texts and clusters; Enter goes to a label's largest cluster"),
+    Action("P", "proposed_labels", "Proposed labels", "labelling", False, "Proposed labels",
+           "The label --labels or --labels-from proposes for each cluster: accept one (a rename)"),
     Action("D", "near_duplicates", "Near duplicates", "board", False, "Near duplicates",
            "Groups of near-identical texts, to review or collapse once", pane=True),
     Action("e", "export", "Export", "board", True, "Export",

@@ -1,6 +1,6 @@
 """The commands that act on the whole review: undo/redo, re-cluster (the whole file, or the rows of the
-filter), classify the rest, the suspects queue, the labels, merge suggestions, near duplicates, export and
-earlier reviews, and running every review step the panes post.
+filter), merge suggestions, near duplicates, export and earlier reviews, and running every review step the
+panes post.
 
 :class:`ReviewCommands` is the container around the panes and the search bar, so its keys work wherever
 the focus is on the board; every :class:`ReviewStep` a pane or worker posts bubbles up to it.
@@ -25,16 +25,11 @@ from tui.messages import Busy, ProgressReport, ReviewStep
 from tui.panes import check_parts, may_change, parts_wanted, run_step
 from tui.screens.choice_screen import ChoiceScreen
 from tui.screens.duplicates_screen import DuplicatesScreen
-from tui.screens.label_proposals_screen import LabelProposalsScreen
-from tui.screens.labels_screen import LabelsScreen
 from tui.screens.message_screen import MessageScreen
 from tui.screens.prompt_screen import PromptScreen
-from tui.screens.proposals_screen import ProposalsScreen
 from tui.screens.recluster_screen import ReclusterScreen
 from tui.screens.reviews_screen import ReviewsScreen
 from tui.screens.suggestions_screen import SuggestionsScreen
-from tui.screens.seeds_screen import SeedsScreen
-from tui.screens.suspects_screen import SuspectsScreen
 
 if TYPE_CHECKING:
     from engine.review_session import Outcome, ReclusterPlan
@@ -58,16 +53,6 @@ class ReviewCommands(Vertical):
             super().__init__()
             self.title, self.text = title, text
 
-    class ProposalsReady(Message):
-        def __init__(self, proposals) -> None:
-            super().__init__()
-            self.proposals = proposals
-
-    class LabelProposalsReady(Message):
-        def __init__(self, proposals) -> None:
-            super().__init__()
-            self.proposals = proposals
-
     def __init__(self, board_screen: "BoardScreen") -> None:
         super().__init__(id="desk")
         self.board_screen = board_screen
@@ -77,7 +62,8 @@ class ReviewCommands(Vertical):
     def review(self):
         return self.board_screen.review
 
-    def _ready(self) -> bool:
+    def ready(self) -> bool:
+        """Whether the review on the board takes changes (when it does not, the reason is said)."""
         return self.board_screen.board is not None and may_change(self, self.review)
 
     @on(ReviewStep)
@@ -114,7 +100,7 @@ class ReviewCommands(Vertical):
         self._undo_redo("redo")
 
     def _undo_redo(self, which: str) -> None:
-        if not self._ready():
+        if not self.ready():
             return
         review = self.review
         if not (review.can_undo() if which == "undo" else review.can_redo()):
@@ -210,7 +196,7 @@ class ReviewCommands(Vertical):
     def action_recluster_filter(self) -> None:
         """Cluster only the rows of the filter again: their sub-clusters become new clusters (one undoable step)."""
         flt = self.board_screen.filtering.filter
-        if not self._ready():
+        if not self.ready():
             return
         if flt is None or not flt.active:
             self.notify("Filter the rows first (f): this re-clusters only the rows it matches.", timeout=4)
@@ -235,115 +221,6 @@ class ReviewCommands(Vertical):
         run_step(self, f"re-clustering {int(within.sum()):,} rows…",
                  lambda: review.recluster_rows(within, settings, cancel=self.app.cancel_token))
 
-    # ------------------------------------------------------------------ classify the rest
-
-    def action_classify_rest(self) -> None:
-        """The named clusters teach a classifier that proposes a label for every other text (by label)."""
-        if self._ready():
-            self.propose()
-
-    @work(thread=True, exclusive=True, group="classify", exit_on_error=False)
-    def propose(self) -> None:
-        from engine.classify import NotEnoughLabels
-
-        review = self.review
-        self.post_message(Busy("classifying the rest by label…"))
-        try:
-            proposals = review.propose(cancel=self.app.cancel_token)
-        except NotEnoughLabels:
-            self.notify(f"Name clusters with at least two labels first ({len(review.labels())} in use): the "
-                        f"classifier learns the labels from their clusters.", severity="warning", timeout=6)
-            return
-        except (QtuiError, Cancelled) as exc:
-            self.notify(str(exc), severity="warning")
-            return
-        finally:
-            self.post_message(Busy())
-        self.post_message(self.LabelProposalsReady(proposals))
-
-    @on(LabelProposalsReady)
-    def _show_label_proposals(self, event: LabelProposalsReady) -> None:
-        if not len(event.proposals):
-            self.notify("No text is left to classify: every text is in a named cluster or decided.", timeout=5)
-            return
-        texts = self.board_screen.session.corpus.texts
-        self.app.push_screen(LabelProposalsScreen(self.review, event.proposals, texts.__getitem__, self.run_step))
-
-    def action_classify_accepted(self) -> None:
-        """Learn the accepted clusters and propose clusters for the other rows ("none of these" included)."""
-        if self._ready():
-            self.classify()
-
-    @work(thread=True, exclusive=True, group="classify", exit_on_error=False)
-    def classify(self) -> None:
-        from engine.classify import propose_for_review
-
-        board, session = self.board_screen.board, self.board_screen.session
-        self.post_message(Busy("training the classifier on the accepted clusters…"))
-        try:
-            proposals = propose_for_review(board.state, session.vectors, session.rows)
-        except QtuiError as exc:
-            self.notify(str(exc), severity="warning")
-            return
-        finally:
-            self.post_message(Busy())
-        self.post_message(self.ProposalsReady(proposals))
-
-    @on(ProposalsReady)
-    def _show_proposals(self, event: ProposalsReady) -> None:
-        proposals, board, review = event.proposals, self.board_screen.board, self.review
-
-        def chosen(threshold: float | None) -> None:
-            if threshold is None:
-                self.notify("Closed; no proposal was accepted.", timeout=3)
-                return
-            picked = proposals.above(threshold)
-            if not len(picked):
-                self.notify("No proposal reaches that confidence.", severity="warning")
-                return
-            self.post_message(ReviewStep(lambda: review.apply_proposals(picked.rows, picked.cluster_ids,
-                                                                        picked.confidence)))
-
-        texts = self.board_screen.session.corpus.texts
-        self.app.push_screen(ProposalsScreen(proposals, texts.__getitem__, board.cluster_name), chosen)
-
-    # ------------------------------------------------------------------ suspects and labels
-
-    def action_suspects(self) -> None:
-        """The members their neighbours or a classifier put in another label: keep or move them, one key each."""
-        if self._ready():
-            board_screen = self.board_screen
-            self.app.push_screen(SuspectsScreen(self.review, board_screen.session.corpus.texts.__getitem__,
-                                                lambda c: board_screen.board.name(c), self.run_step))
-
-    def action_labels(self) -> None:
-        """The labels in use with their texts and clusters; the one chosen shows its largest cluster."""
-        board_screen = self.board_screen
-        if board_screen.board is None or self.review is None:
-            return
-
-        def chosen(cluster: int | None) -> None:
-            if cluster is not None and board_screen.clusters.table.select_cluster(cluster):
-                board_screen.clusters.table.focus()
-
-        self.app.push_screen(LabelsScreen(self.review.labels(), len(self.review.session.rows)), chosen)
-
-    def action_proposed_labels(self) -> None:
-        """The label ``--labels`` / ``--labels-from`` proposes for each cluster; Enter accepts one (a rename)."""
-        seeding = self.board_screen.seeding
-        if not self._ready():
-            return
-        if not seeding.active:
-            self.notify("No labels were given: open the file with --labels labels.txt or --labels-from "
-                        "earlier.labeled.csv to have a label proposed for each cluster.", severity="warning",
-                        timeout=6)
-            return
-        if seeding.votes is None:
-            self.notify(f"Still working out the labels from {seeding.source}…", timeout=3)
-            return
-        review = self.review
-        self.app.push_screen(SeedsScreen(review, seeding.source, lambda: seeding.proposals(review), self.run_step))
-
     # ------------------------------------------------------------------ near duplicates
 
     def action_near_duplicates(self) -> None:
@@ -357,7 +234,7 @@ class ReviewCommands(Vertical):
             self._duplicates = DuplicateFinder(session.vectors, session.rows)
 
         def chosen(groups) -> None:
-            if groups and self._ready():
+            if groups and self.ready():
                 review = self.review
                 self.post_message(ReviewStep(lambda: review.collapse_duplicates(groups)))
 
@@ -429,7 +306,7 @@ class ReviewCommands(Vertical):
     def action_merge_suggestions(self) -> None:
         """List the closest sibling clusters of the tree ("likely one topic"); Enter merges a pair (undoable)."""
         board = self.board_screen.board
-        if not self._ready():
+        if not self.ready():
             return
         review = self.review
         if review.levels() is None:

@@ -200,7 +200,7 @@ async def test_classify_the_rest_from_accepted_clusters_accepts_proposals_in_bul
         for _ in range(4):
             await pilot.press("a")
             await settle(pilot, app)
-        app.board_screen.commands.action_classify_accepted()  # the palette's "Classify the rest from accepted …"
+        app.board_screen.labelling.action_classify_accepted()  # the palette's "Classify the rest from accepted …"
         await wait_until(pilot, lambda: isinstance(app.screen, ProposalsScreen) and app.screen.query("#threshold-input"),
                          120, "the proposals")
         screen = app.screen

@@ -17,6 +17,7 @@ from textual.worker import get_current_worker
 
 from tui.actions import bindings
 from tui.filter_commands import FilterCommands
+from tui.label_commands import LabelCommands
 from tui.messages import BoardReady, Busy, ProgressReport, StatusChanged
 from tui.panes.clusters_pane import ClustersPane
 from tui.panes.detail_pane import TABS, DetailPane
@@ -68,6 +69,7 @@ class BoardScreen(Screen):
         self.query_bar = QueryBar(id="query")
         self.commands = ReviewCommands(self)
         self.filtering = FilterCommands(self)
+        self.labelling = LabelCommands(self)
         self.refinement = Refinement()
         self.zoom = Zoom(self)
         self.seeding = LabelSeeding()
@@ -81,7 +83,7 @@ class BoardScreen(Screen):
         yield self.status_line
         with ContentSwitcher(initial="loading", id="body"):
             yield ProgressPanel(id="loading")
-            with self.commands, self.filtering:
+            with self.commands, self.filtering, self.labelling:
                 with Horizontal(id="main"):
                     yield self.clusters
                     yield self.members

@@ -30,7 +30,7 @@ class FooterItem(NamedTuple):
 
 
 #: The keys that work anywhere on the board, by their place in the actions table.
-BOARD_WIDE = {a.action: i for i, a in enumerate(ACTIONS) if a.where in ("anywhere", "board", "filter")}
+BOARD_WIDE = {a.action: i for i, a in enumerate(ACTIONS) if a.where in ("anywhere", "board", "filter", "labelling")}
 
 
 class KeyFooter(BaseStyleCache, Widget):
