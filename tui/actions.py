@@ -81,8 +81,7 @@ ACTIONS: list[Action] = [
            explain="Learn the accepted clusters (with a 'none of these' class), propose clusters for the other "
                    "texts"),
     Action("exclamation_mark", "suspects", "Suspects", "labelling", False, "Suspects",
-           "Members that their neighbours or a classifier put in another label: keep them or move them",
-           pane=True),
+           "Members that their neighbours or a classifier put in another label: keep them or move them"),
     Action("N", "labels", "Labels", "labelling", False, "Labels",
            "The labels in use, with their texts and clusters; Enter goes to a label's largest cluster"),
     Action("P", "proposed_labels", "Proposed labels", "labelling", False, "Proposed labels",
