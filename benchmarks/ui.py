@@ -281,7 +281,6 @@ async def _zoom_figures(path: Path) -> dict[str, list[float]]:
     figures: dict[str, list[float]] = {"first": [], "kept": [], "cluster": []}
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_opened(pilot, timeout=1800)
-        print("opened; waiting for the map", file=sys.stderr, flush=True)
         await wait_until(pilot, lambda: app.board_screen.detail.map_xy is not None, 600, "the map")
         timer = KeyTimer(app)
         app.board_screen.action_focus_clusters()
@@ -292,12 +291,13 @@ async def _zoom_figures(path: Path) -> dict[str, list[float]]:
         levels = app.review.levels()
         ladder = [level for level, _ in levels.ladder()]
         for which in ("first", "kept"):
-            for key, targets in (("plus", [lv for lv in ladder if lv > 0]), ("minus", [lv for lv in ladder if lv < 0])):
+            for key, targets in (("plus", [lv for lv in ladder if lv > 0]), ("minus", sorted((lv for lv in ladder if lv < 0), reverse=True))):
                 for target in targets:
                     await pilot.pause(1.0)  # the look-ahead worker has built the next level
                     if which == "first":
                         levels._memo.pop(("keywords", target), None)  # its keywords are not kept yet
                     figures[which].append(await timer.press(key, until=lambda: app.board.level == target))
+                    figures.setdefault(f"{which}_levels", []).append(target)
                 back = "minus" if key == "plus" else "plus"
                 while app.board.level != 0:
                     level = app.board.level
@@ -315,6 +315,7 @@ def zoom_main(sizes: list[int]) -> None:
             ms = [v * 1e3 for v in f[which]]
             print(f"{size:>8,} rows  +/- {which:5} p50 {p(ms, 0.5):7.1f} ms  max {max(ms):7.1f} ms  "
                   f"p50/baseline {p(ms, 0.5) / base:5.2f}  max/100 ms {max(ms) / 100:5.2f}  ({len(ms)} changes)")
+            print("          to level " + ", ".join(f"{lv:+d}: {v:.0f} ms" for lv, v in zip(f[f"{which}_levels"], ms)))
 
 
 def main() -> None:

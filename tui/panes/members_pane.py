@@ -97,7 +97,7 @@ class MembersPane(Vertical):
         lst = self.members
         lst.empty_message = "No texts in this cluster."
         lst.set_rows(members, self._text_of, scores=board.scores[members], keep_row=keep_row)
-        order = "closest to the centre first" if board.level == 0 else "closest to their cluster's centre first"
+        order = "closest to the centre first" if board.level == 0 else "most central first"
         set_border_titles(lst, fit(f"Members of {board.tag(cluster_id)} {board.name(cluster_id)}".replace("  ", " ")
                                    .strip(), 60),
                           f"{len(members):,} · {order}" if cluster_id >= 0 else f"{len(members):,}")
