@@ -141,6 +141,8 @@ class DetailPane(Vertical):
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.pane.id == "tree" and self.board is not None:
             self.gather_tree(self.board)
+        elif event.pane.id == "columns":
+            self.call_after_refresh(self.show_columns)  # once the tab is laid out: its width is known
 
     @work(thread=True, exclusive=True, group="tree", exit_on_error=False)
     def gather_tree(self, board: "Board") -> None:
@@ -177,11 +179,6 @@ class DetailPane(Vertical):
             self.show_columns()
 
     # ------------------------------------------------------------------ the columns of the selected cluster
-
-    @on(TabbedContent.TabActivated)
-    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        if event.pane.id == "columns":
-            self.call_after_refresh(self.show_columns)  # once the tab is laid out: its width is known
 
     def _columns_key(self, cluster_id: int) -> tuple:
         board = self.board
