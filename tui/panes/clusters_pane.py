@@ -60,6 +60,7 @@ class ClustersPane(Vertical):
                 line.name = f"≈ {p.label} {p.confidence:.0%}" + line.name[len(board.name(line.id)):]
         self.table.show(self._with_stat(board, lines), keep=keep)
         set_border_titles(self.table, "Clusters" if board.level == 0 else describe_level(board).capitalize())
+        self.show_subtitle()
 
     def _with_stat(self, board: "Board", lines: list) -> list:
         """``lines`` with the chosen statistic of each cluster (among the filter's rows)."""
