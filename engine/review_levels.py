@@ -32,7 +32,6 @@ from typing import Callable
 
 import numpy as np
 
-from engine.analysis import EMPTY, EMPTY_NAME, NOISE_NAME
 from engine.cluster_tree import ClusterTree
 from engine.clustering import NOISE
 from engine.keywords import cluster_keywords, suggest_name

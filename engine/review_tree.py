@@ -8,6 +8,7 @@ level shows and how tree nodes map to the review's clusters is :mod:`engine.revi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -15,6 +16,9 @@ from engine.analysis import EMPTY, EMPTY_NAME, NOISE_NAME
 from engine.review import CLUSTER, UNREVIEWED, ReviewError, ReviewProgress, ReviewState
 from engine.review_levels import Key, LevelView, ReviewLevels
 from engine.review_record import Epoch
+
+if TYPE_CHECKING:
+    from engine.review_session import Outcome
 
 #: A tree node's name or decision goes to the new clustering's node whose rows overlap it best, above this Jaccard.
 MIN_JACCARD = 0.5
