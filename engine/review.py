@@ -528,7 +528,7 @@ class ReviewState:
         a, op = action.args, action.op
         rows = np.empty(0, np.int64)
         labels = src = conf = seen = None
-        meta: dict = {}  # cluster or ("node", id) -> (new name, new status)
+        meta: dict = {}  # cluster or ("node", id) to its (new name, new status)
         if op == "rename_node":
             meta[("node", a["node"])] = (a["name"], self.node_status(a["node"]))
         elif op == "set_node_status":

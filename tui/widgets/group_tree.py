@@ -29,7 +29,7 @@ class TreeLevels:
 
     levels: list[int]  # broadest first
     nodes: dict[int, list[LevelNode]]
-    parents: dict[int, np.ndarray]  # level -> per group, its group at the next broader level (-1: none)
+    parents: dict[int, np.ndarray]  # level to, per group, its group at the next broader level (-1: none)
     version: int  # the review state's version they show
 
     def _finer(self, level: int, group: int) -> list[tuple[int, int]]:
