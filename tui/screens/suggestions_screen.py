@@ -33,14 +33,17 @@ class SuggestionsScreen(Modal[int | None]):
         self.cluster_name, self.cluster_size = name, size
 
     def _line(self, pair) -> str:
-        def one(c: int) -> str:
-            return f"#{c} {fit(self.cluster_name(c), 30)} ({self.cluster_size(c):,})"
+        """One pair on one line: the two names share what the terminal's width leaves beside the numbers."""
+        room = max(10, (min(self.app.size.width, 140) - 40) // 2)
 
-        return safe_text(f"{one(pair.a)}  +  {one(pair.b)}  · distance {pair.distance:.2f}")
+        def one(c: int) -> str:
+            return f"#{c} {fit(self.cluster_name(c), room)} ({self.cluster_size(c):,})"
+
+        return safe_text(f"{pair.distance:.2f}  {one(pair.a)} + {one(pair.b)}")
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
-            box.border_title = "Likely one topic: siblings in the clustering's tree, closest first"
+            box.border_title = "Likely one topic: sibling clusters of the tree, the tree's first merges first"
             yield OptionList(*[Option(self._line(p), id=str(i)) for i, p in enumerate(self.pairs)])
             yield Static("Enter merges the pair (into the larger; ctrl+z undoes) · Esc closes", classes="hint",
                          markup=False)
