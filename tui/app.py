@@ -305,8 +305,8 @@ class QtuiApp(App):
         yield from super().get_system_commands(screen)
         board = self.board_screen
         for action in palette():
-            node = {"anywhere": self, "board": board.commands if action.pane else board, "filter": board.filtering, "labelling": board.labelling,
-                    "clusters": board.clusters, "members": board.members}[action.where]
+            node = {"anywhere": self, "board": board.commands if action.pane else board, "filter": board.filtering,
+                    "labelling": board.labelling, "clusters": board.clusters, "members": board.members}[action.where]
             key = key_label(action.keys.split(",")[0]) if action.keys else ""
             yield SystemCommand(action.palette, f"{action.explain or action.description}" + (f" ({key})" if key else ""),
                                 partial(self.run_action, action.action, node))

@@ -155,7 +155,9 @@ class LevelBoard(Board):
         centres = np.zeros((len(self.nodes), self.view.centres.shape[1]))
         for n in self.nodes:
             for c in n.clusters:
-                centres[n.index] += self.view.sizes[index[c]] * self.view.centres[index[c]]
+                i = index.get(int(c))
+                if i is not None:  # a cluster a later step emptied is in no view: it weighs nothing
+                    centres[n.index] += self.view.sizes[i] * self.view.centres[i]
         centres /= np.maximum(np.linalg.norm(centres, axis=1, keepdims=True), 1e-12)
         sims = centres @ centres[group]
         order = [int(i) for i in np.argsort(-sims, kind="stable") if i != group][:k]
